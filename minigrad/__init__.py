@@ -1,0 +1,10 @@
+"""minigrad: a deep-learning engine small enough to read, built on NumPy and Numba."""
+__version__ = "0.1.0"
+
+from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
+from minigrad.function import Function, unbroadcast  # noqa: E402
+from minigrad.gradcheck import GradcheckError, gradcheck  # noqa: E402
+from minigrad import functional  # noqa: E402
+
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Function",
+           "unbroadcast", "gradcheck", "GradcheckError", "functional", "__version__"]

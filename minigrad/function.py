@@ -1,0 +1,87 @@
+"""The `Function` base class: one node of the computation graph.
+
+Every differentiable operation in minigrad is a subclass of `Function` with two methods that work
+on plain NumPy arrays:
+
+    forward(*arrays, **params)  -> output array       (remember what backward will need on self)
+    backward(grad_output)       -> one gradient per input
+
+`Function.apply` is the glue between arrays and Tensors: it unwraps the inputs, runs `forward`,
+wraps the result in a Tensor and, when a gradient is wanted, records the node in the graph so that
+`Tensor.backward` can later call `backward`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Function:
+    """Base class of every op. Subclasses implement `forward` and `backward` on ndarrays."""
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors (or array-likes, treated as constants; None passes through)."""
+        from minigrad.tensor import Tensor, is_grad_enabled  # lazy: tensor.py imports the ops
+
+        tensors = _as_tensors(inputs)
+        fn = cls()
+        fn.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensors)
+        output = fn.forward(*(None if t is None else t.data for t in tensors), **params)
+        requires_grad = is_grad_enabled() and any(fn.needs_input_grad)
+        result = Tensor(output, requires_grad=requires_grad)
+        if requires_grad:
+            fn.inputs = tensors
+            fn.freed = False
+            result._ctx = fn
+        return result
+
+    def release(self):
+        """Drop the buffers saved for backward (called after backward unless retain_graph=True)."""
+        kept = {"inputs": self.inputs, "needs_input_grad": self.needs_input_grad}
+        self.__dict__.clear()
+        self.__dict__.update(kept, freed=True)
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def _as_tensors(inputs):
+    """Wrap non-Tensor inputs as constant Tensors in the dtype of the first floating Tensor.
+
+    Without this, `x * 2.0` on a float32 `x` would turn into float64 (a 0-d float64 array is not a
+    "weak" scalar for NumPy type promotion).
+    """
+    from minigrad.tensor import Tensor
+
+    dtype = next((x.dtype for x in inputs
+                  if isinstance(x, Tensor) and np.issubdtype(x.dtype, np.floating)), None)
+    wrapped = []
+    for x in inputs:
+        if x is None or isinstance(x, Tensor):
+            wrapped.append(x)
+        else:
+            wrapped.append(Tensor(np.asarray(x, dtype=dtype)))
+    return tuple(wrapped)
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` down to `shape`: the backward of NumPy broadcasting.
+
+    When an input of shape (3, 1) was broadcast to (5, 3, 4) in forward, each of its elements was
+    used 5 * 4 times, so its gradient is the sum over those copies: sum over the leading axis that
+    broadcasting added, and over every axis where the input had size 1.
+    """
+    if grad.shape == tuple(shape):
+        return grad
+    added_axes = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(added_axes))) if added_axes else grad
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad

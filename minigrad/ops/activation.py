@@ -1,0 +1,116 @@
+"""Activations: relu leaky_relu tanh sigmoid softmax log_softmax."""
+import numpy as np
+
+from minigrad.function import Function
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+
+    def forward(self, x):
+        self.positive = x > 0
+        return np.where(self.positive, x, x.dtype.type(0))
+
+    def backward(self, grad):
+        return np.where(self.positive, grad, grad.dtype.type(0))
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x;  dL/dx = dL/dy * (1 if x > 0 else slope)."""
+
+    def forward(self, x, negative_slope):
+        self.slope = np.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+        return x * self.slope
+
+    def backward(self, grad):
+        return grad * self.slope
+
+
+class Tanh(Function):
+    """y = tanh(x);  dL/dx = dL/dy * (1 - y**2)."""
+
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * (1 - self.y ** 2)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dL/dx = dL/dy * y * (1 - y)."""
+
+    def forward(self, x):
+        self.y = stable_sigmoid(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * self.y * (1 - self.y)
+
+
+def stable_sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp is only ever taken of -|x| <= 0.
+
+    For x >= 0 this is 1 / (1 + e), for x < 0 the equal form e / (1 + e), with e = exp(-|x|).
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Softmax(Function):
+    """y = exp(x) / sum(exp(x)) along axis;  dL/dx = y * (dL/dy - sum(dL/dy * y)).
+
+    The max is subtracted before exp (softmax is unchanged by a shift), so logits of 1e4 do not
+    overflow.
+    """
+
+    def forward(self, x, axis):
+        self.axis = axis
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        self.y = e / e.sum(axis=axis, keepdims=True)
+        return self.y
+
+    def backward(self, grad):
+        return self.y * (grad - (grad * self.y).sum(axis=self.axis, keepdims=True))
+
+
+def log_softmax_array(x, axis):
+    """log(softmax(x)) = x - max - log(sum(exp(x - max))): never exp of a positive number."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along axis;  dL/dx = dL/dy - softmax(x) * sum(dL/dy)."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        self.y = log_softmax_array(x, axis)
+        return self.y
+
+    def backward(self, grad):
+        return grad - np.exp(self.y) * grad.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax.apply(x, axis=axis)

@@ -1,0 +1,250 @@
+"""Element-wise arithmetic: add sub mul div neg pow exp log sqrt abs clip maximum minimum.
+
+Binary ops broadcast like NumPy; their backward hands the gradient to `unbroadcast`, which sums it
+back to each input's own shape.
+"""
+import numpy as np
+
+from minigrad.function import Function, unbroadcast
+
+
+class Add(Function):
+    """z = a + b;  dL/da = dL/dz,  dL/db = dL/dz  (each summed back to its input's shape)."""
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, grad):
+        return unbroadcast(grad, self.a_shape), unbroadcast(grad, self.b_shape)
+
+
+class Sub(Function):
+    """z = a - b;  dL/da = dL/dz,  dL/db = -dL/dz."""
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a - b
+
+    def backward(self, grad):
+        return unbroadcast(grad, self.a_shape), unbroadcast(-grad, self.b_shape)
+
+
+class Mul(Function):
+    """z = a * b;  dL/da = dL/dz * b,  dL/db = dL/dz * a."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        grad_a = unbroadcast(grad * self.b, self.a.shape) if self.needs_input_grad[0] else None
+        grad_b = unbroadcast(grad * self.a, self.b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Div(Function):
+    """z = a / b;  dL/da = dL/dz / b,  dL/db = -dL/dz * a / b**2 = -dL/dz * z / b."""
+
+    def forward(self, a, b):
+        self.a_shape, self.b = a.shape, b
+        self.z = a / b
+        return self.z
+
+    def backward(self, grad):
+        grad_a = unbroadcast(grad / self.b, self.a_shape) if self.needs_input_grad[0] else None
+        grad_b = (unbroadcast(-grad * self.z / self.b, self.b.shape)
+                  if self.needs_input_grad[1] else None)
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """z = -x;  dL/dx = -dL/dz."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Pow(Function):
+    """z = x ** p;  dL/dx = dL/dz * p * x**(p-1),  dL/dp = dL/dz * z * log(x).
+
+    As in PyTorch, dL/dp is taken as 0 where x == 0 and p >= 0 (the limit of x**p log x), and is
+    NaN for negative x, where x**p is not a differentiable function of a real p.
+    """
+
+    def forward(self, x, p):
+        self.x, self.p = x, p
+        self.z = x ** p
+        return self.z
+
+    def backward(self, grad):
+        grad_x = grad_p = None
+        if self.needs_input_grad[0]:
+            grad_x = unbroadcast(grad * self.p * self.x ** (self.p - 1), self.x.shape)
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_x = np.where((self.x == 0) & (self.p >= 0), 0, np.log(self.x))
+            grad_p = unbroadcast(grad * self.z * log_x, self.p.shape)
+        return grad_x, grad_p
+
+
+class Exp(Function):
+    """z = exp(x);  dL/dx = dL/dz * z."""
+
+    def forward(self, x):
+        self.z = np.exp(x)
+        return self.z
+
+    def backward(self, grad):
+        return grad * self.z
+
+
+class Log(Function):
+    """z = log(x);  dL/dx = dL/dz / x."""
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Sqrt(Function):
+    """z = sqrt(x);  dL/dx = dL/dz / (2 z)."""
+
+    def forward(self, x):
+        self.z = np.sqrt(x)
+        return self.z
+
+    def backward(self, grad):
+        return grad / (2 * self.z)
+
+
+class Abs(Function):
+    """z = |x|;  dL/dx = dL/dz * sign(x)  (0 at x = 0, as in PyTorch)."""
+
+    def forward(self, x):
+        self.sign = np.sign(x)
+        return np.abs(x)
+
+    def backward(self, grad):
+        return grad * self.sign
+
+
+class Clip(Function):
+    """z = min(max(x, low), high);  dL/dx = dL/dz where low <= x <= high, else 0.
+
+    The bounds are inclusive, as in `torch.clamp`: at x == low the gradient passes.
+    """
+
+    def forward(self, x, low=None, high=None):
+        self.inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.inside &= x >= low
+        if high is not None:
+            self.inside &= x <= high
+        return np.clip(x, low, high) if low is not None or high is not None else x.copy()
+
+    def backward(self, grad):
+        return grad * self.inside
+
+
+class Maximum(Function):
+    """z = max(a, b) element-wise;  dL/dz goes to the larger input, split half-half on ties."""
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        self.a_share = (a > b) + 0.5 * (a == b)
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        share = self.a_share.astype(grad.dtype)
+        return (unbroadcast(grad * share, self.a_shape),
+                unbroadcast(grad * (1 - share), self.b_shape))
+
+
+class Cast(Function):
+    """z = x converted to another float dtype;  dL/dx = dL/dz converted back."""
+
+    def forward(self, x, dtype):
+        self.dtype_in = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad.astype(self.dtype_in)
+
+
+def _broadcasting(fn_class, a, b):
+    """Apply a binary op, turning NumPy's broadcast failure into a message naming both shapes."""
+    try:
+        return fn_class.apply(a, b)
+    except ValueError as error:
+        a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+        try:
+            np.broadcast_shapes(a_shape, b_shape)
+        except ValueError:
+            raise ValueError(f"{fn_class.__name__.lower()}: shapes {a_shape} and {b_shape} "
+                             f"cannot be broadcast together") from None
+        raise error
+
+
+def add(a, b):
+    return _broadcasting(Add, a, b)
+
+
+def sub(a, b):
+    return _broadcasting(Sub, a, b)
+
+
+def mul(a, b):
+    return _broadcasting(Mul, a, b)
+
+
+def div(a, b):
+    return _broadcasting(Div, a, b)
+
+
+def pow(x, exponent):
+    return _broadcasting(Pow, x, exponent)
+
+
+def maximum(a, b):
+    return _broadcasting(Maximum, a, b)
+
+
+def minimum(a, b):
+    """min(a, b) = -max(-a, -b): the same tie rule as `maximum`."""
+    return neg(maximum(neg(a), neg(b)))
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def clip(x, min=None, max=None):
+    """Clamp `x` into [min, max] (either bound may be None), like `torch.clamp`."""
+    return Clip.apply(x, low=min, high=max)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, dtype=np.dtype(dtype))

@@ -1,0 +1,48 @@
+"""Matrix product, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
+import numpy as np
+
+from minigrad.function import Function, unbroadcast
+
+
+class MatMul(Function):
+    """C = A @ B;  dL/dA = dL/dC @ B^T,  dL/dB = A^T @ dL/dC.
+
+    1-D operands are promoted the NumPy way -- a vector on the left is a (1, n) row, on the right
+    an (n, 1) column -- so one formula covers every case; batch dimensions broadcast, and
+    `unbroadcast` sums their gradient back.
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        a = self.a[None, :] if self.a.ndim == 1 else self.a     # (..., m, n)
+        b = self.b[:, None] if self.b.ndim == 1 else self.b     # (..., n, p)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        grad = grad.reshape(batch + (a.shape[-2], b.shape[-1]))  # (..., m, p)
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = unbroadcast(grad @ np.swapaxes(b, -1, -2), a.shape).reshape(self.a.shape)
+        if self.needs_input_grad[1]:
+            grad_b = unbroadcast(np.swapaxes(a, -1, -2) @ grad, b.shape).reshape(self.b.shape)
+        return grad_a, grad_b
+
+
+def matmul(a, b):
+    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, "
+                         f"got shapes {a_shape} and {b_shape}")
+    inner_a = a_shape[-1]
+    inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {a_shape} and {b_shape} are not aligned: "
+                         f"{inner_a} (last axis of the first) != {inner_b} "
+                         f"({'only' if len(b_shape) == 1 else 'second-to-last'} axis of the second)")
+    try:
+        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} "
+                         f"cannot be broadcast together") from None
+    return MatMul.apply(a, b)

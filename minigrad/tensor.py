@@ -1,0 +1,415 @@
+"""`Tensor`: an ndarray that remembers how it was made, and `backward()` that walks that memory.
+
+A Tensor holds
+    data  -- the values, a NumPy array (float32 unless you give float64 or an integer type)
+    grad  -- dL/d(this tensor) after `backward()`, an array of the same shape, or None
+    _ctx  -- the `Function` node that produced it (None for leaves: inputs and parameters)
+
+Arithmetic on Tensors goes through `Function.apply`, which records each op; `backward()` then visits
+those ops from the output back to the leaves and applies the chain rule at every node.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    """True unless inside a `no_grad()` block."""
+    return _grad_enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: ops inside record no graph (inference, optimizer steps)."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+        return False
+
+
+class enable_grad(no_grad):
+    """Turn graph recording back on inside a `no_grad()` block (e.g. a saliency pass)."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = True
+
+
+class RemovableHandle:
+    """Returned by `register_hook`: call `remove()` to take the hook away again."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _to_array(data, dtype):
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    from_python = not isinstance(data, (np.ndarray, np.generic))
+    array = np.asarray(data)
+    # Python floats and float16 become float32, the library's default; float64 arrays stay float64.
+    if array.dtype == np.float16 or (from_python and array.dtype == np.float64):
+        array = array.astype(np.float32)
+    return array
+
+
+class Tensor:
+    # Make NumPy hand `ndarray (op) Tensor` over to Tensor's reflected operators.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self._hooks = []
+        self._retains_grad = False
+        self.requires_grad = requires_grad
+
+    # ----- basic properties -------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(f"only floating-point tensors can require gradients; "
+                            f"got dtype {self.data.dtype}")
+        self._requires_grad = bool(value)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def __len__(self):
+        return len(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def numpy(self):
+        """The values as an ndarray (shared memory: do not modify it in place)."""
+        return self.data
+
+    def detach(self):
+        """A new leaf Tensor sharing the values, cut off from the graph."""
+        return Tensor(self.data)
+
+    def zero_grad(self):
+        self.grad = None
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is known; a returned array replaces it."""
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
+
+    def astype(self, dtype):
+        from minigrad.ops.elementwise import cast
+        return cast(self, dtype)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4)
+        extra = f", dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn={self._ctx!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # ----- backward ---------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, accumulating into `.grad`.
+
+        `grad` is dL/d(self); it may be omitted only when self holds a single number (then 1).
+        The graph's saved buffers are freed afterwards unless `retain_graph=True`.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: "
+                               "no input of the computation had requires_grad=True")
+        grad = self._initial_grad(grad)
+        order = _topological_order(self)
+        _check_not_freed(order)
+        grads = {id(self): grad}
+        for node in reversed(order):
+            node_grad = grads.pop(id(node), None)
+            if node_grad is None:
+                continue
+            node_grad = node._run_hooks(node_grad)
+            if node._ctx is None or node._retains_grad:
+                node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
+            if node._ctx is not None:
+                _propagate(node._ctx, node_grad, grads, retain_graph)
+
+    def _initial_grad(self, grad):
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() needs a `grad` argument for a non-scalar output "
+                                   f"(shape {self.shape}); pass dL/d(output) of that shape")
+            return np.ones_like(self.data)
+        grad = _to_array(grad, self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
+        return grad
+
+    def _run_hooks(self, grad):
+        for hook in list(self._hooks):
+            replaced = hook(grad)
+            if replaced is not None:
+                grad = np.asarray(replaced, dtype=self.dtype)
+        return grad
+
+    # ----- operators --------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ew().add(self, other)
+
+    def __radd__(self, other):
+        return _ew().add(other, self)
+
+    def __sub__(self, other):
+        return _ew().sub(self, other)
+
+    def __rsub__(self, other):
+        return _ew().sub(other, self)
+
+    def __mul__(self, other):
+        return _ew().mul(self, other)
+
+    def __rmul__(self, other):
+        return _ew().mul(other, self)
+
+    def __truediv__(self, other):
+        return _ew().div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ew().div(other, self)
+
+    def __pow__(self, exponent):
+        return _ew().pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _ew().pow(base, self)
+
+    def __neg__(self):
+        return _ew().neg(self)
+
+    def __matmul__(self, other):
+        from minigrad.ops.linalg import matmul
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from minigrad.ops.linalg import matmul
+        return matmul(other, self)
+
+    def __getitem__(self, index):
+        from minigrad.ops.shape import getitem
+        return getitem(self, index)
+
+    # Comparisons give plain boolean arrays: they have no gradient.
+    def __lt__(self, other):
+        return self.data < _data(other)
+
+    def __le__(self, other):
+        return self.data <= _data(other)
+
+    def __gt__(self, other):
+        return self.data > _data(other)
+
+    def __ge__(self, other):
+        return self.data >= _data(other)
+
+    def __eq__(self, other):
+        return self.data == _data(other)
+
+    def __ne__(self, other):
+        return self.data != _data(other)
+
+    __hash__ = object.__hash__
+
+    # ----- methods that mirror the functional API ----------------------------------------------
+    def exp(self):
+        return _ew().exp(self)
+
+    def log(self):
+        return _ew().log(self)
+
+    def sqrt(self):
+        return _ew().sqrt(self)
+
+    def abs(self):
+        return _ew().abs(self)
+
+    def clip(self, min=None, max=None):
+        return _ew().clip(self, min, max)
+
+    clamp = clip
+
+    def sum(self, axis=None, keepdims=False):
+        from minigrad.ops.reduce import sum
+        return sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        from minigrad.ops.reduce import mean
+        return mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        from minigrad.ops.reduce import max
+        return max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        from minigrad.ops.reduce import min
+        return min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, correction=1):
+        from minigrad.ops.reduce import var
+        return var(self, axis, keepdims, correction)
+
+    def reshape(self, *shape):
+        from minigrad.ops.shape import reshape
+        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
+                       else shape)
+
+    def transpose(self, *axes):
+        from minigrad.ops.shape import transpose
+        return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int)
+                         else (axes or None))
+
+    permute = transpose
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        from minigrad.ops.shape import flatten
+        return flatten(self, start_dim, end_dim)
+
+    def unsqueeze(self, axis):
+        from minigrad.ops.shape import unsqueeze
+        return unsqueeze(self, axis)
+
+    def squeeze(self, axis=None):
+        from minigrad.ops.shape import squeeze
+        return squeeze(self, axis)
+
+    def relu(self):
+        from minigrad.ops.activation import relu
+        return relu(self)
+
+    def tanh(self):
+        from minigrad.ops.activation import tanh
+        return tanh(self)
+
+    def sigmoid(self):
+        from minigrad.ops.activation import sigmoid
+        return sigmoid(self)
+
+    def softmax(self, axis=-1):
+        from minigrad.ops.activation import softmax
+        return softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        from minigrad.ops.activation import log_softmax
+        return log_softmax(self, axis)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Shorthand for `Tensor(data, requires_grad, dtype)`, as `torch.tensor`."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _ew():
+    # The ops import Tensor, so Tensor finds them at call time rather than at import time.
+    from minigrad.ops import elementwise
+    return elementwise
+
+
+def _topological_order(root):
+    """All tensors that `root` depends on (and that require grad), each after its inputs.
+
+    Why a topological sort? A tensor's gradient is the *sum* of the gradients flowing back from
+    every op that used it, so it may be passed on only once all of those ops have been visited.
+    Visiting in reverse topological order guarantees exactly that. The walk uses an explicit stack
+    instead of recursion, so a chain of 100,000 ops does not hit Python's recursion limit.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            stack.extend((t, False) for t in node._ctx.inputs
+                         if t is not None and t.requires_grad and id(t) not in visited)
+    return order
+
+
+def _check_not_freed(order):
+    """Refuse, before any .grad changes, to run through ops whose buffers a backward freed."""
+    for node in order:
+        if node._ctx is not None and node._ctx.freed:
+            raise RuntimeError(f"trying to backward through {node._ctx!r} a second time: its "
+                               f"saved buffers were freed by the first backward(); call the first "
+                               f"backward with retain_graph=True to backpropagate twice")
+
+
+def _propagate(fn, grad_output, grads, retain_graph):
+    """Apply one node's chain rule and add the results to its inputs' pending gradients."""
+    input_grads = fn.backward(grad_output)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    for tensor_in, grad_in in zip(fn.inputs, input_grads):
+        if tensor_in is None or grad_in is None or not tensor_in.requires_grad:
+            continue
+        key = id(tensor_in)
+        grads[key] = grad_in if key not in grads else grads[key] + grad_in
+    if not retain_graph:
+        fn.release()

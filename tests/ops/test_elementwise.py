@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+from hypothesis import assume, given, strategies as st
+
+import minigrad as mg
+from minigrad import functional as F
+from minigrad.testing import arrays, assert_gradients_match, broadcastable_shapes
+from tests.helpers import leaf, torch_or_skip
+
+BINARY = {
+    "add": (F.add, np.add),
+    "sub": (F.sub, np.subtract),
+    "mul": (F.mul, np.multiply),
+    "div": (F.div, np.divide),
+}
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(data=st.data())
+def test_binary_ops_broadcast_forward_and_backward(name, data):
+    op, reference = BINARY[name]
+    shape_a, shape_b = data.draw(broadcastable_shapes())
+    a = data.draw(arrays(shape_a))
+    b = data.draw(arrays(shape_b, away_from=0.0, margin=0.5) if name == "div" else arrays(shape_b))
+    np.testing.assert_allclose(op(mg.tensor(a), mg.tensor(b)).data, reference(a, b), rtol=1e-12)
+    assert_gradients_match(op, a, b)
+
+
+@given(data=st.data())
+def test_pow_with_tensor_exponent(data):
+    shape_x, shape_p = data.draw(broadcastable_shapes())
+    x = data.draw(arrays(shape_x, min_value=0.5, max_value=3.0))
+    p = data.draw(arrays(shape_p, min_value=-2.0, max_value=2.0))
+    np.testing.assert_allclose((mg.tensor(x) ** mg.tensor(p)).data, x ** p, rtol=1e-12)
+    assert_gradients_match(lambda a, b: a ** b, x, p)
+
+
+@given(arrays(), st.sampled_from([2, 3, -1, 0.5]))
+def test_pow_with_scalar_exponent(x, exponent):
+    if exponent in (-1, 0.5):
+        x = np.abs(x) + 0.5
+    assert_gradients_match(lambda a: a ** exponent, x)
+
+
+def test_pow_exponent_gradient_at_zero_base_is_zero_like_torch():
+    x, p = leaf([0.0, 2.0]), leaf([2.0, 3.0])
+    (x ** p).sum().backward()
+    assert p.grad[0] == 0.0 and np.isclose(p.grad[1], 8 * np.log(2))
+
+
+UNARY = {
+    "exp": (F.exp, np.exp, {}),
+    "log": (F.log, np.log, {"min_value": 0.1}),
+    "sqrt": (F.sqrt, np.sqrt, {"min_value": 0.1}),
+    "abs": (F.abs, np.abs, {"away_from": 0.0}),
+    "neg": (F.neg, np.negative, {}),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+def test_unary_ops(name, data):
+    op, reference, value_range = UNARY[name]
+    x = data.draw(arrays(**value_range))
+    np.testing.assert_allclose(op(mg.tensor(x)).data, reference(x), rtol=1e-12)
+    assert_gradients_match(op, x)
+
+
+@given(arrays(away_from=[-1.0, 1.5]))
+def test_clip(x):
+    np.testing.assert_array_equal(F.clip(mg.tensor(x), -1.0, 1.5).data, np.clip(x, -1.0, 1.5))
+    assert_gradients_match(lambda t: F.clip(t, min=-1.0, max=1.5), x)
+    assert_gradients_match(lambda t: F.clip(t, min=-1.0), x)
+
+
+def test_clip_passes_gradient_at_the_bounds_like_torch_clamp():
+    x = leaf([-1.0, 0.0, 1.0, 2.0])
+    F.clip(x, -1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1, 1, 1, 0])
+
+
+@given(data=st.data())
+def test_maximum_minimum(data):
+    shape_a, shape_b = data.draw(broadcastable_shapes())
+    a, b = data.draw(arrays(shape_a)), data.draw(arrays(shape_b))
+    assume(np.all(np.abs(np.subtract(a, b)) > 1e-3))   # keep finite differences off the kink
+    np.testing.assert_array_equal(F.maximum(mg.tensor(a), mg.tensor(b)).data, np.maximum(a, b))
+    np.testing.assert_array_equal(F.minimum(mg.tensor(a), mg.tensor(b)).data, np.minimum(a, b))
+    assert_gradients_match(F.maximum, a, b)
+    assert_gradients_match(F.minimum, a, b)
+
+
+def test_reflected_operators():
+    x = leaf([1.0, 2.0, 4.0])
+    y = (2 - x) + (1 / x) * 3 + 2 ** x - x * 0.5
+    y.sum().backward()
+    expected = -1 - 3 / x.data ** 2 + np.log(2) * 2 ** x.data - 0.5
+    np.testing.assert_allclose(x.grad, expected)
+    np.testing.assert_allclose(y.data, 2 - x.data + 3 / x.data + 2 ** x.data - 0.5 * x.data)
+
+
+def test_constants_keep_float32():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2.0 + 1) / 3.0 - np.float64(1.0)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_non_broadcastable_pair_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
+        mg.tensor(np.zeros((2, 3))) + mg.tensor(np.zeros(4))
+
+
+def test_elementwise_against_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.5, 2, (3, 4)), rng.uniform(0.5, 2, (4,))
+    ta = torch.tensor(a, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    ((ta * tb) / (ta + tb) - ta.log() * tb.sqrt() + (ta ** tb).exp() * 0.01).sum().backward()
+    ma, mb = leaf(a), leaf(b)
+    ((ma * mb) / (ma + mb) - ma.log() * mb.sqrt() + (ma ** mb).exp() * 0.01).sum().backward()
+    np.testing.assert_allclose(ma.grad, ta.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(mb.grad, tb.grad.numpy(), rtol=1e-10)

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import minigrad as mg
+from minigrad.testing import arrays, assert_gradients_match
+from tests.helpers import leaf, torch_or_skip
+
+
+@st.composite
+def matmul_shapes(draw):
+    m, n, p = (draw(st.integers(1, 4)) for _ in range(3))
+    batch = draw(st.lists(st.integers(1, 3), max_size=2))
+    batch_a = [draw(st.sampled_from([b, 1])) for b in batch]
+    batch_b = [draw(st.sampled_from([b, 1])) for b in batch][draw(st.integers(0, len(batch))):]
+    a = draw(st.sampled_from([(n,), tuple(batch_a) + (m, n)]))
+    b = draw(st.sampled_from([(n,), tuple(batch_b) + (n, p)]))
+    return a, b
+
+
+@given(matmul_shapes(), st.data())
+def test_matmul_1d_2d_batched_and_broadcast(shapes, data):
+    a, b = data.draw(arrays(shapes[0])), data.draw(arrays(shapes[1]))
+    np.testing.assert_allclose((mg.tensor(a) @ mg.tensor(b)).data, a @ b, rtol=1e-12)
+    assert_gradients_match(lambda x, y: x @ y, a, b)
+
+
+def test_mismatched_shapes_name_both():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
+        mg.tensor(np.zeros((2, 3))) @ mg.tensor(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match=r"batch dimensions of shapes \(2, 1, 3\) and \(3, 3, 1\)"):
+        mg.tensor(np.zeros((2, 1, 3))) @ mg.tensor(np.zeros((3, 3, 1)))
+
+
+def test_matmul_against_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(2, 1, 3, 4)), rng.normal(size=(5, 4, 2))
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (ta @ tb).tanh().sum().backward()
+    ma, mb = leaf(a), leaf(b)
+    (ma @ mb).tanh().sum().backward()
+    np.testing.assert_allclose(ma.grad, ta.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(mb.grad, tb.grad.numpy(), rtol=1e-10)

@@ -1,0 +1,145 @@
+import sys
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import functional as F
+from tests.helpers import leaf
+
+
+def test_dtypes():
+    assert mg.tensor([1.0, 2.0]).dtype == np.float32
+    assert mg.tensor(np.zeros(2, dtype=np.float64)).dtype == np.float64
+    assert mg.tensor(np.zeros(2, dtype=np.float16)).dtype == np.float32
+    assert mg.tensor([1, 2]).dtype == np.int64
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        mg.tensor([1, 2], requires_grad=True)
+
+
+def test_properties_and_conversions():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert x.T.shape == (3, 2)
+    assert mg.tensor(3.5).item() == 3.5
+    assert isinstance(x.numpy(), np.ndarray)
+    d = x.detach()
+    assert not d.requires_grad and d.grad_fn is None and d.numpy() is x.numpy()
+    assert "requires_grad=True" in repr(x) and "dtype=float64" in repr(x)
+    assert "grad_fn=<Mul>" in repr(x * 2)
+
+
+def test_comparisons_return_boolean_arrays():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    result = x > 1.5
+    assert isinstance(result, np.ndarray) and result.dtype == bool
+    np.testing.assert_array_equal(x == mg.tensor([1.0, 0.0, 3.0]), [True, False, True])
+    np.testing.assert_array_equal(x <= 2, [True, True, False])
+
+
+def test_tensor_used_twice():
+    x = leaf([3.0])
+    (x * x).backward()
+    np.testing.assert_array_equal(x.grad, [6.0])
+
+
+def test_diamond_graph():
+    # x feeds two branches that meet again: dy/dx = d/dx (2x * x^2) = 6 x^2
+    x = leaf(2.0)
+    a, b = x * 2, x ** 2
+    (a * b).backward()
+    assert x.grad == pytest.approx(24.0)
+
+
+def test_gradients_accumulate_across_calls_on_leaves():
+    x = leaf([1.0, 2.0])
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_no_grad_context_and_decorator():
+    x = leaf([1.0])
+    with mg.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @mg.no_grad()
+    def double(t):
+        return t * 2
+    assert not double(x).requires_grad
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+    with mg.no_grad():
+        with mg.enable_grad():
+            assert (x * 2).requires_grad
+
+
+def test_detach_stops_the_gradient():
+    x = leaf([2.0])
+    (x * x.detach()).backward()
+    np.testing.assert_array_equal(x.grad, [2.0])
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [8.0])
+
+
+def test_backward_through_a_freed_graph_is_a_clear_error():
+    x = leaf([2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad, [4.0])   # the failed call changed nothing
+
+
+def test_non_scalar_backward_needs_a_gradient():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"non-scalar output \(shape \(2,\)\)"):
+        (x * 2).backward()
+    (x * 2).backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 20.0])
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\), expected \(2,\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_backward_without_grad_requirement_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).sum().backward()
+
+
+def test_a_100000_node_chain_does_not_hit_the_recursion_limit():
+    x = leaf(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    assert 100_000 > sys.getrecursionlimit()
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_hooks_see_and_can_replace_gradients():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    seen = []
+    handle = h.register_hook(lambda g: seen.append(g.copy()) or g * 0 + 1)
+    h.retain_grad()
+    h.sum().backward()
+    np.testing.assert_array_equal(seen[0], [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    np.testing.assert_array_equal(h.grad, [1.0, 1.0])
+    handle.remove()
+    assert h._hooks == []
+
+
+def test_integer_index_tensor_and_grad_dtype():
+    x = mg.tensor(np.arange(4.0, dtype=np.float32), requires_grad=True)
+    F.relu(x[mg.tensor([1, 3])]).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [0, 1, 0, 1])
