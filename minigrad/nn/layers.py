@@ -1,0 +1,280 @@
+"""The layers: each holds its parameters and calls one function of `minigrad.functional`.
+
+Shapes follow PyTorch: images are (N, C, H, W), features (N, F). Parameters are float32 and
+initialised as in PyTorch; call `model.double()` for float64 (gradient checks).
+"""
+import math
+
+import numpy as np
+
+from minigrad import functional as F
+from minigrad.nn import init
+from minigrad.nn.module import Module, Parameter
+from minigrad.ops.conv import conv2d
+from minigrad.ops.norm import batch_norm, dropout
+from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
+
+
+def _check_input(layer, x, ndims, expected, channels=None):
+    """Raise, naming the layer, unless x has one of `ndims` dimensions and `channels` on axis 1."""
+    if x.ndim not in ndims or (channels is not None and x.shape[1] != channels):
+        raise ValueError(f"{layer!r}: expected input of shape {expected}, got {x.shape}")
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+
+
+def _affine_parameters(weight_shape, bias):
+    """PyTorch's default for Linear and Conv2d: weight ~ kaiming_uniform_(a=sqrt(5)), i.e.
+    uniform(+-1/sqrt(fan_in)), and bias ~ uniform(+-1/sqrt(fan_in)) -- small enough that the
+    first forward passes neither saturate nor explode."""
+    weight = Parameter(np.empty(weight_shape, dtype=np.float32))
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if not bias:
+        return weight, None
+    bound = 1 / math.sqrt(init.fans(weight_shape)[0])
+    return weight, init.uniform_(Parameter(np.empty(weight_shape[0], dtype=np.float32)),
+                                 -bound, bound)
+
+
+class Linear(Module):
+    """y = x @ W^T + b.   x: (N, ..., in_features) -> y: (N, ..., out_features).
+
+    weight: (out_features, in_features), bias: (out_features,).
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight, self.bias = _affine_parameters((out_features, in_features), bias)
+
+    def forward(self, x):
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_features}), "
+                             f"got {x.shape}")
+        y = x @ self.weight.T
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv2d(Module):
+    """2-D convolution.  x: (N, in_channels, H, W) -> y: (N, out_channels, OH, OW) with
+    OH = floor((H + 2*padding - dilation*(KH - 1) - 1) / stride) + 1 (same for OW).
+
+    weight: (out_channels, in_channels // groups, KH, KW), bias: (out_channels,).
+    padding: int, pair, 'valid' or 'same'.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.dilation = _pair(dilation)
+        self.weight, self.bias = _affine_parameters(
+            (out_channels, in_channels // groups) + self.kernel_size, bias)
+
+    def forward(self, x):
+        _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
+               f"stride={self.stride}"
+        for name, default in (("padding", (0, 0)), ("dilation", (1, 1)), ("groups", 1)):
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class MaxPool2d(Module):
+    """Max over each kernel_size window.  (N, C, H, W) -> (N, C, OH, OW); stride defaults to
+    kernel_size; padding counts as -inf."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+
+    def forward(self, x):
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(MaxPool2d):
+    """Mean over each kernel_size window; padding counts as 0 and, with count_include_pad,
+    is part of the divisor."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+
+
+class GlobalAvgPool2d(Module):
+    """Mean over all of H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True
+    (PyTorch's AdaptiveAvgPool2d(1) keeps them)."""
+
+    def __init__(self, keepdims=False):
+        super().__init__()
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        return global_avg_pool2d(x, self.keepdims)
+
+
+class _BatchNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, per channel (axis 1).
+
+    Training: mean and var of the batch, and running_mean/var <- (1 - momentum) * running +
+    momentum * batch (unbiased var), counted in num_batches_tracked. Eval: the running ones.
+    """
+
+    # Set by each subclass: the input shapes it accepts, as text and as numbers of dimensions.
+    input_shapes, input_ndims = "", ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(np.ones(num_features, dtype=np.float32)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype=np.float32)) if affine else None
+        tracked = track_running_stats
+        self.register_buffer("running_mean",
+                             np.zeros(num_features, dtype=np.float32) if tracked else None)
+        self.register_buffer("running_var",
+                             np.ones(num_features, dtype=np.float32) if tracked else None)
+        self.register_buffer("num_batches_tracked", np.array(0) if tracked else None)
+
+    def forward(self, x):
+        _check_input(self, x, self.input_ndims, self.input_shapes, self.num_features)
+        use_batch_stats = self.training or not self.track_running_stats
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          use_batch_stats, self.momentum, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, " \
+               f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+
+
+class BatchNorm1d(_BatchNorm):
+    input_shapes, input_ndims = "(N, C) or (N, C, L)", (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    input_shapes, input_ndims = "(N, C, H, W)", (4,)
+
+
+class Dropout(Module):
+    """Training: zero each value with probability p and scale the rest by 1 / (1 - p), so the
+    expected output equals the input. Eval: the identity.
+
+    seed: this layer's own random stream (reproducible masks); None draws from the generator
+    shared by `minigrad.nn` (see `nn.init.manual_seed`).
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
+        self.p = p
+        self.rng = None if seed is None else np.random.default_rng(seed)
+
+    def forward(self, x):
+        rng = self.rng if self.rng is not None else init.generator()
+        return dropout(x, self.p, self.training, rng)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Merge axes start_dim..end_dim: (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Identity(Module):
+    """y = x (a placeholder, e.g. where `fuse` removed a BatchNorm)."""
+
+    def forward(self, x):
+        return x
+
+
+class ReLU(Module):
+    """y = max(x, 0)."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """y = x if x > 0 else negative_slope * x."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """y = tanh(x)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """y = 1 / (1 + exp(-x))."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Softmax(Module):
+    """y = exp(x) / sum(exp(x)) along dim."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """y = x - log(sum(exp(x))) along dim (pair it with nll_loss)."""
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)

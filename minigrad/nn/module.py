@@ -1,0 +1,307 @@
+"""`Module`: the base class of every layer and model, plus `Parameter` and `Sequential`.
+
+A Module finds its parts by looking at its own attributes, in the order they were assigned:
+
+    Parameter attributes   -> its learnable tensors        (self.weight = Parameter(...))
+    Module attributes      -> its children                 (self.conv1 = Conv2d(...))
+    register_buffer names  -> its non-learnable state      (BatchNorm's running_mean)
+
+Everything else (`state_dict`, `train`, `zero_grad`, `to`, `summary` ...) walks that tree. Names
+join attribute names with dots ('features.0.weight'), exactly as PyTorch names them, so a state
+dict maps one-to-one onto the same model written in PyTorch.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from minigrad.tensor import RemovableHandle, Tensor
+
+LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module learns: `requires_grad=True` and found by `parameters()`."""
+
+    def __init__(self, data, requires_grad=True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class: subclasses set their parts in `__init__` and compute in `forward`."""
+
+    def __init__(self):
+        # Bookkeeping, not parts of the model: none is a Parameter or a Module, so the walks
+        # over vars(self) below pass them by.
+        self.training = True
+        self._buffer_names = []
+        self._forward_hooks, self._backward_hooks = [], []
+        self._output_shape = None     # of the last forward call, for repr and summary
+
+    def __getattr__(self, name):
+        # Python calls this only when normal lookup fails; the bookkeeping attributes are missing
+        # exactly when a subclass's __init__ forgot to call Module.__init__.
+        if name in ("training", "_buffer_names", "_forward_hooks", "_backward_hooks",
+                    "_output_shape"):
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before using the module")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    # ----- calling, with hooks -----------------------------------------------------------------
+    def __call__(self, *inputs):
+        output = self.forward(*inputs)
+        for hook in list(self._forward_hooks):
+            replaced = hook(self, inputs, output)
+            if replaced is not None:
+                output = replaced
+        if isinstance(output, Tensor):
+            self._output_shape = output.shape
+            if output.requires_grad and self._backward_hooks:
+                output.register_hook(self._run_backward_hooks)
+        return output
+
+    def _run_backward_hooks(self, grad_output):
+        for hook in list(self._backward_hooks):
+            replaced = hook(self, grad_output)
+            if replaced is not None:
+                grad_output = replaced
+        return grad_output
+
+    def register_forward_hook(self, hook):
+        """Call `hook(module, inputs, output)` after every forward; a returned value replaces
+        the output. Returns a handle whose `remove()` takes the hook away."""
+        self._forward_hooks.append(hook)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call `hook(module, grad_output)` when backward reaches this module's output, with
+        grad_output = dL/d(output) as an ndarray; a returned ndarray replaces it (and so changes
+        every gradient further back). Returns a handle whose `remove()` takes the hook away."""
+        self._backward_hooks.append(hook)
+        return RemovableHandle(self._backward_hooks, hook)
+
+    register_backward_hook = register_full_backward_hook
+
+    # ----- the tree of parts --------------------------------------------------------------------
+    def register_buffer(self, name, array):
+        """Keep `array` (an ndarray, or None) as state that is saved but not learned."""
+        if array is not None and not isinstance(array, np.ndarray):
+            raise TypeError(f"register_buffer('{name}'): expected an ndarray or None, "
+                            f"got {type(array).__name__}")
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, array)
+
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self):
+        return (child for _, child in self.named_children())
+
+    def named_modules(self, prefix=""):
+        """(name, module) for this module ('') and every descendant ('features.3')."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(_join(prefix, name))
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def _own_parameters(self):
+        return [(name, value) for name, value in vars(self).items()
+                if isinstance(value, Parameter)]
+
+    def _own_buffers(self):
+        return [(name, getattr(self, name)) for name in self._buffer_names
+                if getattr(self, name) is not None]
+
+    def named_parameters(self):
+        for prefix, module in self.named_modules():
+            for name, param in module._own_parameters():
+                yield _join(prefix, name), param
+
+    def parameters(self):
+        return (param for _, param in self.named_parameters())
+
+    def named_buffers(self):
+        for prefix, module in self.named_modules():
+            for name, buffer in module._own_buffers():
+                yield _join(prefix, name), buffer
+
+    def buffers(self):
+        return (buffer for _, buffer in self.named_buffers())
+
+    def num_parameters(self, trainable_only=False):
+        """How many numbers the model learns (all parameters, or those with requires_grad)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def apply(self, fn):
+        """Call fn(module) on every descendant, then on self (e.g. a custom initialiser)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ----- modes, gradients, dtypes -------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on) or, with mode=False, evaluation mode."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        """Forget every parameter's gradient (backward accumulates into `.grad`)."""
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, dtype):
+        """Convert every parameter and floating-point buffer to `dtype`, in place; returns self.
+
+        Parameters keep their identity (an optimizer built before still updates them); integer
+        buffers such as `num_batches_tracked` stay integers.
+        """
+        dtype = np.dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"Module.to: expected a floating-point dtype, got {dtype}")
+        for param in self.parameters():
+            param.data = param.data.astype(dtype)
+            param.grad = None if param.grad is None else param.grad.astype(dtype)
+        for module in self.modules():
+            for name, buffer in module._own_buffers():
+                if np.issubdtype(buffer.dtype, np.floating):
+                    setattr(module, name, buffer.astype(dtype))
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    # ----- saving and loading -------------------------------------------------------------------
+    def _named_state(self):
+        """(name, live ndarray) for every parameter and buffer, in PyTorch's state-dict order:
+        a module's own parameters, then its own buffers, then each child's, depth first."""
+        for prefix, module in self.named_modules():
+            for name, param in module._own_parameters():
+                yield _join(prefix, name), param.data
+            for name, buffer in module._own_buffers():
+                yield _join(prefix, name), buffer
+
+    def state_dict(self):
+        """An ordered dict name -> copy of every parameter and buffer (plain ndarrays)."""
+        return OrderedDict((name, np.array(array, copy=True))
+                           for name, array in self._named_state())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the arrays of `state_dict` into this model's parameters and buffers, in place.
+
+        Everything is checked first, so on any error the model is left untouched: shapes must
+        match, and with strict=True no key may be missing or unexpected. Values are converted to
+        each parameter's dtype. Returns (missing_keys, unexpected_keys).
+        """
+        targets = OrderedDict(self._named_state())
+        missing = [name for name in targets if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in targets]
+        problems = _shape_and_type_problems(targets, state_dict)
+        if strict:
+            problems += [f"missing key '{name}'" for name in missing]
+            problems += [f"unexpected key '{name}'" for name in unexpected]
+        if problems:
+            raise ValueError(f"load_state_dict into {type(self).__name__} failed, the model is "
+                             f"unchanged:\n  " + "\n  ".join(problems))
+        for name, target in targets.items():
+            if name in state_dict:
+                target[...] = state_dict[name]
+        return LoadResult(missing, unexpected)
+
+    # ----- printing -----------------------------------------------------------------------------
+    def extra_repr(self):
+        """The constructor arguments shown in repr, e.g. '3, 16, kernel_size=(3, 3)'."""
+        return ""
+
+    def __repr__(self):
+        """The tree of modules; output shapes from the last forward call and parameter counts."""
+        head = f"{type(self).__name__}({self.extra_repr()})"
+        children = list(self.named_children())
+        if not children:
+            return head + _annotation(self)
+        lines = [f"{type(self).__name__}(" + self.extra_repr()]
+        for name, child in children:
+            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
+        return "\n".join(lines) + "\n)" + _annotation(self)
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _annotation(module):
+    notes = []
+    if module._output_shape is not None:
+        notes.append(f"-> {module._output_shape}")
+    count = module.num_parameters()
+    if count:
+        notes.append(f"{count:,} params")
+    return "  # " + ", ".join(notes) if notes else ""
+
+
+def _shape_and_type_problems(targets, state_dict):
+    """One message per entry of state_dict that cannot be copied into its target array."""
+    problems = []
+    for name, target in targets.items():
+        if name not in state_dict:
+            continue
+        value = np.asarray(state_dict[name])
+        if value.shape != target.shape:
+            problems.append(f"shape mismatch for '{name}': the model has {target.shape}, "
+                            f"the state dict has {value.shape}")
+        elif value.dtype.kind not in "biuf":
+            problems.append(f"'{name}' has dtype {value.dtype}, expected a number type")
+    return problems
+
+
+class Sequential(Module):
+    """Modules applied one after another; children are named '0', '1', ... as in PyTorch.
+
+    Indexing gives a child (`model[0]`, `model[-1]`) or, with a slice, a new Sequential that
+    shares those children under their old names (`model[:3]`: the first three layers).
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: argument {index} is a {type(module).__name__}, "
+                                f"expected a Module")
+            setattr(self, str(index), module)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+    def __len__(self):
+        return sum(1 for _ in self.named_children())
+
+    def __iter__(self):
+        return self.children()
+
+    def __getitem__(self, index):
+        named = list(self.named_children())
+        if not isinstance(index, slice):
+            return named[index][1]
+        part = Sequential()
+        for name, module in named[index]:
+            setattr(part, name, module)
+        return part

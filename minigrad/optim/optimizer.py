@@ -1,0 +1,137 @@
+"""`Optimizer`: the parameter groups and per-parameter state that every optimizer shares.
+
+An optimizer owns no graph: `step()` reads each parameter's `.grad` (an ndarray) and updates
+`.data` in place with plain NumPy, which is why a step costs about as much as the update formula.
+
+As in PyTorch, `param_groups` is a list of dicts, one per group of parameters, each holding
+'params' and the hyperparameters ('lr', ...). A scheduler changes the learning rate by writing
+`group['lr']`; different groups may use different settings:
+
+    SGD([{"params": model.features.parameters()},
+         {"params": model.classifier.parameters(), "lr": 1e-3}], lr=1e-2, momentum=0.9)
+"""
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+
+class Optimizer:
+    """Base class: subclasses implement `update(param, grad, state, group)` on ndarrays."""
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.param_groups = []
+        self.state = {}    # parameter -> its running buffers, e.g. {'momentum_buffer': array}
+        groups = [params] if isinstance(params, Tensor) else list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add {'params': [...], and hyperparameters that override the defaults}."""
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for index, param in enumerate(params):
+            if not isinstance(param, Tensor) or not param.requires_grad:
+                raise TypeError(f"{type(self).__name__}: parameter {index} of group "
+                                f"{len(self.param_groups)} must be a Tensor with "
+                                f"requires_grad=True, got {param!r:.60}")
+            if id(param) in seen:
+                raise ValueError(f"{type(self).__name__}: a parameter appears in more than one "
+                                 f"group (parameter {index} of group {len(self.param_groups)})")
+        self.param_groups.append({**self.defaults, **group, "params": params})
+
+    def zero_grad(self):
+        """Forget every gradient (backward accumulates into `.grad`)."""
+        for param in self._parameters():
+            param.grad = None
+
+    def step(self):
+        """Update every parameter that has a gradient, group by group."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if param.grad.shape != param.shape:
+                    raise ValueError(f"{type(self).__name__}.step: a gradient has shape "
+                                     f"{param.grad.shape}, its parameter {param.shape}")
+                self.update(param.data, param.grad, self.state.setdefault(param, {}), group)
+
+    def update(self, param, grad, state, group):
+        """Change the ndarray `param` in place, given its gradient, state dict and group."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update()")
+
+    def _parameters(self):
+        return [param for group in self.param_groups for param in group["params"]]
+
+    # ----- saving and resuming ------------------------------------------------------------------
+    def state_dict(self):
+        """{'state': {index: {name: array or step}}, 'param_groups': [{'lr': ..., 'params':
+        [indices]}]}: parameters are numbered in group order, as in PyTorch. Only arrays and
+        numbers, so `nn.save` can store it (see `minigrad.nn.checkpoint`)."""
+        index = {id(param): i for i, param in enumerate(self._parameters())}
+        state = {index[id(param)]: {name: np.array(value, copy=True) if name != "step" else value
+                                    for name, value in entry.items()}
+                 for param, entry in self.state.items()}
+        groups = [{**{k: v for k, v in group.items() if k != "params"},
+                   "params": [index[id(param)] for param in group["params"]]}
+                  for group in self.param_groups]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Resume from `state_dict()` (or its `unflatten_state` form, where lists are dicts
+        with int keys). Everything is checked before anything changes."""
+        saved_groups = _as_list(state_dict["param_groups"])
+        if [len(g["params"]) for g in saved_groups] != \
+                [len(g["params"]) for g in self.param_groups]:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved groups have "
+                             f"{[len(g['params']) for g in saved_groups]} parameters, this "
+                             f"optimizer {[len(g['params']) for g in self.param_groups]}")
+        params = self._parameters()
+        state = {params[int(i)]: _restore_entry(params[int(i)], int(i), entry)
+                 for i, entry in state_dict.get("state", {}).items()}
+        for group, saved in zip(self.param_groups, saved_groups):
+            group.update({k: _as_hyperparameter(v) for k, v in saved.items() if k != "params"})
+        self.state = state
+
+
+def _as_list(groups):
+    return [groups[key] for key in sorted(groups)] if isinstance(groups, dict) else list(groups)
+
+
+def _restore_entry(param, index, entry):
+    """A saved state entry as arrays of the parameter's shape and dtype (the step stays int)."""
+    restored = {}
+    for name, value in entry.items():
+        if name == "step":
+            restored[name] = int(value)
+            continue
+        value = np.array(value, dtype=param.dtype)
+        if value.shape != param.shape:
+            raise ValueError(f"load_state_dict: state '{name}' of parameter {index} has shape "
+                             f"{value.shape}, the parameter {param.shape}")
+        restored[name] = value
+    return restored
+
+
+def _as_hyperparameter(value):
+    """Arrays that came back from an .npz file (e.g. Adam's betas) as Python tuples."""
+    return tuple(value.tolist()) if isinstance(value, np.ndarray) else value
+
+
+def l2_gradient(param, grad, weight_decay):
+    """grad + weight_decay * param: the gradient of loss + weight_decay / 2 * ||param||**2."""
+    return grad + weight_decay * param if weight_decay else grad
+
+
+def check_hyperparameters(name, **values):
+    """Raise ValueError naming the optimizer unless every value is >= 0 (betas: in [0, 1))."""
+    for key, value in values.items():
+        bad = not 0.0 <= value < 1.0 if key.startswith("beta") else not value >= 0.0
+        if bad:
+            allowed = "in [0, 1)" if key.startswith("beta") else ">= 0"
+            raise ValueError(f"{name}: {key} must be {allowed}, got {value}")

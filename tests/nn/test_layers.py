@@ -1,0 +1,131 @@
+"""Layers: forward against NumPy, gradients through composite modules, modes and errors."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad.nn as nn
+from minigrad import Tensor, gradcheck
+
+
+def randn(*shape, seed=0, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def check_module_gradients(module, x):
+    """gradcheck a float64 module w.r.t. its input and every parameter."""
+    module.double()
+    x = Tensor(x, requires_grad=True)
+    gradcheck(lambda inp, *params: module(inp), x, *module.parameters())
+
+
+def test_linear_forward_matches_numpy_and_defaults_to_pytorch_init():
+    layer = nn.Linear(5, 3)
+    x = randn(4, 5, dtype=np.float32)
+    expected = x @ layer.weight.data.T + layer.bias.data
+    np.testing.assert_allclose(layer(Tensor(x)).data, expected, rtol=1e-6)
+    assert layer.weight.dtype == np.float32 and layer.weight.shape == (3, 5)
+    bound = 1 / math.sqrt(5)
+    assert np.abs(layer.weight.data).max() <= bound and np.abs(layer.bias.data).max() <= bound
+    assert nn.Linear(5, 3, bias=False).bias is None
+
+
+def test_linear_gradients():
+    check_module_gradients(nn.Linear(4, 3), randn(2, 4))
+
+
+def test_conv_bn_relu_pool_gradients():
+    block = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                          nn.MaxPool2d(2))
+    check_module_gradients(block, randn(2, 2, 4, 4))
+
+
+def test_basic_block_gradients_with_projection_shortcut():
+    block = nn.BasicBlock(2, 3, stride=2)
+    assert block.downsample is not None and nn.BasicBlock(3, 3).downsample is None
+    check_module_gradients(block, randn(2, 2, 4, 4))
+    assert block(Tensor(randn(2, 2, 4, 4))).shape == (2, 3, 2, 2)
+
+
+def test_conv2d_shapes_defaults_and_errors():
+    conv = nn.Conv2d(4, 6, (3, 5), stride=2, padding=(1, 2), groups=2)
+    assert conv.weight.shape == (6, 2, 3, 5) and conv.bias.shape == (6,)
+    assert np.abs(conv.weight.data).max() <= 1 / math.sqrt(2 * 3 * 5)
+    assert conv(Tensor(randn(1, 4, 8, 8, dtype=np.float32))).shape == (1, 6, 4, 4)
+    assert nn.Conv2d(1, 1, 3, padding="same")(Tensor(randn(1, 1, 5, 5, dtype=np.float32))).shape \
+        == (1, 1, 5, 5)
+    with pytest.raises(ValueError, match="groups=2 must divide in_channels=3"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv2d\(4, 6.*expected input of shape \(N, 4, H, W\), "
+                                         r"got \(1, 3, 8, 8\)"):
+        conv(Tensor(randn(1, 3, 8, 8, dtype=np.float32)))
+
+
+def test_linear_error_names_layer_and_shapes():
+    with pytest.raises(ValueError, match=r"Linear\(in_features=4.*\(N, 4\), got \(2, 5\)"):
+        nn.Linear(4, 2)(Tensor(randn(2, 5)))
+
+
+def test_batchnorm_training_updates_running_stats_and_eval_uses_them():
+    bn = nn.BatchNorm2d(3)
+    x = randn(4, 3, 2, 2, dtype=np.float32)
+    y = bn(Tensor(x)).data
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(y, (x - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bn.running_mean, 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var, 0.9 + 0.1 * x.var(axis=(0, 2, 3), ddof=1),
+                               rtol=1e-5)
+    assert bn.num_batches_tracked == 1
+    bn.eval()
+    expected = (x - bn.running_mean[:, None, None]) / np.sqrt(bn.running_var[:, None, None] + 1e-5)
+    np.testing.assert_allclose(bn(Tensor(x)).data, expected, rtol=1e-4, atol=1e-6)
+    assert bn.num_batches_tracked == 1
+
+
+def test_batchnorm_without_running_stats_always_uses_the_batch():
+    bn = nn.BatchNorm1d(2, affine=False, track_running_stats=False).eval()
+    assert bn.state_dict() == {} and bn.num_parameters() == 0
+    y = bn(Tensor(randn(8, 2))).data
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-7)
+
+
+def test_batchnorm_input_checks():
+    assert nn.BatchNorm1d(3)(Tensor(randn(4, 3, 5, dtype=np.float32))).shape == (4, 3, 5)
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3.*\(N, C, H, W\), got \(4, 3\)"):
+        nn.BatchNorm2d(3)(Tensor(randn(4, 3)))
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(3.*got \(4, 2\)"):
+        nn.BatchNorm1d(3)(Tensor(randn(4, 2)))
+
+
+def test_dropout_is_seedable_scales_in_training_and_is_identity_in_eval():
+    x = Tensor(np.ones((50, 40), np.float32))
+    first, second = nn.Dropout(0.25, seed=3)(x).data, nn.Dropout(0.25, seed=3)(x).data
+    np.testing.assert_array_equal(first, second)
+    assert set(np.unique(first)) <= {0.0, np.float32(1 / 0.75)}
+    assert 0.2 < np.mean(first == 0) < 0.3
+    assert nn.Dropout(0.25).eval()(x) is x
+    nn.manual_seed(7)
+    shared_first = nn.Dropout(0.5)(x).data
+    nn.manual_seed(7)
+    np.testing.assert_array_equal(nn.Dropout(0.5)(x).data, shared_first)
+    with pytest.raises(ValueError, match="p must be a probability"):
+        nn.Dropout(1.5)
+
+
+@pytest.mark.parametrize("layer, reference", [
+    (nn.ReLU(), lambda x: np.maximum(x, 0)),
+    (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    (nn.Tanh(), np.tanh),
+    (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+    (nn.Softmax(dim=1), lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
+    (nn.LogSoftmax(), lambda x: x - np.log(np.exp(x).sum(axis=-1, keepdims=True))),
+    (nn.Identity(), lambda x: x),
+    (nn.Flatten(), lambda x: x.reshape(len(x), -1)),
+    (nn.AvgPool2d(2), lambda x: x.reshape(2, 3, 2, 2, 2, 2).mean(axis=(3, 5))),
+    (nn.MaxPool2d(2), lambda x: x.reshape(2, 3, 2, 2, 2, 2).max(axis=(3, 5))),
+    (nn.GlobalAvgPool2d(), lambda x: x.mean(axis=(2, 3))),
+])
+def test_parameter_free_layers_match_numpy(layer, reference):
+    x = randn(2, 3, 4, 4)
+    np.testing.assert_allclose(layer(Tensor(x)).data, reference(x), rtol=1e-10)

@@ -1,0 +1,91 @@
+"""Schedulers: closed forms, equality with torch's, resuming, and errors."""
+import numpy as np
+import pytest
+
+import minigrad.nn as nn
+from minigrad.optim import SGD, lr_scheduler as sched
+
+
+def optimizer(lrs=(0.1,)):
+    return SGD([{"params": [nn.Parameter(np.zeros(1))], "lr": lr} for lr in lrs], lr=lrs[0])
+
+
+def schedule(scheduler, steps):
+    """get_last_lr() at creation and after each of `steps` steps."""
+    lrs = [scheduler.get_last_lr()]
+    for _ in range(steps):
+        scheduler.step()
+        lrs.append(scheduler.get_last_lr())
+    return np.array(lrs)
+
+
+def test_closed_forms():
+    t = np.arange(13)
+    np.testing.assert_allclose(schedule(sched.StepLR(optimizer(), 4, gamma=0.5), 12)[:, 0],
+                               0.1 * 0.5 ** (t // 4))
+    np.testing.assert_allclose(schedule(sched.MultiStepLR(optimizer(), [5, 2], 0.1), 12)[:, 0],
+                               0.1 * 0.1 ** ((t >= 2).astype(int) + (t >= 5)))
+    np.testing.assert_allclose(schedule(sched.CosineAnnealingLR(optimizer(), 12, 0.01), 12)[:, 0],
+                               0.01 + 0.09 * (1 + np.cos(np.pi * t / 12)) / 2)
+    one_cycle = schedule(sched.OneCycleLR(optimizer(), max_lr=1.0, total_steps=10,
+                                          pct_start=0.5), 9)[:, 0]
+    warm_up = 1 + (1 / 25 - 1) / 2 * (np.cos(np.pi * t[:5] / 4) + 1)
+    cool_down = 4e-6 + (1 - 4e-6) / 2 * (np.cos(np.pi * (t[4:10] - 4) / 5) + 1)
+    np.testing.assert_allclose(one_cycle, np.concatenate([warm_up, cool_down[1:]]), rtol=1e-12)
+
+
+def test_scheduler_sets_every_group_lr():
+    opt = optimizer(lrs=(0.1, 0.01))
+    scheduler = sched.StepLR(opt, 1, gamma=0.5)
+    scheduler.step()
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.05, 0.005])
+
+
+TORCH_CASES = [
+    ("StepLR", dict(step_size=3, gamma=0.3), 10),
+    ("MultiStepLR", dict(milestones=[2, 7], gamma=0.5), 10),
+    ("CosineAnnealingLR", dict(T_max=10, eta_min=0.001), 10),
+    ("OneCycleLR", dict(max_lr=[0.5, 0.05], total_steps=20), 20),
+    ("OneCycleLR", dict(max_lr=0.5, epochs=4, steps_per_epoch=5, anneal_strategy="linear",
+                        three_phase=True, pct_start=0.25), 20),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, steps", TORCH_CASES)
+def test_equal_to_torch(name, kwargs, steps):
+    torch = pytest.importorskip("torch")
+    extra = {"cycle_momentum": False} if name == "OneCycleLR" else {}
+    reference_optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)],
+                                            "lr": lr} for lr in (0.1, 0.01)], lr=0.1)
+    reference = getattr(torch.optim.lr_scheduler, name)(reference_optimizer, **kwargs, **extra)
+    expected = [reference.get_last_lr()]
+    for _ in range(steps):
+        reference_optimizer.step()
+        reference.step()
+        expected.append(reference.get_last_lr())
+    ours = getattr(sched, name)(optimizer(lrs=(0.1, 0.01)), **kwargs)
+    np.testing.assert_allclose(schedule(ours, steps), expected, rtol=1e-12)
+
+
+def test_resume_from_state_dict_through_a_file(tmp_path):
+    first = sched.CosineAnnealingLR(optimizer(), T_max=10)
+    schedule(first, 4)
+    nn.save(first.state_dict(), tmp_path / "sched.npz")
+    resumed_optimizer = optimizer()
+    resumed = sched.CosineAnnealingLR(resumed_optimizer, T_max=10)
+    resumed.load_state_dict(nn.unflatten_state(nn.load(tmp_path / "sched.npz")))
+    assert resumed_optimizer.param_groups[0]["lr"] == first.get_last_lr()[0]
+    np.testing.assert_array_equal(schedule(resumed, 3), schedule(first, 3))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="step_size must be >= 1"):
+        sched.StepLR(optimizer(), 0)
+    with pytest.raises(TypeError, match="expected an Optimizer, got list"):
+        sched.StepLR([], 1)
+    with pytest.raises(ValueError, match="give total_steps, or epochs and steps_per_epoch"):
+        sched.OneCycleLR(optimizer(), max_lr=1.0)
+    one_cycle = sched.OneCycleLR(optimizer(), max_lr=1.0, total_steps=3)
+    schedule(one_cycle, 3)
+    with pytest.raises(ValueError, match="more than total_steps=3"):
+        one_cycle.step()

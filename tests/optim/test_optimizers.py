@@ -1,0 +1,155 @@
+"""Optimizers: three steps against the textbook formula, against torch, and exact resuming."""
+import numpy as np
+import pytest
+
+import minigrad.nn as nn
+from minigrad.nn import checkpoint
+from minigrad.optim import SGD, Adam, AdamW, RMSprop
+
+START = np.array([[0.5, -1.0, 2.0], [0.1, 0.0, -0.3]])
+GRADS = [np.array([[0.1, -0.2, 0.3], [1.0, -1.0, 0.5]]) * k for k in (1.0, -0.5, 2.0)]
+
+
+def run(optimizer_class, steps=3, **hyper):
+    """Parameter values after each of the first `steps` steps with the fixed gradients GRADS."""
+    param = nn.Parameter(START.copy())
+    optimizer = optimizer_class([param], **hyper)
+    history = []
+    for grad in GRADS[:steps]:
+        param.grad = grad.copy()
+        optimizer.step()
+        history.append(param.data.copy())
+    return history
+
+
+def sgd_by_hand(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    p, v, history = START.copy(), None, []
+    for g in GRADS:
+        g = g + weight_decay * p
+        v = g if v is None else momentum * v + (1 - dampening) * g
+        p = p - lr * ((g + momentum * v if nesterov else v) if momentum else g)
+        history.append(p)
+    return history
+
+
+def rmsprop_by_hand(lr, alpha=0.99, eps=1e-8, momentum=0.0):
+    p, s, b, history = START.copy(), 0.0, 0.0, []
+    for g in GRADS:
+        s = alpha * s + (1 - alpha) * g ** 2
+        b = momentum * b + g / (np.sqrt(s) + eps)
+        p = p - lr * b
+        history.append(p)
+    return history
+
+
+def adam_by_hand(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
+    p, m, v, history = START.copy(), 0.0, 0.0, []
+    for t, g in enumerate(GRADS, start=1):
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g ** 2
+        m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        history.append(p)
+    return history
+
+
+CASES = [
+    (SGD, dict(lr=0.1), sgd_by_hand),
+    (SGD, dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01), sgd_by_hand),
+    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True), sgd_by_hand),
+    (RMSprop, dict(lr=0.01), rmsprop_by_hand),
+    (RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.5), rmsprop_by_hand),
+    (Adam, dict(lr=0.01), adam_by_hand),
+    (Adam, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1), adam_by_hand),
+    (AdamW, dict(lr=0.01, weight_decay=0.1), lambda **h: adam_by_hand(decoupled=True, **h)),
+]
+
+
+@pytest.mark.parametrize("optimizer_class, hyper, by_hand", CASES)
+def test_first_three_steps_equal_the_formula(optimizer_class, hyper, by_hand):
+    for ours, expected in zip(run(optimizer_class, **hyper), by_hand(**hyper)):
+        np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("optimizer_class, hyper, _", CASES)
+def test_steps_equal_torch(optimizer_class, hyper, _):
+    torch = pytest.importorskip("torch")
+    param = torch.tensor(START.copy(), requires_grad=True)
+    optimizer = getattr(torch.optim, optimizer_class.__name__)([param], **hyper)
+    for ours, grad in zip(run(optimizer_class, **hyper), GRADS):
+        param.grad = torch.tensor(grad)
+        optimizer.step()
+        np.testing.assert_allclose(ours, param.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("optimizer_class, hyper", [(SGD, dict(lr=0.1, momentum=0.9)),
+                                                    (RMSprop, dict(momentum=0.5)),
+                                                    (AdamW, dict(lr=0.1))])
+def test_resuming_from_a_saved_state_continues_exactly(tmp_path, optimizer_class, hyper):
+    uninterrupted = run(optimizer_class, **hyper)[-1]
+    param = nn.Parameter(START.copy())
+    optimizer = optimizer_class([param], **hyper)
+    for grad in GRADS[:2]:
+        param.grad = grad.copy()
+        optimizer.step()
+    nn.save({"param": param.data, "optimizer": optimizer.state_dict()}, tmp_path / "ckpt.npz")
+
+    saved = nn.load(tmp_path / "ckpt.npz")
+    resumed_param = nn.Parameter(saved["param"].copy())
+    resumed = optimizer_class([resumed_param], lr=123.0)
+    resumed.load_state_dict(checkpoint.unflatten_state(checkpoint.select(saved, "optimizer")))
+    assert resumed.param_groups[0] == {**optimizer.param_groups[0], "params": [resumed_param]}
+    resumed_param.grad = GRADS[2].copy()
+    resumed.step()
+    np.testing.assert_array_equal(resumed_param.data, uninterrupted)
+
+
+def test_param_groups_zero_grad_and_skipping_params_without_grad():
+    first, second = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    optimizer = SGD([{"params": [first]}, {"params": [second], "lr": 0.5}], lr=0.1)
+    first.grad = np.ones(2)
+    optimizer.step()
+    np.testing.assert_allclose(first.data, 0.9)
+    np.testing.assert_allclose(second.data, 1.0)
+    second.grad = np.ones(2)
+    optimizer.step()
+    np.testing.assert_allclose(second.data, 0.5)
+    optimizer.zero_grad()
+    assert first.grad is None and second.grad is None
+
+
+def test_float32_parameters_stay_float32():
+    param = nn.Parameter(np.ones(3, np.float32))
+    for optimizer in (SGD([param], lr=0.1, momentum=0.9), Adam([param]), RMSprop([param])):
+        param.grad = np.ones(3, np.float32)
+        optimizer.step()
+        optimizer.step()
+        assert param.data.dtype == np.float32
+
+
+def test_constructor_and_load_errors():
+    param = nn.Parameter(np.ones(3))
+    with pytest.raises(ValueError, match="SGD got an empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="SGD: lr must be >= 0, got -1"):
+        SGD([param], lr=-1)
+    with pytest.raises(ValueError, match="nesterov needs momentum > 0"):
+        SGD([param], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"Adam: beta2 must be in \[0, 1\), got 1.0"):
+        Adam([param], betas=(0.9, 1.0))
+    with pytest.raises(TypeError, match="parameter 1 of group 0 must be a Tensor"):
+        SGD([param, np.ones(3)], lr=0.1)
+    with pytest.raises(ValueError, match="more than one group"):
+        SGD([{"params": [param]}, {"params": [param]}], lr=0.1)
+    source = SGD([nn.Parameter(np.ones(4))], lr=0.1, momentum=0.9)
+    source.param_groups[0]["params"][0].grad = np.ones(4)
+    source.step()
+    target = SGD([param], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="'momentum_buffer' of parameter 0 has shape \\(4,\\), "
+                                         "the parameter \\(3,\\)"):
+        target.load_state_dict(source.state_dict())
+    assert target.state == {}
