@@ -1,0 +1,23 @@
+"""minigrad.data: data sets as NumPy arrays, and the loader that batches them.
+
+    images, labels = mnist("train")                       # uint8 (N, 1, 28, 28), int64 (N,)
+    loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0,
+                        transform=Compose([RandomCrop(28, padding=2), Normalize(0.13, 0.31)]))
+    for x, y in loader: ...                               # float32 (64, 1, 28, 28), int64 (64,)
+
+Only NumPy and the standard library: importing this package loads nothing else of minigrad.
+"""
+from .cifar_data import CIFAR10_CLASSES, cifar10
+from .cluttered_data import cluttered_mnist
+from .dataset import Dataset, TensorDataset
+from .loader import DataLoader
+from .mnist_data import bundled_mnist, mnist
+from .shapes_data import SHAPE_CLASSES, shapes
+from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
+
+__all__ = [
+    "Dataset", "TensorDataset", "DataLoader",
+    "Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip",
+    "mnist", "bundled_mnist", "cifar10", "CIFAR10_CLASSES", "shapes", "SHAPE_CLASSES",
+    "cluttered_mnist",
+]

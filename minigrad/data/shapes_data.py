@@ -1,0 +1,167 @@
+"""Shapes: a procedural colour data set with a ground-truth mask for every image.
+
+Ten geometric shapes (SHAPE_CLASSES) at a random position, scale, rotation and colour, on a
+background of smooth colour gradients, thin random line segments and pixel noise. The clutter
+is built from lines only, so it never contains one of the classes, and the mask says exactly
+which pixels are the object -- the ground truth that saliency maps are scored against.
+
+Every shape is an inside-test on object coordinates (u, v): the pixel grid rotated by the
+image's angle, moved to its centre and divided by its radius, so each shape fits in the unit
+disc u^2 + v^2 <= 1 and therefore always lies wholly inside the image. All images of one
+class are drawn at once, as boolean arrays: no Python loop over images.
+"""
+import numpy as np
+
+SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring",
+                 "star", "crescent", "heart", "frame", "arrow")
+CHUNK = 1024          # images rendered at a time: bounds the temporaries' memory
+
+
+def _regular_polygon(u, v, sides, inradius):
+    """Inside a regular polygon: on the inner side of each of its ``sides`` edge lines."""
+    inside = np.ones(u.shape, dtype=bool)
+    for k in range(sides):
+        angle = 2 * np.pi * k / sides
+        inside &= u * np.cos(angle) + v * np.sin(angle) <= inradius
+    return inside
+
+
+def _circle(u, v):
+    return u ** 2 + v ** 2 <= 0.8 ** 2
+
+
+def _square(u, v):
+    return np.maximum(abs(u), abs(v)) <= 0.68
+
+
+def _triangle(u, v):
+    return _regular_polygon(u, v, 3, 0.47)        # equilateral, circumradius 0.94
+
+
+def _cross(u, v):
+    return (((abs(u) <= 0.25) & (abs(v) <= 0.9)) |
+            ((abs(v) <= 0.25) & (abs(u) <= 0.9)))
+
+
+def _ring(u, v):
+    return (u ** 2 + v ** 2 >= 0.5 ** 2) & (u ** 2 + v ** 2 <= 0.9 ** 2)
+
+
+def _star(u, v, points=5, outer=0.95, inner=0.4):
+    """Fold the angle into one spike's half, [0, pi/points]; inside means on the centre's side
+    of the edge from the spike's tip (outer, 0) to the notch at angle pi/points."""
+    rho = np.hypot(u, v)
+    half = np.pi / points
+    phi = abs((np.arctan2(v, u) + half) % (2 * half) - half)
+    x, y = rho * np.cos(phi), rho * np.sin(phi)
+    tip_x, notch_x, notch_y = outer, inner * np.cos(half), inner * np.sin(half)
+    # Sign of the cross product (notch - tip) x (p - tip): the centre's side is positive.
+    return (notch_x - tip_x) * y - notch_y * (x - tip_x) >= 0
+
+
+def _crescent(u, v):
+    return (u ** 2 + v ** 2 <= 0.9 ** 2) & ((u - 0.4) ** 2 + v ** 2 > 0.75 ** 2)
+
+
+def _heart(u, v):
+    """Two round lobes over a triangle pointing down: the deep notch between the lobes keeps
+    it apart from a circle or a square even when small."""
+    lobes = ((abs(u) - 0.38) ** 2 + (v + 0.2) ** 2 <= 0.42 ** 2)
+    point = (v >= -0.1) & (abs(u) <= 0.78 * (0.9 - v))        # apex at (0, 0.9)
+    return lobes | point
+
+
+def _frame(u, v):
+    edge = np.maximum(abs(u), abs(v))
+    return (edge >= 0.42) & (edge <= 0.68)
+
+
+def _arrow(u, v):
+    shaft = (abs(v) <= 0.18) & (u >= -0.9) & (u <= 0.1)
+    head = (u >= 0.1) & (abs(v) <= 0.6 * (0.9 - u) / 0.8)
+    return shaft | head
+
+
+SHAPE_FUNCTIONS = (_circle, _square, _triangle, _cross, _ring,
+                   _star, _crescent, _heart, _frame, _arrow)
+
+
+def shapes(n, size=32, seed=0, lines=6, noise=0.04):
+    """Make ``n`` images of SHAPE_CLASSES, the same ones for the same arguments.
+
+    Returns images uint8 (n, 3, size, size), labels int64 (n,) (every class n/10 times, give or
+    take one, in random order) and masks bool (n, size, size), True on the object's pixels.
+    lines: clutter segments per image; noise: std of the Gaussian pixel noise (0..1 scale).
+    Different seeds give independent sets, e.g. seed=0 for training, seed=1 for testing.
+    """
+    rng = np.random.default_rng(seed)
+    params = _draw_params(rng, n, size, lines)
+    images = np.empty((n, 3, size, size), dtype=np.uint8)
+    masks = np.empty((n, size, size), dtype=bool)
+    for start in range(0, n, CHUNK):
+        part = {key: value[start:start + CHUNK] for key, value in params.items()}
+        images[start:start + CHUNK], masks[start:start + CHUNK] = _render(part, size, noise, rng)
+    return images, params["label"], masks
+
+
+def _draw_params(rng, n, size, lines):
+    """Every random choice except the pixel noise, one array per quantity, (n, ...)."""
+    radius = rng.uniform(0.28, 0.45, n) * size
+    background = rng.uniform(0, 1, (n, 3))
+    return {
+        "label": rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64),
+        "radius": radius,
+        "centre": rng.uniform(radius[:, None], size - radius[:, None], (n, 2)),   # (y, x)
+        "angle": rng.uniform(0, 2 * np.pi, n),
+        "background": background,
+        "gradient": rng.uniform(-0.25, 0.25, (n, 3, 2)),   # per channel, across y and x
+        "colour": _contrasting_colour(rng, background),
+        "line_ends": rng.uniform(0, size, (n, lines, 2, 2)),
+        "line_colour": rng.uniform(0, 1, (n, lines, 3)),
+    }
+
+
+def _contrasting_colour(rng, background, candidates=6):
+    """For each image, of a few random colours the one farthest from its background colour,
+    so that the object never vanishes into the background. background: (n, 3) -> (n, 3)."""
+    options = rng.uniform(0, 1, (len(background), candidates, 3))
+    distance = np.linalg.norm(options - background[:, None], axis=2)
+    return options[np.arange(len(background)), distance.argmax(axis=1)]
+
+
+def _render(p, size, noise, rng):
+    """Draw background, lines and object for one chunk of parameters -> (images, masks)."""
+    m = len(p["label"])
+    y, x = np.mgrid[0:size, 0:size] + 0.5          # pixel centres, (size, size)
+    ramp = np.stack([y, x]) / size - 0.5            # (2, size, size), -0.5..0.5
+    canvas = p["background"][:, :, None, None] + np.einsum("nck,khw->nchw", p["gradient"], ramp)
+    for line in range(p["line_ends"].shape[1]):
+        on_line = _near_segment(y, x, p["line_ends"][:, line], width=0.6)
+        canvas = np.where(on_line[:, None], p["line_colour"][:, line, :, None, None], canvas)
+    masks = _object_masks(p, y, x)
+    canvas = np.where(masks[:, None], p["colour"][:, :, None, None], canvas)
+    canvas += rng.normal(0, noise, canvas.shape)
+    return np.clip(canvas * 255 + 0.5, 0, 255).astype(np.uint8), masks
+
+
+def _near_segment(y, x, ends, width):
+    """Pixels within ``width`` of segment a-b. ends: (m, 2 ends, 2 coords) -> (m, size, size)."""
+    a, b = ends[:, 0, :, None, None], ends[:, 1, :, None, None]      # (m, 2, 1, 1)
+    d = b - a
+    point = np.stack([y, x])[None] - a                                # (m, 2, size, size)
+    t = np.clip((point * d).sum(1) / np.maximum((d ** 2).sum(1), 1e-9), 0, 1)
+    return ((point - t[:, None] * d) ** 2).sum(1) <= width ** 2
+
+
+def _object_masks(p, y, x):
+    """Object coordinates for every pixel, then each class's inside-test. -> bool (m, H, W)."""
+    dy = y - p["centre"][:, 0, None, None]
+    dx = x - p["centre"][:, 1, None, None]
+    cos, sin = np.cos(p["angle"])[:, None, None], np.sin(p["angle"])[:, None, None]
+    r = p["radius"][:, None, None]
+    u, v = (dx * cos + dy * sin) / r, (dy * cos - dx * sin) / r
+    masks = np.zeros(u.shape, dtype=bool)
+    for label, inside in enumerate(SHAPE_FUNCTIONS):
+        chosen = p["label"] == label
+        masks[chosen] = inside(u[chosen], v[chosen])
+    return masks
