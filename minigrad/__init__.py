@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
 from minigrad.function import Function, unbroadcast  # noqa: E402
 from minigrad.gradcheck import GradcheckError, gradcheck  # noqa: E402
-from minigrad import functional  # noqa: E402
+from minigrad import functional, nn, optim  # noqa: E402
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Function",
-           "unbroadcast", "gradcheck", "GradcheckError", "functional", "__version__"]
+           "unbroadcast", "gradcheck", "GradcheckError", "functional", "nn", "optim", "__version__"]

@@ -4,11 +4,14 @@ Each is a thin wrapper defined next to its Function in `minigrad/ops/`; this mod
 them in one namespace.
 """
 from minigrad.ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from minigrad.ops.conv import conv2d
 from minigrad.ops.elementwise import (abs, add, clip, div, exp, log, maximum, minimum, mul, neg,
                                       pow, sqrt, sub)
 from minigrad.ops.linalg import matmul
 from minigrad.ops.loss import (binary_cross_entropy_with_logits, cross_entropy, mse_loss,
                                nll_loss)
+from minigrad.ops.norm import batch_norm, dropout
+from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from minigrad.ops.reduce import max, mean, min, sum, var
 from minigrad.ops.shape import (concatenate, flatten, getitem, pad, reshape, squeeze, stack,
                                 transpose, unsqueeze)

@@ -1,0 +1,94 @@
+"""The hot loops of minigrad, each written twice: a NumPy twin (the readable specification) and a
+Numba twin (the fast one), with the same signature and tested equal.
+
+Which twin runs is one module-level switch:
+
+    MINIGRAD_KERNELS=numpy python train.py        # environment variable, read at import
+    minigrad.kernels.set_backend("numpy")         # or at run time
+    with minigrad.kernels.use_backend("numpy"):   # or for one block
+        ...
+
+The default is "numba" (falls back to "numpy" when Numba is not installed). The functions below
+(`im2col`, `col2im`, `max_pool2d_forward`, ...) dispatch to the selected twin. (The dispatcher
+`minigrad.kernels.im2col` hides the submodule of the same name as a package attribute; reach the
+twins with `importlib.import_module("minigrad.kernels.im2col")`.)
+
+Threading: the Numba twins are deliberately *serial*, and the matrix products around them get
+both cores from OpenBLAS. Measured on the 2-core machine (LeNet-5 forward+backward, batch 64,
+best of 40, machine shared with other jobs): parallel kernels on Numba's default OpenMP layer
+210-260 ms a step, because GNU OpenMP's worker threads keep spinning after each parallel loop
+and fight OpenBLAS's threads for the two cores; the non-spinning "workqueue" layer 15 ms; serial
+kernels 14.6 ms. The kernels are memory-bound copies, so a second thread buys little, while on
+a busy machine a parallel loop waits for its slowest thread. Serial kernels also compile faster
+and leave no threading layer to configure. (If you make a kernel parallel, set
+numba.config.THREADING_LAYER = "workqueue" before its first call.)
+"""
+import contextlib
+import os
+
+from minigrad.kernels._numba import HAVE_NUMBA
+from minigrad.kernels import im2col as _im2col
+from minigrad.kernels import pool as _pool
+
+BACKENDS = ("numpy", "numba")
+_backend = None
+
+
+def set_backend(name):
+    """Select the kernel twin: 'numpy' or 'numba'."""
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"kernel backend must be one of {BACKENDS}, got {name!r}")
+    if name == "numba" and not HAVE_NUMBA:
+        raise ValueError("kernel backend 'numba' requested but numba is not installed")
+    _backend = name
+
+
+def get_backend():
+    """The name of the kernel twin in use."""
+    return _backend
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Run a block with the given kernel twin, then restore the previous one."""
+    previous = _backend
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+set_backend(os.environ.get("MINIGRAD_KERNELS", "numba" if HAVE_NUMBA else "numpy").lower())
+
+
+def _twin(module, name):
+    return getattr(module, f"{name}_{_backend}")
+
+
+# ----- dispatchers (same signatures as the twins; see kernels/im2col.py and kernels/pool.py) ----
+def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
+
+
+def col2im(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    return _twin(_im2col, "col2im")(cols, tuple(x_shape), KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
+
+
+def max_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW):
+    return _twin(_pool, "max_pool2d_forward")(x, KH, KW, OH, OW, SH, SW, PH, PW)
+
+
+def max_pool2d_backward(dout, arg, x_shape):
+    return _twin(_pool, "max_pool2d_backward")(dout, arg, tuple(x_shape))
+
+
+def avg_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
+    return _twin(_pool, "avg_pool2d_forward")(x, KH, KW, OH, OW, SH, SW, PH, PW,
+                                              bool(count_include_pad))
+
+
+def avg_pool2d_backward(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
+    return _twin(_pool, "avg_pool2d_backward")(dout, tuple(x_shape), KH, KW, OH, OW, SH, SW,
+                                               PH, PW, bool(count_include_pad))

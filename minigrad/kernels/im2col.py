@@ -1,0 +1,168 @@
+"""im2col / col2im: turn a convolution into one matrix product, and fold its gradient back.
+
+Layout used everywhere in minigrad (chosen so that the GEMMs need no transposed copies):
+
+    x     (N, C, H, W)                   the (unpadded) input
+    cols  (C*KH*KW, N*OH*OW)             row  (c, kh, kw)  ->  c*KH*KW + kh*KW + kw
+                                         col  (n, oh, ow)  ->  n*OH*OW + oh*OW + ow
+    cols[(c, kh, kw), (n, oh, ow)] = x[n, c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW]
+                                     (0 where that position falls in the padding)
+
+With this layout the convolution is  Y = W.reshape(OC, C*KH*KW) @ cols  -> (OC, N*OH*OW), and
+since the rows of one group's channels are consecutive, grouped convolution is a batched matmul.
+
+col2im is the adjoint (the transpose) of im2col: every column entry is *added* back to the input
+position it was copied from, so positions covered by several overlapping windows sum their
+gradients. PH/PW are the top/left padding; the bottom/right padding is implied by OH/OW (windows
+reaching past the input read zeros), which is how asymmetric 'same' padding is expressed.
+
+Each kernel comes twice with the same signature: `*_numpy`, the readable specification, and
+`*_numba`, the fast twin. They are tested equal (exactly in float64).
+"""
+import numpy as np
+
+from minigrad.kernels._numba import njit
+
+
+# ------------------------------------------------------------------------------------------------
+# NumPy twins: one strided slice per kernel offset (kh, kw)
+# ------------------------------------------------------------------------------------------------
+def _padded_extent(size, out, k, s, p, d):
+    """Length of the padded axis needed so that every window fits inside it."""
+    last_needed = (out - 1) * s + (k - 1) * d + 1       # one past the last index any window reads
+    return max(size + p, last_needed)
+
+
+def im2col_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    """x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW). Readable twin."""
+    N, C, H, W = x.shape
+    Hp = _padded_extent(H, OH, KH, SH, PH, DH)
+    Wp = _padded_extent(W, OW, KW, SW, PW, DW)
+    xp = np.zeros((N, C, Hp, Wp), dtype=x.dtype)
+    xp[:, :, PH:PH + H, PW:PW + W] = x                  # zero padding around the input
+
+    cols = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
+    for kh in range(KH):
+        h0 = kh * DH                                    # padded row read by window (0, 0)
+        for kw in range(KW):
+            w0 = kw * DW
+            # window (oh, ow) reads padded position (h0 + oh*SH, w0 + ow*SW): a strided slice
+            patch = xp[:, :, h0:h0 + SH * (OH - 1) + 1:SH, w0:w0 + SW * (OW - 1) + 1:SW]
+            cols[:, kh, kw] = patch.transpose(1, 0, 2, 3)   # (N, C, OH, OW) -> (C, N, OH, OW)
+    return cols.reshape(C * KH * KW, N * OH * OW)
+
+
+def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W), summing overlapping windows. Readable twin."""
+    N, C, H, W = x_shape
+    Hp = _padded_extent(H, OH, KH, SH, PH, DH)
+    Wp = _padded_extent(W, OW, KW, SW, PW, DW)
+    xp = np.zeros((N, C, Hp, Wp), dtype=cols.dtype)
+    cols = cols.reshape(C, KH, KW, N, OH, OW)
+    for kh in range(KH):
+        h0 = kh * DH
+        for kw in range(KW):
+            w0 = kw * DW
+            # the exact reverse of im2col's copy; '+=' because windows overlap
+            xp[:, :, h0:h0 + SH * (OH - 1) + 1:SH, w0:w0 + SW * (OW - 1) + 1:SW] += \
+                cols[:, kh, kw].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(xp[:, :, PH:PH + H, PW:PW + W])   # drop the padding
+
+
+# ------------------------------------------------------------------------------------------------
+# Numba twins. Two details make them fast, both measured (see benchmarks/README.md):
+#  * the output is allocated by NumPy in a thin Python wrapper and filled by the compiled loop:
+#    NumPy asks the OS for huge pages on big arrays, an array allocated inside Numba is faulted
+#    in 4 KiB at a time (for the 92 MB `cols` of AlexNet-lite conv2 that alone halved the speed);
+#  * the loops index flat 1-D views with *unsigned* integers: Numba wraps negative indices
+#    (x[-1]) with a branch on every signed index, which stops LLVM from vectorising the copy.
+# For each (kh, kw) the valid output columns [lo, hi) are computed once, so the inner loops are
+# branch-free strided copies. The loops are serial: see kernels/__init__.py for why.
+# ------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _valid_range(k_off, S, size, out):
+    """Output indices o with 0 <= o*S + k_off < size, as [lo, hi) clipped to [0, out)."""
+    lo = 0
+    if k_off < 0:
+        lo = (-k_off + S - 1) // S
+    hi = (size - 1 - k_off) // S + 1 if size - 1 - k_off >= 0 else 0
+    hi = min(hi, out)
+    lo = min(lo, out)
+    return lo, max(lo, hi)
+
+
+@njit(cache=True)
+def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    L = OH * OW
+    P = N * L
+    xf = x.reshape(-1)                          # flat views: xf[((n*C + c)*H + h)*W + w]
+    cf = cols.reshape(-1)                       #             cf[row*P + n*L + oh*OW + ow]
+    u = np.uint64
+    for row in range(C * KH * KW):              # row = (c, kh, kw), written front to back
+        c = row // (KH * KW)
+        kh = (row // KW) % KH
+        kw = row % KW
+        h_off = kh * DH - PH                    # input row = oh*SH + h_off
+        w_off = kw * DW - PW                    # input col = ow*SW + w_off
+        lo, hi = _valid_range(w_off, SW, W, OW)
+        for n in range(N):
+            for oh in range(OH):
+                h = oh * SH + h_off
+                dst = u(row * P + n * L + oh * OW)
+                if h < 0 or h >= H:             # the whole window row is padding
+                    for ow in range(u(OW)):
+                        cf[dst + ow] = 0
+                else:
+                    for ow in range(u(lo)):
+                        cf[dst + ow] = 0
+                    src = u(((n * C + c) * H + h) * W + w_off + lo * SW)
+                    d = dst + u(lo)
+                    for i in range(u(hi - lo)):
+                        cf[d + i] = xf[src + i * u(SW)]
+                    for ow in range(u(hi), u(OW)):
+                        cf[dst + ow] = 0
+
+
+@njit(cache=True)
+def _col2im_into(cols, dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = dx.shape
+    L = OH * OW
+    P = N * L
+    cf = cols.reshape(-1)
+    df = dx.reshape(-1)
+    u = np.uint64
+    for n in range(N):
+        for c in range(C):                      # the (n, c) plane of dx stays in L1 meanwhile
+            for kh in range(KH):
+                h_off = kh * DH - PH
+                for kw in range(KW):
+                    w_off = kw * DW - PW
+                    lo, hi = _valid_range(w_off, SW, W, OW)
+                    row = (c * KH + kh) * KW + kw
+                    for oh in range(OH):
+                        h = oh * SH + h_off
+                        if h >= 0 and h < H:
+                            src = u(row * P + n * L + oh * OW + lo)
+                            dst = u(((n * C + c) * H + h) * W + w_off + lo * SW)
+                            for i in range(u(hi - lo)):
+                                df[dst + i * u(SW)] += cf[src + i]
+
+
+def im2col_numba(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    """x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW). Fast twin of `im2col_numpy`."""
+    N, C, H, W = x.shape
+    cols = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
+    _im2col_into(np.ascontiguousarray(x), cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
+    return cols
+
+
+def col2im_numba(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W). Fast twin of `col2im_numpy`.
+
+    Contributions to one element are added in (kh, kw) order, as in the NumPy twin, so the two
+    agree exactly in float64.
+    """
+    dx = np.zeros(tuple(x_shape), dtype=cols.dtype)
+    _col2im_into(np.ascontiguousarray(cols), dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
+    return dx

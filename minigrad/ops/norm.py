@@ -1,0 +1,147 @@
+"""Batch normalisation and dropout: the two ops that behave differently in training and in eval.
+
+batch_norm, per channel c (axis 1), over the other axes (N for (N, C); N, H, W for (N, C, H, W)):
+
+    training:  mu, var = mean and biased variance of the batch     (M values per channel)
+               running_mean = (1 - momentum) * running_mean + momentum * mu
+               running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
+    eval:      mu, var = running_mean, running_var
+    y = gamma * xhat + beta,   xhat = (x - mu) / sqrt(var + eps)
+
+Backward (g = dL/dy, sums over the M values of a channel, s = 1 / sqrt(var + eps)):
+
+    dgamma = sum(g * xhat),   dbeta = sum(g)
+    eval:      dx = g * gamma * s                                    (mu, var are constants)
+    training:  mu and var depend on every x, so differentiating through them gives
+               dx = gamma * s / M * (M * g - sum(g) - xhat * sum(g * xhat))
+    Derivation: dxhat = g*gamma; dvar = sum(dxhat*(x-mu)) * -s^3/2; dmu = -s*sum(dxhat) (the
+    dvar term through mu sums to zero); dx = dxhat*s + dvar*2(x-mu)/M + dmu/M, which simplifies
+    to the line above.
+
+dropout (inverted): in training each element is zeroed with probability p and the survivors are
+scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the identity.
+"""
+import numpy as np
+
+from minigrad.function import Function
+from minigrad.ops.conv import _array
+
+
+def _channel_view(a, ndim):
+    """Per-channel (C,) array -> shape broadcastable against x: (1, C) or (1, C, 1, 1)."""
+    return a.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class BatchNorm(Function):
+    """y = gamma * (x - mu) / sqrt(var + eps) + beta; the docstring of the module derives dx."""
+
+    def forward(self, x, weight=None, bias=None, *, running_mean=None, running_var=None,
+                training=False, momentum=0.1, eps=1e-5):
+        # running_mean/var are plain ndarrays passed as params (not graph inputs): updated in place
+        axes = (0,) + tuple(range(2, x.ndim))              # every axis but the channel axis
+        M = x.size // x.shape[1]                          # values per channel
+        if training or running_mean is None:             # batch statistics
+            mu = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            if training and running_mean is not None:    # PyTorch: unbiased var in the estimate
+                running_mean *= 1 - momentum
+                running_mean += momentum * mu
+                running_var *= 1 - momentum
+                running_var += momentum * var * (M / (M - 1))
+        else:
+            mu, var = running_mean.astype(x.dtype), running_var.astype(x.dtype)
+        self.batch_stats = training or running_mean is None
+        inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        xhat = (x - _channel_view(mu, x.ndim)) * _channel_view(inv_std, x.ndim)
+        self.xhat, self.inv_std, self.weight, self.axes, self.M = xhat, inv_std, weight, axes, M
+        y = xhat if weight is None else xhat * _channel_view(weight, x.ndim)
+        return y if bias is None else y + _channel_view(bias, x.ndim)
+
+    def backward(self, g):
+        xhat, axes, M, nd = self.xhat, self.axes, self.M, g.ndim
+        need_x, need_w, need_b = self.needs_input_grad[:3]
+        sum_g = g.sum(axis=axes)
+        sum_g_xhat = (g * xhat).sum(axis=axes)
+        scale = self.inv_std if self.weight is None else self.inv_std * self.weight  # gamma * s
+        dx = None
+        if need_x:
+            if self.batch_stats:   # dx = gamma*s/M * (M*g - sum(g) - xhat*sum(g*xhat))
+                dx = _channel_view(scale / M, nd) * (
+                    M * g - _channel_view(sum_g, nd) - xhat * _channel_view(sum_g_xhat, nd))
+            else:                  # dx = gamma * s * g
+                dx = g * _channel_view(scale, nd)
+        return dx, (sum_g_xhat if need_w else None), (sum_g if need_b else None)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation of x (N, C) or (N, C, H, W) over all axes but the channel axis 1.
+
+    running_mean, running_var: ndarrays of shape (C,), updated *in place* when training (or None:
+    then batch statistics are always used and nothing is tracked). weight (gamma) and bias (beta):
+    Tensors of shape (C,) or None. PyTorch semantics, including the unbiased running variance.
+    """
+    xa = _array(x)
+    if xa.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C) or (N, C, H, W), got shape "
+                         f"{xa.shape}")
+    if not np.issubdtype(xa.dtype, np.floating):
+        raise TypeError(f"batch_norm: expected a floating-point input, got dtype {xa.dtype}")
+    C = xa.shape[1]
+    for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+        if value is None:
+            continue
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"batch_norm: {name} must be an ndarray (it is updated in place), "
+                            f"got {type(value).__name__}")
+        if value.shape != (C,):
+            raise ValueError(f"batch_norm: {name} must have shape ({C},) for an input with {C} "
+                             f"channels, got {value.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and _array(value).shape != (C,):
+            raise ValueError(f"batch_norm: {name} must have shape ({C},) for an input with {C} "
+                             f"channels, got {_array(value).shape}")
+    if training and xa.size // max(C, 1) < 2:
+        raise ValueError(f"batch_norm: training needs more than 1 value per channel to compute "
+                         f"a variance, got input shape {xa.shape}")
+    if not 0.0 <= momentum <= 1.0 or eps <= 0:
+        raise ValueError(f"batch_norm: need 0 <= momentum <= 1 and eps > 0, got momentum="
+                         f"{momentum}, eps={eps}")
+    return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
+                           training=bool(training), momentum=momentum, eps=eps)
+
+
+class Dropout(Function):
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  dL/dx = dL/dy * mask / (1 - p)."""
+
+    def forward(self, x, p=0.5, rng=None):
+        keep = rng.random(x.shape, dtype=np.float32) >= p     # True with probability 1 - p
+        # the mask already carries the 1/(1-p) scale, so backward is one multiply
+        self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else np.zeros_like(x)
+        return x * self.mask
+
+    def backward(self, dy):
+        return dy * self.mask
+
+
+def dropout(x, p=0.5, training=True, rng=None):
+    """Inverted dropout: zero each element with probability p and scale the rest by 1 / (1 - p)
+    in training; the identity (returns x itself) in eval or when p == 0.
+
+    rng: a np.random.Generator, an int seed (reproducible masks), or None (fresh randomness).
+    """
+    if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return x
+    if rng is None or isinstance(rng, (int, np.integer)):
+        rng = np.random.default_rng(rng)
+    elif not isinstance(rng, np.random.Generator):
+        raise TypeError(f"dropout: rng must be a np.random.Generator, an int seed or None, "
+                        f"got {type(rng).__name__}")
+    return Dropout.apply(x, p=float(p), rng=rng)
+
+
+__all__ = ["BatchNorm", "batch_norm", "Dropout", "dropout"]

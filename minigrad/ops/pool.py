@@ -1,0 +1,100 @@
+"""Pooling on NCHW tensors: max, average and global average.
+
+    x    (N, C, H, W)
+    y    (N, C, OH, OW)      OH = floor((H + 2*PH - KH) / SH) + 1   (stride defaults to the kernel)
+
+The loops live in kernels/pool.py (a NumPy twin and a Numba twin); these Functions only check the
+arguments, call the kernels, and keep what the backward needs.
+"""
+import numpy as np
+
+from minigrad import kernels
+from minigrad.function import Function
+from minigrad.ops.conv import _array, _check_4d, _pair, conv_output_size
+
+
+class MaxPool2d(Function):
+    """y = max over each window;  dL/dx[winner] += dL/dy (every other element of the window gets 0).
+
+    The winner is the first maximum in row-major window order (ties go to the earliest element,
+    as in PyTorch); windows that share a winner add their gradients there.
+    """
+
+    def forward(self, x, geometry):
+        self.x_shape = x.shape
+        y, self.argmax = kernels.max_pool2d_forward(np.ascontiguousarray(x), *geometry)
+        return y
+
+    def backward(self, dy):
+        return kernels.max_pool2d_backward(np.ascontiguousarray(dy), self.argmax, self.x_shape)
+
+
+class AvgPool2d(Function):
+    """y = sum(window) / divisor;  dL/dx = dL/dy / divisor, spread over the window (overlaps add).
+
+    divisor = KH*KW with count_include_pad (PyTorch's default), else the window's real elements.
+    """
+
+    def forward(self, x, geometry, count_include_pad=True):
+        self.x_shape, self.geometry, self.count_include_pad = x.shape, geometry, count_include_pad
+        return kernels.avg_pool2d_forward(np.ascontiguousarray(x), *geometry, count_include_pad)
+
+    def backward(self, dy):
+        return kernels.avg_pool2d_backward(np.ascontiguousarray(dy), self.x_shape,
+                                           *self.geometry, self.count_include_pad)
+
+
+class GlobalAvgPool2d(Function):
+    """y[n, c] = mean over H, W of x[n, c];  dL/dx[n, c, h, w] = dL/dy[n, c] / (H*W)."""
+
+    def forward(self, x, keepdims=False):
+        self.x_shape = x.shape
+        return x.mean(axis=(2, 3), keepdims=keepdims)
+
+    def backward(self, dy):
+        N, C, H, W = self.x_shape
+        share = dy.reshape(N, C, 1, 1) / (H * W)
+        return np.broadcast_to(share, self.x_shape).copy()
+
+
+def _pool_geometry(x, kernel_size, stride, padding, op):
+    """Check the arguments; -> (KH, KW, OH, OW, SH, SW, PH, PW)."""
+    xa = _array(x)
+    _check_4d(xa, op)
+    KH, KW = _pair(kernel_size, "kernel_size", op, 1)
+    SH, SW = (KH, KW) if stride is None else _pair(stride, "stride", op, 1)
+    PH, PW = _pair(padding, "padding", op, 0)
+    if 2 * PH > KH or 2 * PW > KW:                      # else some window would be all padding
+        raise ValueError(f"{op}: padding should be at most half the kernel size, got padding "
+                         f"{(PH, PW)} for kernel {(KH, KW)}")
+    H, W = xa.shape[2:]
+    if KH > H + 2 * PH or KW > W + 2 * PW:
+        raise ValueError(f"{op}: kernel {KH}x{KW} is larger than the padded input "
+                         f"{H + 2 * PH}x{W + 2 * PW} (input {H}x{W}, padding {(PH, PW)})")
+    OH, OW = conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW)
+    return KH, KW, OH, OW, SH, SW, PH, PW
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max pooling of x (N, C, H, W); stride defaults to kernel_size; padding is -inf."""
+    return MaxPool2d.apply(x, geometry=_pool_geometry(x, kernel_size, stride, padding,
+                                                      "max_pool2d"))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    """Average pooling of x (N, C, H, W); stride defaults to kernel_size; padding is 0 and counts
+    in the divisor unless count_include_pad=False (PyTorch semantics)."""
+    return AvgPool2d.apply(x, geometry=_pool_geometry(x, kernel_size, stride, padding,
+                                                      "avg_pool2d"),
+                           count_include_pad=bool(count_include_pad))
+
+
+def global_avg_pool2d(x, keepdims=False):
+    """Mean over H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True
+    (the latter is PyTorch's adaptive_avg_pool2d(x, 1))."""
+    _check_4d(_array(x), "global_avg_pool2d")
+    return GlobalAvgPool2d.apply(x, keepdims=bool(keepdims))
+
+
+__all__ = ["MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "max_pool2d", "avg_pool2d",
+           "global_avg_pool2d"]

@@ -1,0 +1,238 @@
+"""conv2d: forward against a loop-by-loop definition, backward against gradcheck and PyTorch."""
+import numpy as np
+import pytest
+from hypothesis import assume, given, strategies as st
+
+import minigrad as mg
+from minigrad import kernels
+from minigrad.ops.conv import conv2d, conv2d_simple, conv_output_size
+from minigrad.testing import assert_gradients_match
+from tests.helpers import leaf, torch_or_skip
+
+
+def conv2d_by_definition(x, w, b, stride, padding, dilation, groups):
+    """y[n, o, i, j] = b[o] + sum_{c,kh,kw} w[o, c, kh, kw] * xpad[n, g*Cg + c, i*S + kh*D, ...]"""
+    (SH, SW), (PT, PB, PL, PR), (DH, DW) = stride, padding, dilation
+    N, C, H, W = x.shape
+    OC, Cg, KH, KW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (PT, PB), (PL, PR)))
+    OH = (H + PT + PB - DH * (KH - 1) - 1) // SH + 1
+    OW = (W + PL + PR - DW * (KW - 1) - 1) // SW + 1
+    y = np.zeros((N, OC, OH, OW))
+    for n, o, i, j in np.ndindex(y.shape):
+        g = o // (OC // groups)
+        window = xp[n, g * Cg:(g + 1) * Cg, i * SH:i * SH + DH * (KH - 1) + 1:DH,
+                    j * SW:j * SW + DW * (KW - 1) + 1:DW]
+        y[n, o, i, j] = np.sum(window * w[o]) + (0 if b is None else b[o])
+    return y
+
+
+@st.composite
+def conv_cases(draw, max_side=7):
+    """Random conv geometry: stride > kernel, kernel == input, padding > kernel, 1x1, groups."""
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    N = draw(st.integers(1, 2))
+    H, W = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    ph, pw = draw(st.integers(0, 5)), draw(st.integers(0, 5))
+    assume(DH_ok(H, KH, ph, dilation[0]) and DH_ok(W, KW, pw, dilation[1]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((N, Cg * groups, H, W))
+    w = rng.standard_normal((OCg * groups, Cg, KH, KW))
+    b = rng.standard_normal(OCg * groups) if draw(st.booleans()) else None
+    return x, w, b, dict(stride=stride, padding=(ph, pw), dilation=dilation, groups=groups)
+
+
+def DH_ok(size, k, p, d):
+    return d * (k - 1) + 1 <= size + 2 * p
+
+
+def _pad4(padding):
+    return padding[0], padding[0], padding[1], padding[1]
+
+
+@given(conv_cases(max_side=8))
+def test_forward_matches_definition(case):
+    x, w, b, kw = case
+    y = conv2d(x, w, b, **kw)
+    expected = conv2d_by_definition(x, w, b, kw["stride"], _pad4(kw["padding"]), kw["dilation"],
+                                    kw["groups"])
+    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-10)
+
+
+@given(conv_cases(max_side=5))
+def test_gradients_match_numerical(case):
+    x, w, b, kw = case
+    inputs = (x, w) if b is None else (x, w, b)
+    assert_gradients_match(lambda *t: conv2d(*t, **kw), *inputs)
+
+
+@pytest.mark.parametrize("backend", kernels.BACKENDS)
+def test_backends_give_the_same_forward_and_backward(backend):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 4, 9, 8)), rng.standard_normal((6, 2, 3, 2))
+    b = rng.standard_normal(6)
+    results = []
+    for name in ("numpy", backend):
+        with kernels.use_backend(name):
+            tx, tw, tb = leaf(x), leaf(w), leaf(b)
+            y = conv2d(tx, tw, tb, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+            y.backward(np.cos(y.data))
+            results.append((y.data, tx.grad, tw.grad, tb.grad))
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("padding,kernel,stride,dilation", [
+    ("valid", 3, 1, 1), ("same", 3, 1, 1), ("same", 4, 1, 1), ("same", 3, 1, 2),
+    ("full", 3, 1, 1), ("full", 2, 1, 2), (2, 5, 1, 1), ((0, 1), 3, 2, 1)])
+def test_padding_modes(padding, kernel, stride, dilation):
+    x = np.random.default_rng(1).standard_normal((1, 2, 7, 6))
+    w = np.random.default_rng(2).standard_normal((3, 2, kernel, kernel))
+    y = conv2d(x, w, padding=padding, stride=stride, dilation=dilation)
+    span = dilation * (kernel - 1)
+    if padding == "same":
+        assert y.shape[2:] == (7, 6)
+        pad = (span // 2, span - span // 2, span // 2, span - span // 2)
+    elif padding == "full":
+        assert y.shape[2:] == (7 + span, 6 + span)
+        pad = (span,) * 4
+    elif padding == "valid":
+        pad = (0,) * 4
+    else:
+        pad = _pad4((padding, padding) if isinstance(padding, int) else padding)
+    expected = conv2d_by_definition(x, w, None, (stride, stride), pad, (dilation, dilation), 1)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-10, atol=1e-10)
+    assert_gradients_match(lambda a, b: conv2d(a, b, padding=padding, stride=stride,
+                                               dilation=dilation), x[:, :, :5, :4], w)
+
+
+@pytest.mark.parametrize("case", ["1x1", "depthwise", "stride>kernel", "kernel==input",
+                                  "padding>kernel"])
+def test_special_geometries(case):
+    rng = np.random.default_rng(3)
+    C = 3
+    x = rng.standard_normal((2, C, 5, 5))
+    kw, w = {}, rng.standard_normal((4, C, 3, 3))
+    if case == "1x1":
+        w = rng.standard_normal((4, C, 1, 1))
+        # a 1x1 convolution is a matmul over channels at every pixel
+        expected = np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x)
+        np.testing.assert_allclose(conv2d(x, w).data, expected, rtol=1e-12)
+    elif case == "depthwise":
+        w, kw = rng.standard_normal((2 * C, 1, 3, 3)), dict(groups=C, padding=1)
+    elif case == "stride>kernel":
+        w, kw = rng.standard_normal((4, C, 2, 2)), dict(stride=3)
+    elif case == "kernel==input":
+        w = rng.standard_normal((4, C, 5, 5))
+        assert conv2d(x, w).shape == (2, 4, 1, 1)
+    else:
+        kw = dict(padding=4)
+    assert_gradients_match(lambda a, b: conv2d(a, b, **kw), x, w)
+
+
+def test_simple_reference_equals_fused_conv():
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((2, 3, 8, 7)), rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(4)
+    grads = []
+    for fn in (conv2d, conv2d_simple):
+        tx, tw, tb = leaf(x), leaf(w), leaf(b)
+        y = fn(tx, tw, tb, stride=(2, 1), padding="full", dilation=(1, 2))
+        y.backward(np.sin(y.data))
+        grads.append((y.data, tx.grad, tw.grad, tb.grad))
+    for a, c in zip(*grads):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_stays_float32_and_no_input_grad_skips_dx():
+    rng = np.random.default_rng(5)
+    x = mg.Tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))        # no grad
+    w = mg.Tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    y = conv2d(x, w, padding=1)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad is None and w.grad.dtype == np.float32 and w.grad.shape == w.shape
+
+
+def test_output_size_helper():
+    assert conv_output_size(32, 5) == 28
+    assert conv_output_size(32, 5, padding=2) == 32
+    assert conv_output_size(15, 3, stride=2) == 7
+    assert conv_output_size(7, 3, dilation=2, padding=2) == 7
+    assert conv_output_size(7, 4, padding=(1, 2)) == 7
+
+
+@pytest.mark.parametrize("config", [
+    dict(stride=1, padding=0), dict(stride=2, padding=1), dict(padding="same", dilation=2),
+    dict(stride=(1, 2), padding=(2, 1), groups=2), dict(groups=4, padding=1)])
+def test_matches_torch(config):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 4, 9, 10))
+    w = rng.standard_normal((8, 4 // config.get("groups", 1), 3, 3))
+    b = rng.standard_normal(8)
+    tx, tw, tb = leaf(x), leaf(w), leaf(b)
+    y = conv2d(tx, tw, tb, **config)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    px, pw, pb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    py = torch.nn.functional.conv2d(px, pw, pb, **config)
+    py.backward(torch.tensor(g))
+    for ours, theirs in [(y.data, py), (tx.grad, px.grad), (tw.grad, pw.grad), (tb.grad, pb.grad)]:
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_matches_torch_float32_lenet_shape():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 6, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32) * 0.1
+    tx, tw = mg.Tensor(x, requires_grad=True), mg.Tensor(w, requires_grad=True)
+    y = conv2d(tx, tw)
+    y.backward(np.ones(y.shape, np.float32))
+    px, pw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    py = torch.nn.functional.conv2d(px, pw)
+    py.backward(torch.ones_like(py))
+    np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(tx.grad, px.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(tw.grad, pw.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+# ----- bad input: clear errors before anything runs -----
+def test_non_4d_input():
+    with pytest.raises(ValueError, match=r"4-D input .*\(3, 8, 8\)"):
+        conv2d(np.zeros((3, 8, 8)), np.zeros((2, 3, 3, 3)))
+
+
+def test_channels_not_matching_weight_names_both():
+    with pytest.raises(ValueError, match=r"3 channels.*expects 1"):
+        conv2d(np.zeros((1, 3, 8, 8)), np.zeros((2, 1, 3, 3)))
+
+
+def test_kernel_larger_than_padded_input():
+    with pytest.raises(ValueError, match="larger than the padded input 6x6"):
+        conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 7, 7)), padding=1)
+
+
+def test_groups_not_dividing_channels():
+    with pytest.raises(ValueError, match="groups=2 must divide"):
+        conv2d(np.zeros((1, 3, 8, 8)), np.zeros((4, 1, 3, 3)), groups=2)
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    (dict(stride=0), ValueError), (dict(padding=-1), ValueError),
+    (dict(padding="half"), ValueError),
+    (dict(padding="same", stride=2), ValueError), (dict(stride=1.5), TypeError),
+    (dict(bias=np.zeros(3)), ValueError)])
+def test_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        conv2d(np.zeros((1, 2, 8, 8)), np.zeros((4, 2, 3, 3)), **kwargs)
+
+
+def test_dtype_mismatch():
+    with pytest.raises(TypeError, match="float32.*float64"):
+        conv2d(np.zeros((1, 2, 8, 8), np.float32), np.zeros((4, 2, 3, 3)))

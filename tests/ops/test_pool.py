@@ -1,0 +1,131 @@
+"""Pooling ops: forward by definition, gradients by gradcheck, and PyTorch cross-checks."""
+import numpy as np
+import pytest
+from hypothesis import assume, given, strategies as st
+
+import minigrad as mg
+from minigrad import kernels
+from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
+from minigrad.testing import assert_gradients_match
+from tests.helpers import leaf, torch_or_skip
+
+
+@st.composite
+def pool_cases(draw):
+    """x and (kernel, stride, padding): overlapping windows, stride > kernel, kernel == input."""
+    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = draw(st.one_of(st.none(), st.tuples(st.integers(1, 5), st.integers(1, 5))))
+    p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    assume(k[0] <= H + 2 * p[0] and k[1] <= W + 2 * p[1])
+    # seeded normal values: no exact ties, so max pooling is differentiable at x
+    x = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).standard_normal((N, C, H, W))
+    return x, k, s, p
+
+
+def pool_by_definition(x, k, s, p, reduce, pad_value, divisor=None):
+    s = k if s is None else s
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
+    OH, OW = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
+    y = np.empty((N, C, OH, OW))
+    for n, c, i, j in np.ndindex(y.shape):
+        y[n, c, i, j] = reduce(xp[n, c, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]])
+    return y
+
+
+@given(pool_cases())
+def test_max_pool_forward_and_gradient(case):
+    x, k, s, p = case
+    np.testing.assert_array_equal(max_pool2d(x, k, s, p).data,
+                                  pool_by_definition(x, k, s, p, np.max, -np.inf))
+    assert_gradients_match(lambda t: max_pool2d(t, k, s, p), x)
+
+
+@given(pool_cases(), st.booleans())
+def test_avg_pool_forward_and_gradient(case, count_include_pad):
+    x, k, s, p = case
+    if count_include_pad:
+        expected = pool_by_definition(x, k, s, p, np.mean, 0.0)
+    else:   # mean of the real elements only: sum / count of ones in the window
+        total = pool_by_definition(x, k, s, p, np.sum, 0.0)
+        count = pool_by_definition(np.ones_like(x), k, s, p, np.sum, 0.0)
+        expected = total / count
+    np.testing.assert_allclose(avg_pool2d(x, k, s, p, count_include_pad).data, expected,
+                               rtol=1e-12, atol=1e-12)
+    assert_gradients_match(lambda t: avg_pool2d(t, k, s, p, count_include_pad), x)
+
+
+def test_max_pool_overlapping_windows_share_the_winner():
+    # AlexNet's 3x3 stride 2: the centre 9 is the maximum of all four windows
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, 2, 2] = 9.0
+    t = leaf(x)
+    y = max_pool2d(t, 3, 2)
+    assert y.shape == (1, 1, 2, 2) and np.all(y.data == 9.0)
+    y.backward(np.ones(y.shape))
+    assert t.grad[0, 0, 2, 2] == 4.0 and t.grad.sum() == 4.0
+
+
+def test_max_pool_tie_goes_to_first_element():
+    t = leaf(np.ones((1, 1, 2, 2)))
+    max_pool2d(t, 2).backward(np.ones((1, 1, 1, 1)))
+    np.testing.assert_array_equal(t.grad[0, 0], [[1.0, 0.0], [0.0, 0.0]])
+
+
+def test_global_avg_pool():
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    np.testing.assert_allclose(global_avg_pool2d(x).data, x.mean(axis=(2, 3)))
+    assert global_avg_pool2d(x, keepdims=True).shape == (2, 3, 1, 1)
+    assert_gradients_match(global_avg_pool2d, x)
+    assert_gradients_match(lambda t: global_avg_pool2d(t, keepdims=True), x)
+
+
+@pytest.mark.parametrize("backend", kernels.BACKENDS)
+def test_float32_in_float32_out(backend):
+    x = mg.Tensor(np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32),
+                  requires_grad=True)
+    with kernels.use_backend(backend):
+        for y in (max_pool2d(x, 3, 2), avg_pool2d(x, 2), global_avg_pool2d(x)):
+            assert y.dtype == np.float32
+            x.grad = None
+            y.sum().backward()
+            assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 2, 0), (3, 2, 1), (2, 1, 1),
+                                   ((3, 2), (1, 2), (1, 0))])
+def test_matches_torch(k, s, p):
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    x = np.random.default_rng(2).standard_normal((2, 3, 11, 9))
+    g_rng = np.random.default_rng(3)
+    cases = [(lambda t: max_pool2d(t, k, s, p), lambda t: F.max_pool2d(t, k, s, p))]
+    for cip in (True, False):
+        cases.append((lambda t, c=cip: avg_pool2d(t, k, s, p, c),
+                      lambda t, c=cip: F.avg_pool2d(t, k, s, p, count_include_pad=c)))
+    for ours, theirs in cases:
+        t = leaf(x)
+        y = ours(t)
+        g = g_rng.standard_normal(y.shape)
+        y.backward(g)
+        pt = torch.tensor(x, requires_grad=True)
+        py = theirs(pt)
+        py.backward(torch.tensor(g))
+        np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(t.grad, pt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [max_pool2d, avg_pool2d])
+def test_bad_input(fn):
+    with pytest.raises(ValueError, match="4-D input"):
+        fn(np.zeros((3, 8, 8)), 2)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        fn(np.zeros((1, 1, 3, 3)), 6, padding=1)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        fn(np.zeros((1, 1, 8, 8)), 2, padding=2)
+    with pytest.raises(ValueError, match="stride"):
+        fn(np.zeros((1, 1, 8, 8)), 2, stride=0)
+    with pytest.raises(TypeError, match="kernel_size"):
+        fn(np.zeros((1, 1, 8, 8)), 2.5)
