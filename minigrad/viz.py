@@ -1,12 +1,20 @@
-"""Pictures of what the engine does: the computation graph (and, later, training plots).
+"""Pictures of what the engine does: the computation graph and training plots.
 
 `graph_dot` needs nothing but the standard library; rendering calls the Graphviz `dot` program
 when it is installed.
+
+The training plots (`plot_curves`, `plot_confusion`, `plot_filters`, `plot_feature_maps`) draw
+with matplotlib's Agg renderer straight into a PNG file. They import matplotlib inside the
+function, so `import minigrad` stays fast, and they never touch pyplot's global state, so they
+are safe in scripts, tests and notebooks alike.
 """
+import math
 import shutil
 import subprocess
 
-from minigrad.tensor import _topological_order
+import numpy as np
+
+from minigrad.tensor import Tensor, _topological_order, no_grad
 
 
 def graph_dot(tensor, path=None):
@@ -45,3 +53,127 @@ def render_dot(text, path):
     fmt = str(path).rsplit(".", 1)[-1]
     subprocess.run(["dot", f"-T{fmt}", "-o", str(path)], input=text.encode(), check=True)
     return True
+
+
+# ------------------------------------------------------------------------------------------------
+# training plots
+# ------------------------------------------------------------------------------------------------
+def _figure(width, height):
+    """A matplotlib Figure rendered by Agg, independent of pyplot and of any GUI."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path):
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
+
+
+def plot_curves(history, path, val_label="val"):
+    """Loss and accuracy per epoch, training vs validation, side by side, saved to `path`.
+
+    history: the dict `train.fit` returns (train_loss, train_accuracy, val_loss, val_accuracy).
+    """
+    figure = _figure(10, 4)
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    for column, metric in enumerate(("loss", "accuracy")):
+        axes = figure.add_subplot(1, 2, column + 1)
+        axes.plot(epochs, history[f"train_{metric}"], "o-", label="train")
+        if history.get(f"val_{metric}"):
+            axes.plot(epochs, history[f"val_{metric}"], "s-", label=val_label)
+        axes.set(xlabel="epoch", ylabel=metric, title=metric)
+        axes.xaxis.get_major_locator().set_params(integer=True)   # no epoch 2.5
+        axes.grid(alpha=0.3)
+        axes.legend()
+    return _save(figure, path)
+
+
+def plot_confusion(confusion, path, class_names=None):
+    """The confusion matrix (rows: true class, columns: predicted) with its counts, to `path`."""
+    confusion = np.asarray(confusion)
+    classes = len(confusion)
+    names = class_names or [str(i) for i in range(classes)]
+    figure = _figure(1.5 + 0.55 * classes, 1 + 0.5 * classes)
+    axes = figure.add_subplot(1, 1, 1)
+    image = axes.imshow(confusion, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    accuracy = np.trace(confusion) / max(confusion.sum(), 1)
+    axes.set(xticks=range(classes), yticks=range(classes), xlabel="predicted", ylabel="true",
+             title=f"confusion matrix (accuracy {accuracy:.2%})")
+    axes.set_xticklabels(names, rotation=45, ha="right")
+    axes.set_yticklabels(names)
+    # dark text on light cells, light text on dark ones
+    for (row, column), count in np.ndenumerate(confusion):
+        color = "white" if count > confusion.max() / 2 else "black"
+        axes.text(column, row, str(count), ha="center", va="center", color=color, fontsize=8)
+    return _save(figure, path)
+
+
+def _grid(figure, images, title, cmap=None):
+    """Show `images` (K, H, W) or (K, H, W, 3) in a near-square grid without axes."""
+    columns = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    for index, image in enumerate(images):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        axes.imshow(image, cmap=cmap)
+        axes.axis("off")
+    figure.suptitle(title)
+
+
+def _rescale(array):
+    """Stretch to [0, 1] (filters have arbitrary sign and scale)."""
+    low, high = array.min(), array.max()
+    return (array - low) / (high - low) if high > low else np.zeros_like(array)
+
+
+def first_conv(model):
+    """The first Conv2d of `model` (in module order): the layer whose filters look at pixels."""
+    from minigrad.nn import Conv2d
+    for module in model.modules():
+        if isinstance(module, Conv2d):
+            return module
+    raise ValueError(f"{type(model).__name__} has no Conv2d layer")
+
+
+def plot_filters(model, path):
+    """The first convolution's filters as little images, to `path`.
+
+    RGB filters (3 input channels) are shown in colour; otherwise each filter's first input
+    channel in grey. Each filter is stretched to the full range on its own.
+    """
+    weight = first_conv(model).weight.data                    # (OC, C, KH, KW)
+    if weight.shape[1] == 3:
+        images, cmap = [_rescale(w).transpose(1, 2, 0) for w in weight], None
+    else:
+        images, cmap = [_rescale(w[0]) for w in weight], "gray"
+    figure = _figure(6, 6)
+    _grid(figure, images, f"first-layer filters {tuple(weight.shape)}", cmap)
+    return _save(figure, path)
+
+
+def plot_feature_maps(model, layer, image, path, max_maps=64):
+    """What `layer` of `model` outputs for one `image` (C, H, W): up to max_maps channels.
+
+    layer: a module of the model, or its name ('features.0'). Uses a forward hook, so it works
+    for any layer of any model; the model runs once in eval mode without a graph.
+    """
+    module = dict(model.named_modules())[layer] if isinstance(layer, str) else layer
+    captured = []
+    handle = module.register_forward_hook(lambda _, inputs, output: captured.append(output.data))
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            model(Tensor(np.asarray(image, dtype=np.float32)[None]))
+    finally:
+        handle.remove()
+        model.train(was_training)
+    maps = captured[0][0][:max_maps]                           # (C, H, W) of the one image
+    name = layer if isinstance(layer, str) else type(layer).__name__
+    figure = _figure(8, 8)
+    _grid(figure, maps, f"feature maps of {name} {tuple(captured[0].shape[1:])}", "viridis")
+    return _save(figure, path)

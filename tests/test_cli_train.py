@@ -1,0 +1,51 @@
+"""`minigrad train` and `minigrad evaluate` on a tiny run: every file, and numbers that agree."""
+import json
+
+import pytest
+
+from minigrad.cli import main
+
+FILES = ["checkpoint.npz", "confusion.png", "curves.png", "feature_maps.png", "filters.png",
+         "metrics.json", "model.npz"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["train", "--epochs", "1", "--limit", "256", "--batch-size", "32",
+                 "--val-size", "64", "--out", str(out), "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_all_its_files(tiny_run):
+    assert sorted(p.name for p in tiny_run.iterdir()) == FILES
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert metrics["config"]["model"] == "lenet5" and metrics["config"]["epochs"] == 1
+    assert metrics["evaluated_on"] == "val"
+    assert len(metrics["history"]["train_loss"]) == 1
+    assert sum(map(sum, metrics["confusion"])) == 64
+
+
+def test_evaluate_reloads_the_saved_model(tiny_run, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--model-path", str(tiny_run / "model.npz"),
+                 "--confusion", str(tiny_run / "test_confusion.png")]) == 0
+    out = capsys.readouterr().out
+    assert "lenet5 on mnist test (1000 images): accuracy" in out
+    assert (tiny_run / "test_confusion.png").exists()
+
+
+def test_train_resume_after_the_last_epoch_trains_no_more(tiny_run, capsys):
+    code = main(["train", "--epochs", "1", "--limit", "256", "--batch-size", "32",
+                 "--val-size", "64", "--out", str(tiny_run), "--no-progress", "--resume"])
+    assert code == 0
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert len(metrics["history"]["train_loss"]) == 1
+
+
+def test_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "train" in out and "evaluate" in out

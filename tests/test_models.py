@@ -1,0 +1,94 @@
+"""minigrad.models: shapes, variants, the registry, and agreement with the same nets in PyTorch."""
+import numpy as np
+import pytest
+
+from minigrad import nn
+from minigrad.models import AlexNetLite, LeNet5, get_model
+from minigrad.tensor import Tensor, no_grad
+from tests.helpers import torch_or_skip
+
+
+def forward(model, shape, seed=0):
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    with no_grad():
+        return x, model(Tensor(x)).data
+
+
+def test_lenet5_shapes_and_parameter_count():
+    model = LeNet5()
+    _, logits = forward(model, (2, 1, 28, 28))
+    assert logits.shape == (2, 10)
+    # conv 6*(25+1) + conv 16*(150+1) + fc 120*401 + fc 84*121 + fc 10*85
+    assert model.num_parameters() == 156 + 2416 + 48120 + 10164 + 850
+
+
+@pytest.mark.parametrize("activation, layer", [("relu", nn.ReLU), ("tanh", nn.Tanh),
+                                               ("sigmoid", nn.Sigmoid)])
+@pytest.mark.parametrize("pooling, pool_layer", [("max", nn.MaxPool2d), ("avg", nn.AvgPool2d)])
+def test_lenet5_variants_use_the_chosen_layers(activation, layer, pooling, pool_layer):
+    model = LeNet5(activation=activation, pooling=pooling)
+    kinds = [type(module) for module in model.features]
+    assert kinds.count(layer) == 2 and kinds.count(pool_layer) == 2
+    assert forward(model, (1, 1, 28, 28))[1].shape == (1, 10)
+
+
+def test_lenet5_rejects_unknown_variants():
+    with pytest.raises(ValueError, match="activation 'gelu'"):
+        LeNet5(activation="gelu")
+    with pytest.raises(ValueError, match="pooling 'min'"):
+        LeNet5(pooling="min")
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_alexnet_lite_shapes(batch_norm):
+    model = AlexNetLite(batch_norm=batch_norm)
+    model.eval()
+    _, logits = forward(model, (2, 3, 32, 32))
+    assert logits.shape == (2, 10)
+    assert model.features[-1]._output_shape == (2, 128, 3, 3)
+    has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert has_bn == batch_norm
+
+
+def test_alexnet_lite_dropout_only_in_training():
+    model = AlexNetLite()
+    model.eval()
+    x, first = forward(model, (2, 3, 32, 32))
+    assert np.array_equal(first, forward(model, (2, 3, 32, 32))[1])
+    model.train()
+    assert not np.array_equal(first, forward(model, (2, 3, 32, 32))[1])
+
+
+def test_get_model_builds_by_name_with_arguments():
+    assert isinstance(get_model("lenet5"), LeNet5)
+    assert isinstance(get_model("AlexNet-Lite", num_classes=5), AlexNetLite)
+    assert get_model("lenet5", num_classes=3).classifier[-1].out_features == 3
+    assert isinstance(get_model("alexnet_lite_bn").features[1], nn.BatchNorm2d)
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        get_model("resnet")
+
+
+def test_lenet5_matches_pytorch_with_the_same_weights():
+    torch = torch_or_skip()
+    tnn = torch.nn
+
+    class TorchLeNet5(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = tnn.Sequential(
+                tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
+                tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2))
+            self.classifier = tnn.Sequential(
+                tnn.Flatten(), tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
+                tnn.Linear(84, 10))
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    ours, theirs = LeNet5(), TorchLeNet5()
+    # same keys, same order: the state dict loads straight into PyTorch
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    x, logits = forward(ours, (4, 1, 28, 28))
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,144 @@
+"""minigrad.train: it learns, it resumes exactly, it stops on NaN and on Ctrl-C."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minigrad import nn, optim
+from minigrad.data import Compose, DataLoader, Normalize, RandomCrop, TensorDataset, mnist
+from minigrad.models import LeNet5
+from minigrad.train import CHECKPOINT_NAME, INTERRUPTED_NAME, TrainingDiverged, evaluate, fit
+
+
+def loader(images, labels, batch_size=16, shuffle=True, transform=Normalize(0.13, 0.31)):
+    return DataLoader(TensorDataset(images, labels), batch_size, shuffle=shuffle, seed=0,
+                      transform=transform)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return mnist("train")
+
+
+@pytest.mark.slow
+def test_one_epoch_of_lenet5_on_512_images_clearly_beats_chance(digits):
+    images, labels = digits
+    nn.manual_seed(0)
+    model = LeNet5()
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    history = fit(model, loader(images[:512], labels[:512]),
+                  loader(images[-500:], labels[-500:], 500, shuffle=False), optimizer, epochs=1,
+                  progress=False)
+    assert history["train_loss"][0] < 2.3                  # log(10): the loss of a guess
+    assert history["val_accuracy"][0] > 0.3                # chance is 0.1
+
+
+def small_net():
+    """Small, and with dropout, so that resuming must also replay the dropout masks."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Dropout(0.3), nn.Linear(4 * 13 * 13, 10))
+
+
+def training_run(digits, checkpoint_dir=None, epochs=2, resume=False, init_seed=0):
+    """A run with every kind of randomness: shuffling, random shifts, dropout, a schedule."""
+    images, labels = digits
+    nn.manual_seed(init_seed)
+    model = small_net()
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    shifts = Compose([RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
+    history = fit(model, loader(images[:128], labels[:128], transform=shifts),
+                  loader(images[-64:], labels[-64:], 64, shuffle=False), optimizer, epochs,
+                  scheduler, checkpoint_dir=checkpoint_dir, resume=resume, progress=False)
+    return model, optimizer, history
+
+
+def test_two_epochs_equal_one_epoch_then_resume_for_one(digits, tmp_path):
+    straight, straight_optimizer, straight_history = training_run(digits)
+    training_run(digits, tmp_path, epochs=1)
+    # different initial weights: everything must come from the checkpoint
+    resumed, resumed_optimizer, resumed_history = training_run(digits, tmp_path, epochs=2,
+                                                               resume=True, init_seed=1)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert resumed_optimizer.param_groups[0]["lr"] == straight_optimizer.param_groups[0]["lr"]
+    assert resumed_history == straight_history | {"epoch_time": resumed_history["epoch_time"]}
+
+
+def test_checkpoint_is_a_plain_npz(digits, tmp_path):
+    training_run(digits, tmp_path, epochs=1)
+    with np.load(tmp_path / CHECKPOINT_NAME, allow_pickle=False) as checkpoint:
+        assert int(checkpoint["epoch"]) == 0
+        assert "model.0.weight" in checkpoint.files
+        assert "optimizer.state.0.momentum_buffer" in checkpoint.files
+        assert "scheduler.last_epoch" in checkpoint.files
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT_NAME]   # no temporary left
+
+
+def test_nan_loss_stops_naming_epoch_and_batch(digits):
+    images, labels = digits
+    images = images[:64].astype(np.float32)
+    images[40] = np.nan                                    # in the third batch of 16
+    # a linear model: NaN inputs reach the loss (a ReLU would turn them into zeros)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, batch 3"):
+        fit(model, loader(images, labels[:64], shuffle=False), None, optimizer, epochs=1,
+            progress=False)
+    assert all(np.isfinite(p.data).all() for p in model.parameters())   # never updated with it
+
+
+class InterruptingLoader(DataLoader):
+    """Presses Ctrl-C after two batches of the first epoch."""
+
+    def __iter__(self):
+        for batch, item in enumerate(super().__iter__()):
+            if batch == 2:
+                raise KeyboardInterrupt
+            yield item
+
+
+def test_ctrl_c_saves_the_weights_and_returns(digits, tmp_path, capsys):
+    images, labels = digits
+    model = small_net()
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    interrupting = InterruptingLoader(TensorDataset(images[:64], labels[:64]), 16,
+                                      transform=Normalize(0.13, 0.31))
+    history = fit(model, interrupting, None, optimizer, epochs=3, checkpoint_dir=tmp_path,
+                  progress=False)
+    assert history["interrupted"] and history["train_loss"] == []
+    saved = nn.load(tmp_path / INTERRUPTED_NAME)
+    np.testing.assert_array_equal(saved["5.weight"], model[5].weight.data)
+    assert "interrupted" in capsys.readouterr().out
+
+
+def test_evaluate_counts_a_confusion_matrix_and_keeps_the_mode():
+    class Fixed(nn.Module):
+        """Predicts class (pixel sum mod 3), whatever it was trained on."""
+
+        def forward(self, x):
+            guess = x.data.sum(axis=(1, 2, 3)).astype(int) % 3
+            return nn.Parameter(np.eye(3, dtype=np.float32)[guess] * 5)
+
+    images = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1)   # guesses 0 1 2 0 1 2
+    labels = np.array([0, 1, 1, 0, 2, 2])
+    model = Fixed().train()
+    result = evaluate(model, loader(images, labels, 4, shuffle=False, transform=None))
+    assert result["confusion"].tolist() == [[2, 0, 0], [0, 1, 1], [0, 1, 1]]
+    assert result["accuracy"] == pytest.approx(4 / 6)
+    assert model.training
+
+
+@pytest.mark.slow
+def test_train_lenet_example_runs_one_epoch(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "train_lenet.py"
+    result = subprocess.run([sys.executable, str(example), "--epochs", "1", "--out",
+                             str(tmp_path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
+    assert accuracy > 80
+    assert {"curves.png", "confusion.png", "filters.png", "feature_maps.png"} <= \
+        {p.name for p in tmp_path.iterdir()}
