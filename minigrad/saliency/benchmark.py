@@ -1,0 +1,217 @@
+"""The explain-benchmark: every method scored against ground-truth masks, with three baselines.
+
+    rows = run_benchmark("shapes", model, n=500)      # trained AlexNet-lite on shapes
+    print(format_table(rows))
+
+Data sets with masks (see minigrad.data): 'shapes' (3x32x32 colour shapes, AlexNet-lite) and
+'cluttered_mnist' (1x48x48 digit among fragments of other digits, a LeNet-style network).
+`train_model` trains the matching model; `minigrad explain-benchmark` (saliency/cli.py) does
+all of it from the command line.
+
+Per method the table gives the pointing game, energy in mask, box IoU, deletion and insertion
+AUC (metrics.py), the forward and backward passes used per image (counted with model hooks),
+and the time per image.
+"""
+import time
+
+import numpy as np
+
+from minigrad import nn, optim
+from minigrad.data import DataLoader, TensorDataset, cluttered_mnist, shapes
+from minigrad.saliency import explain
+from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deletion_insertion,
+                                       energy_in_mask, pointing_game)
+
+DATASETS = ("shapes", "cluttered_mnist")
+BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
+                     "guided_backprop", "deconvnet", "gradcam", "gradcam++", "hirescam",
+                     "xgradcam", "layercam", "scorecam", "guided_gradcam", "occlusion",
+                     "fixations")
+
+
+def load_dataset(name, n, split="test"):
+    """(images float32 in [0, 1] (n, C, H, W), labels (n,), masks bool (n, H, W)).
+
+    Test images come from a different seed (shapes) or split (cluttered_mnist) than training."""
+    if name == "shapes":
+        images, labels, masks = shapes(n, size=32, seed=1 if split == "test" else 0)
+    elif name == "cluttered_mnist":
+        images, labels, masks = cluttered_mnist(n, size=48, seed=1 if split == "test" else 0,
+                                                split=split)
+    else:
+        raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
+    return images.astype(np.float32) / 255, labels, masks
+
+
+def cluttered_lenet(num_classes=10):
+    """LeNet-style network for 1x48x48 cluttered MNIST: three conv stages, the last at 12x12
+    so that a Grad-CAM map on it still resolves a digit."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),          # 24x24
+        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),         # 12x12
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),         # 6x6
+        nn.Flatten(), nn.Linear(64 * 6 * 6, 128), nn.ReLU(), nn.Linear(128, num_classes))
+
+
+ARCHITECTURES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "cluttered_lenet")
+DEFAULT_ARCHITECTURE = {"mnist": "lenet5", "shapes": "alexnet_lite_bn",
+                        "cluttered_mnist": "cluttered_lenet"}
+
+
+def build_model(architecture):
+    """An untrained model of one of ARCHITECTURES (weights seeded for reproducibility)."""
+    from minigrad.models import AlexNetLite, LeNet5
+    builders = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
+                "alexnet_lite_bn": lambda: AlexNetLite(batch_norm=True),
+                "cluttered_lenet": cluttered_lenet}
+    if architecture not in builders:
+        raise ValueError(f"unknown architecture {architecture!r}; expected one of "
+                         f"{ARCHITECTURES}")
+    nn.manual_seed(0)
+    return builders[architecture]()
+
+
+def new_model(dataset):
+    """The benchmark's architecture for `dataset`, untrained."""
+    return build_model(DEFAULT_ARCHITECTURE[dataset])
+
+
+def load_model(path, architecture):
+    """(model in eval mode, preprocess) from the weights at `path`.
+
+    Either a file of `minigrad train` (recipes.save_trained: weights and config; its model
+    expects images normalised by the recipe's mean and std, which `preprocess` applies to
+    [0, 1] images) or a bare state dict (nn.save(model, path)) of `architecture`, trained on
+    [0, 1] images as train_model does (preprocess is the identity)."""
+    from minigrad.recipes import RECIPES, load_trained
+    state = nn.load(path)
+    if any(name.startswith("config.") for name in state):
+        model, config = load_trained(path)
+        recipe = RECIPES[config["dataset"]]
+        mean = np.asarray(recipe.mean, dtype=np.float32)[:, None, None]
+        std = np.asarray(recipe.std, dtype=np.float32)[:, None, None]
+        return model, lambda images: (images - mean) / std
+    model = build_model(architecture)
+    model.load_state_dict(state)
+    return model.eval(), lambda images: images
+
+
+def train_model(dataset, n_train=12000, epochs=4, lr=1e-3, path=None, progress=True):
+    """Train the benchmark's model on `dataset` with Adam; save its weights to `path`."""
+    from minigrad.train import evaluate, fit
+    images, labels, _ = load_dataset(dataset, n_train, split="train")
+    model = new_model(dataset)
+    loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    fit(model, loader, optimizer=optimizer, epochs=epochs, progress=progress)
+    test_images, test_labels, _ = load_dataset(dataset, 1000)
+    accuracy = evaluate(model, DataLoader(TensorDataset(test_images, test_labels),
+                                          batch_size=200))["accuracy"]
+    if path is not None:
+        nn.save(model, path)
+    return model, accuracy
+
+
+class PassCounter:
+    """Counts the images that go forward through a model and the gradient rows that come back.
+
+    A forward hook on the model sees every batch; a backward hook on the model's output is
+    called once per backward pass with dL/d(logits), one row per image. Use as a context."""
+
+    def __init__(self, model):
+        self.model, self.forward, self.backward = model, 0, 0
+
+    def __enter__(self):
+        self.handles = [self.model.register_forward_hook(self._count_forward),
+                        self.model.register_full_backward_hook(self._count_backward)]
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()
+
+    def _count_forward(self, module, inputs, output):
+        self.forward += len(output.data)
+
+    def _count_backward(self, module, grad_output):
+        self.backward += len(grad_output)
+
+
+EXPENSIVE_METHODS = ("smoothgrad", "integrated_gradients", "scorecam", "occlusion")
+
+
+def score_maps(model, images, labels, masks, maps, steps=16, curve_n=None, batch_size=50):
+    """The five metrics of one method's maps, each averaged over the images. Deletion and
+    insertion (steps + 1 forward passes each per image) use only the first curve_n images."""
+    k = len(images) if curve_n is None else min(curve_n, len(images))
+    curves = [deletion_insertion(model, images[s:min(s + batch_size, k)],
+                                 maps[s:min(s + batch_size, k)], labels[s:min(s + batch_size, k)],
+                                 steps=steps)
+              for s in range(0, k, batch_size)]
+    return {"n": len(images), "n_curves": k,
+            "pointing": pointing_game(maps, masks).mean(),
+            "energy": energy_in_mask(maps, masks).mean(),
+            "box_iou": box_iou(maps, masks).mean(),
+            "deletion": np.concatenate([c["deletion_auc"] for c in curves]).mean(),
+            "insertion": np.concatenate([c["insertion_auc"] for c in curves]).mean()}
+
+
+def run_method(model, images, labels, method, batch_size=50):
+    """Maps of `method` for all images (explaining the true class) -> (maps, passes, seconds)."""
+    chunks = []
+    with PassCounter(model) as counter:
+        started = time.perf_counter()
+        for s in range(0, len(images), batch_size):
+            chunks.append(explain(model, images[s:s + batch_size], labels[s:s + batch_size],
+                                  method=method))
+        seconds = time.perf_counter() - started
+    n = len(images)
+    return np.concatenate(chunks), (counter.forward / n, counter.backward / n), seconds / n
+
+
+def run_benchmark(dataset, model, n=500, methods=BENCHMARK_METHODS, progress=print,
+                  preprocess=None, steps=16, expensive_n=None, curve_n=None):
+    """One row per method and per baseline: a dict of metric -> mean over the test images.
+
+    preprocess: what turns [0, 1] images into the model's input (e.g. normalisation);
+    steps: of the deletion and insertion curves. To bound the time on a slow machine,
+    EXPENSIVE_METHODS may run on only the first expensive_n images and the deletion/insertion
+    curves on the first curve_n; each row records its counts (n, n_curves)."""
+    images, labels, masks = load_dataset(dataset, n)
+    images = images if preprocess is None else preprocess(images)
+    rows = []
+    for method in methods:
+        k = expensive_n if method in EXPENSIVE_METHODS and expensive_n else n
+        maps, (forward, backward), seconds = run_method(model, images[:k], labels[:k], method)
+        rows.append({"method": method, **score_maps(model, images[:k], labels[:k], masks[:k],
+                                                    maps, steps, curve_n),
+                     "forward": forward, "backward": backward, "seconds": seconds})
+        if progress:
+            progress(format_row(rows[-1]))
+    for kind in BASELINES:
+        maps = baseline_maps(kind, images)
+        rows.append({"method": f"baseline: {kind}",
+                     **score_maps(model, images, labels, masks, maps, steps, curve_n),
+                     "forward": 0, "backward": 0, "seconds": 0.0})
+        if progress:
+            progress(format_row(rows[-1]))
+    return rows
+
+
+COLUMNS = (("method", "{:<22}"), ("n", "{:>4}"), ("n_curves", "{:>8}"),
+           ("pointing", "{:>8.1%}"), ("energy", "{:>7.1%}"),
+           ("box_iou", "{:>7.3f}"), ("deletion", "{:>8.3f}"), ("insertion", "{:>9.3f}"),
+           ("forward", "{:>7.0f}"), ("backward", "{:>8.0f}"), ("seconds", "{:>9.4f}"))
+
+
+def format_row(row):
+    return " | ".join(fmt.format(row[key]) for key, fmt in COLUMNS)
+
+
+def format_table(rows):
+    """A Markdown table: one row per method, baselines last."""
+    widths = [len(fmt.format(rows[0][key])) for key, fmt in COLUMNS]
+    header = " | ".join(key.ljust(width) for (key, _), width in zip(COLUMNS, widths))
+    rule = "|".join("-" * (width + 2) for width in widths)
+    body = [f"| {format_row(row)} |" for row in rows]
+    return "\n".join([f"| {header} |", f"|{rule}|"] + body)

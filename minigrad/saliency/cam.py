@@ -1,0 +1,186 @@
+"""The CAM family: weight the K feature maps A^k of one conv layer, and add them up.
+
+Every member computes the same thing,
+
+    map = sum_k  w^k * A^k          A^k: (h, w) activation of channel k of the chosen layer
+
+and differs only in the weights w^k -- one number per channel, or one per channel and pixel --
+which all but two of them take from the gradient g^k = dS_c/dA^k:
+
+    CAM           w^k = W[c, k], the last Linear's weight (needs conv -> GAP -> Linear)
+    Grad-CAM      w^k = mean_ij g^k_ij
+    Grad-CAM++    w^k = sum_ij alpha^k_ij * relu(g^k_ij)
+    HiResCAM      w^k_ij = g^k_ij                           (element-wise)
+    XGrad-CAM     w^k = sum_ij A^k_ij * g^k_ij / sum_ij A^k_ij
+    LayerCAM      w^k_ij = relu(g^k_ij)                     (element-wise)
+    Score-CAM     w^k = softmax(f(x * mask_k))_c            (forward passes only)
+
+So `gradient_cam(weighting)` below builds each gradient member from its weighting function, and
+the raw map is returned *before* the ReLU that the papers apply (the 'relu' post-processing step
+applies it). The map has the layer's resolution; 'upsample' brings it to the input's. The layer
+defaults to the last conv layer's rectified output: the ReLU right after the last Conv2d.
+"""
+import numpy as np
+
+from minigrad.nn.layers import GlobalAvgPool2d, Linear
+from minigrad.saliency.core import (Explanation, class_scores, layer_activation, layer_gradient,
+                                    resolve_layer, resolve_target, saliency_method)
+from minigrad.saliency.gradients import guided_backprop
+from minigrad.saliency.postprocess import bilinear_resize
+
+
+def weighted_sum(activations, weights):
+    """sum_k w^k * A^k: (N, K, h, w) activations, weights (N, K, 1, 1) or (N, K, h, w)."""
+    return (weights * activations).sum(axis=1)
+
+
+def gradient_cam(weighting):
+    """A CAM method whose weights are weighting(A, g); its docstring is the weighting's."""
+    @saliency_method
+    def method(model, x, target=None, score="logit", layer=None):
+        activations, gradients, target = layer_gradient(model, x, resolve_layer(model, layer),
+                                                        target, score)
+        return Explanation(weighted_sum(activations, weighting(activations, gradients)), target)
+
+    method.__name__ = method.__qualname__ = weighting.__name__.replace("_weights", "")
+    method.__doc__ = weighting.__doc__ + "\n    One forward, one backward pass."
+    return method
+
+
+def _safe_divide(numerator, denominator):
+    """numerator / denominator, and 0 where the denominator is 0 (a dead channel, never NaN)."""
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                     where=denominator != 0)
+
+
+def gradcam_weights(activations, gradients):
+    """Grad-CAM (Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
+    Gradient-based Localization", ICCV 2017):
+
+        alpha_k = (1 / hw) sum_ij dS_c/dA^k_ij,     map = ReLU(sum_k alpha_k A^k)
+
+    The global-average-pooled gradient says how much channel k matters to class c overall."""
+    return gradients.mean(axis=(2, 3), keepdims=True)
+
+
+def hirescam_weights(activations, gradients):
+    """HiResCAM (Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations",
+    2020):   map = ReLU(sum_k g^k * A^k)   (element-wise, no averaging)
+
+    When the layer feeds Flatten + Linear directly, the raw map sums to S_c minus the bias:
+    it shows exactly the locations the score was computed from."""
+    return gradients
+
+
+def gradcampp_weights(activations, gradients):
+    """Grad-CAM++ (Chattopadhay et al., "Grad-CAM++: Improved Visual Explanations for Deep
+    Convolutional Networks", WACV 2018):
+
+        w^k = sum_ij alpha^k_ij relu(g^k_ij),
+        alpha^k_ij = g_ij^2 / (2 g_ij^2 + sum_ab A^k_ab * g_ij^3)
+
+    The closed form of alpha assumes the explained score is exp(S_c) and that S_c is piecewise
+    linear in A (a ReLU network), so its higher derivatives are powers of the first one; the
+    positive factor exp(S_c) is dropped. Pixels with g = 0 get alpha = 0."""
+    squared = gradients ** 2
+    denominator = 2 * squared + activations.sum(axis=(2, 3), keepdims=True) * gradients ** 3
+    alpha = _safe_divide(squared, denominator)
+    return (alpha * np.maximum(gradients, 0)).sum(axis=(2, 3), keepdims=True)
+
+
+def xgradcam_weights(activations, gradients):
+    """XGrad-CAM (Fu et al., "Axiom-based Grad-CAM", BMVC 2020):
+
+        w^k = sum_ij (A^k_ij / sum_ab A^k_ab) g^k_ij
+
+    the gradient averaged with the activation as weight; an all-zero channel gets w = 0."""
+    total = activations.sum(axis=(2, 3), keepdims=True)
+    return _safe_divide((activations * gradients).sum(axis=(2, 3), keepdims=True), total)
+
+
+def layercam_weights(activations, gradients):
+    """LayerCAM (Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for
+    Localization", IEEE TIP 2021):   map = ReLU(sum_k relu(g^k) * A^k)   (element-wise)"""
+    return np.maximum(gradients, 0)
+
+
+gradcam = gradient_cam(gradcam_weights)
+hirescam = gradient_cam(hirescam_weights)
+gradcampp = gradient_cam(gradcampp_weights)
+xgradcam = gradient_cam(xgradcam_weights)
+layercam = gradient_cam(layercam_weights)
+
+
+@saliency_method
+def cam(model, x, target=None, score="logit", layer=None):
+    """CAM (Zhou et al., "Learning Deep Features for Discriminative Localization", CVPR 2016),
+    for networks that end  features F -> global average pool -> Linear:
+
+        S_c = sum_k W[c, k] mean_ij F^k_ij + b_c,     map = sum_k W[c, k] F^k
+
+    so the map's mean plus b_c is S_c. F is what the GlobalAvgPool2d module receives (`layer` is
+    not used: the architecture fixes it) and W the weight of the last Linear. Forward only; the
+    score is always the logit (the formula's S_c).
+    """
+    pool, linear = _gap_and_classifier(model)
+    features, logits = layer_activation(model, x, pool, inputs=True)
+    if features.shape[1] != linear.in_features:
+        raise ValueError(f"CAM needs global average pooling followed directly by a Linear: "
+                         f"the pooled features have {features.shape[1]} channels but the last "
+                         f"Linear takes {linear.in_features}; use gradcam instead")
+    target = resolve_target(logits, target)
+    weights = linear.weight.data[target][:, :, None, None]                    # (N, K, 1, 1)
+    return Explanation(weighted_sum(features, weights), target)
+
+
+def _gap_and_classifier(model):
+    """The model's GlobalAvgPool2d module and its last Linear, or a clear error."""
+    modules = list(model.modules())
+    pools = [m for m in modules if isinstance(m, GlobalAvgPool2d)]
+    linears = [m for m in modules if isinstance(m, Linear)]
+    if not pools or not linears:
+        raise ValueError(f"CAM needs a GlobalAvgPool2d module followed by a Linear; "
+                         f"{type(model).__name__} has {len(pools)} GlobalAvgPool2d and "
+                         f"{len(linears)} Linear modules. Use gradcam, which works on any CNN")
+    return pools[-1], linears[-1]
+
+
+@saliency_method
+def scorecam(model, x, target=None, score="prob", layer=None, batch_size=64):
+    """Score-CAM (Wang et al., "Score-CAM: Score-Weighted Visual Explanations for Convolutional
+    Neural Networks", CVPR workshops 2020), gradient-free:
+
+        mask_k = A^k upsampled to the input and min-max scaled to [0, 1]
+        w^k    = softmax(f(x * mask_k))_c          (Algorithm 1 of the paper)
+        map    = ReLU(sum_k w^k A^k)
+
+    i.e. each channel is weighted by the class probability of the input seen through that
+    channel's mask. Libraries differ here: pytorch-grad-cam takes the *logits* of the K masked
+    inputs and applies a softmax across the channels instead; score='logit' gives raw logits as
+    weights. A constant channel gives an all-zero mask. K forward passes per image, batched.
+    """
+    activations, logits = layer_activation(model, x, resolve_layer(model, layer))
+    target = resolve_target(logits, target)
+    n, k = activations.shape[:2]
+    masks = _unit_range(bilinear_resize(activations.reshape(n * k, *activations.shape[2:]),
+                                        x.shape[2:]))                        # (N*K, H, W)
+    masked = np.repeat(x, k, axis=0) * masks[:, None]                        # (N*K, C, H, W)
+    weights = class_scores(model, masked, np.repeat(target, k), score, batch_size)
+    return Explanation(weighted_sum(activations, weights.reshape(n, k, 1, 1)), target)
+
+
+def _unit_range(maps):
+    """Min-max scale each (h, w) map to [0, 1]; a constant map becomes all zeros."""
+    low = maps.min(axis=(1, 2), keepdims=True)
+    return _safe_divide(maps - low, maps.max(axis=(1, 2), keepdims=True) - low)
+
+
+@saliency_method
+def guided_gradcam(model, x, target=None, score="logit", layer=None):
+    """Guided Grad-CAM (Selvaraju et al. 2017): guided backprop's sharp map, masked by where
+    Grad-CAM says the class is:   map = guided_backprop * upsample(ReLU(Grad-CAM)).
+    Two forward and two backward passes."""
+    coarse = gradcam(model, x, target, score, layer)
+    sharp = guided_backprop(model, x, coarse.target, score)
+    return Explanation(sharp.maps * bilinear_resize(np.maximum(coarse.maps, 0), x.shape[2:]),
+                       coarse.target)

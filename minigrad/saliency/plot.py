@@ -1,0 +1,106 @@
+"""Pictures of saliency: every function returns a matplotlib Figure (save it with
+`fig.savefig('out.png')`). Figures are built without pyplot, so nothing opens a window and any
+backend works.
+
+    overlay_grid        one row per image: the image, then each method's map over it
+    plot_curves         deletion and insertion curves (metrics.deletion_insertion)
+    plot_sanity_cascade rank correlation as the layers are randomised (metrics.sanity_check)
+    plot_fixations      CNN-Fixations' points, layer by layer, over the image
+"""
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def _displayable(image):
+    """(C, H, W) float image -> what imshow wants: (H, W) grey or (H, W, 3), scaled to [0, 1]."""
+    image = np.asarray(image, dtype=np.float64)
+    low, high = image.min(), image.max()
+    image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+
+
+def _show_image(ax, image, title=None):
+    picture = _displayable(image)
+    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def overlay_grid(images, maps_by_method, titles=None, alpha=0.5, cell=1.6):
+    """images (N, C, H, W); maps_by_method {name: (N, H, W)} -> Figure of N rows.
+
+    Maps are drawn with a diverging colour map centred on 0 when they have negative values
+    (signed attributions), else with 'jet' from 0 to their maximum."""
+    n, methods = len(images), list(maps_by_method)
+    fig = Figure(figsize=(cell * (1 + len(methods)), cell * n))
+    axes = np.asarray(fig.subplots(n, 1 + len(methods), squeeze=False))
+    for i in range(n):
+        _show_image(axes[i, 0], images[i], titles[i] if titles else "image")
+        for j, name in enumerate(methods):
+            saliency = np.asarray(maps_by_method[name][i])
+            _show_image(axes[i, j + 1], images[i], name if i == 0 else None)
+            peak = np.abs(saliency).max() or 1.0
+            signed = saliency.min() < 0
+            axes[i, j + 1].imshow(saliency, cmap="bwr" if signed else "jet", alpha=alpha,
+                                  vmin=-peak if signed else 0, vmax=peak)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(curves_by_method):
+    """{name: deletion_insertion result} -> Figure: mean deletion and insertion curves."""
+    fig = Figure(figsize=(9, 3.5))
+    deletion, insertion = fig.subplots(1, 2)
+    for name, curves in curves_by_method.items():
+        for ax, kind in ((deletion, "deletion"), (insertion, "insertion")):
+            ax.plot(curves["fractions"], curves[kind].mean(axis=0),
+                    label=f"{name} (AUC {curves[kind + '_auc'].mean():.3f})")
+    for ax, kind in ((deletion, "deletion: lower is better"),
+                     (insertion, "insertion: higher is better")):
+        ax.set_xlabel("fraction of pixels")
+        ax.set_ylabel("probability of the class")
+        ax.set_title(kind, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sanity_cascade(cascades):
+    """{method: sanity_check result} -> Figure: rank correlation per randomised layer."""
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
+    for name, cascade in cascades.items():
+        layers, correlations = zip(*cascade)
+        ax.plot(range(len(layers)), correlations, marker="o", label=name)
+    ax.set_xticks(range(len(layers)))
+    ax.set_xticklabels(layers, rotation=45, ha="right", fontsize=7)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_xlabel("randomised down to layer")
+    ax.set_ylabel("Spearman rank correlation")
+    ax.set_title("Model-randomisation sanity check (Adebayo et al. 2018)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fixations(image, points, max_layers=8, cell=2.0):
+    """One image (C, H, W) and its CNN-Fixations points (Explanation.info['points'][i]) ->
+    Figure: the input's fixations over the image, then for the deepest spatial layers the
+    fixated units on the layer's own (h, w) grid."""
+    spatial = [(name, p) for name, p in points if p.shape[1] == 3][-max_layers:][::-1]
+    fig = Figure(figsize=(cell * len(spatial), cell))
+    axes = np.atleast_1d(fig.subplots(1, len(spatial)))
+    for ax, (name, fixations) in zip(axes, spatial):
+        if name == "input":
+            _show_image(ax, image)
+        else:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal")
+            ax.invert_yaxis()
+        ax.scatter(fixations[:, 2], fixations[:, 1], s=6, c="red")
+        ax.set_title(f"{name}: {len(fixations)} points", fontsize=8)
+    fig.tight_layout()
+    return fig

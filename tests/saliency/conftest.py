@@ -1,0 +1,38 @@
+"""Small hand-built models shared by the saliency tests (float64, so that sums are exact)."""
+import numpy as np
+import pytest
+
+from minigrad import nn
+
+
+def double(model, seed=0):
+    """The model in float64, weights drawn from a fixed seed."""
+    nn.manual_seed(seed)
+    return model.double()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def small_cnn():
+    """conv-relu-maxpool-conv-relu, then Flatten + Linear: the usual CNN, in miniature."""
+    nn.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(6 * 4 * 4, 5)).double()
+
+
+@pytest.fixture
+def gap_cnn():
+    """conv-relu -> global average pool -> Linear: the architecture CAM was made for."""
+    nn.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.GlobalAvgPool2d(),
+                         nn.Linear(6, 4)).double()
+
+
+@pytest.fixture
+def images(rng):
+    return rng.normal(size=(3, 3, 8, 8))

@@ -1,0 +1,56 @@
+"""The explain-benchmark's bookkeeping and the two CLI commands, on small untrained models."""
+import argparse
+
+from minigrad import nn
+from minigrad.saliency import explain
+from minigrad.saliency.benchmark import (PassCounter, build_model, format_table, run_benchmark)
+from minigrad.saliency.cli import register
+
+
+def test_pass_counter_counts_images_forward_and_backward(small_cnn, images):
+    with PassCounter(small_cnn) as counter:
+        explain(small_cnn, images, method="vanilla")
+    assert (counter.forward, counter.backward) == (3, 3)
+    with PassCounter(small_cnn) as counter:
+        explain(small_cnn, images, method="scorecam")        # 1 + K = 1 + 6 per image
+    assert (counter.forward, counter.backward) == (3 * 7, 0)
+    assert all(not m._forward_hooks and not m._backward_hooks for m in small_cnn.modules())
+
+
+def test_benchmark_table_has_every_method_and_the_three_baselines():
+    model = build_model("cluttered_lenet")
+    rows = run_benchmark("cluttered_mnist", model, n=4, methods=("gradcam", "vanilla"),
+                         progress=None, steps=4)
+    assert [row["method"] for row in rows] == ["gradcam", "vanilla", "baseline: random",
+                                               "baseline: centre", "baseline: edges"]
+    assert rows[0]["forward"] == 1 and rows[0]["backward"] == 1
+    table = format_table(rows)
+    assert table.count("\n") == len(rows) + 1 and "pointing" in table
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_explain_command_writes_a_picture(tmp_path):
+    path = tmp_path / "lenet.npz"
+    nn.save(build_model("lenet5"), path)
+    out = tmp_path / "explain.png"
+    args = parse(["explain", "--model-path", str(path), "--dataset", "mnist", "--index", "7",
+                  "--methods", "vanilla,gradcam,cam", "--out", str(out)])
+    assert args.run(args) == 0
+    assert out.stat().st_size > 1000
+
+
+def test_benchmark_command_reads_a_model(tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    nn.save(build_model("cluttered_lenet"), path)
+    args = parse(["explain-benchmark", "--dataset", "cluttered_mnist", "--model-path", str(path),
+                  "--n", "2", "--methods", "hirescam", "--steps", "2",
+                  "--out", str(tmp_path / "table.md")])
+    assert args.run(args) == 0
+    assert "baseline: edges" in (tmp_path / "table.md").read_text()
+    printed = capsys.readouterr().out
+    assert "hirescam" in printed and "pointing" in printed

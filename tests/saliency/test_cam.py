@@ -1,0 +1,117 @@
+"""Known answers for the CAM family and occlusion."""
+import numpy as np
+import pytest
+
+from minigrad import nn
+from minigrad.saliency import explain
+
+
+def raw(model, x, method, **options):
+    return explain(model, x, method=method, postprocess=(), **options)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "hirescam"])
+def test_on_a_gap_linear_net_gradcam_and_hirescam_equal_cam_over_hw(gap_cnn, images, method):
+    cam = raw(gap_cnn, images, "cam")
+    h, w = cam.shape[1:]
+    np.testing.assert_allclose(raw(gap_cnn, images, method, layer="1"), cam / (h * w))
+
+
+def test_cam_mean_plus_bias_is_the_logit(gap_cnn, images):
+    logits = gap_cnn(nn.Parameter(images)).data
+    cam = raw(gap_cnn, images, "cam", target=1)
+    np.testing.assert_allclose(cam.mean(axis=(1, 2)) + gap_cnn[3].bias.data[1], logits[:, 1])
+
+
+def test_hirescam_before_flatten_linear_sums_to_logit_minus_bias(small_cnn, images):
+    logits = small_cnn(nn.Parameter(images)).data
+    maps = raw(small_cnn, images, "hirescam", layer="4", target=0)
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), logits[:, 0] - small_cnn[6].bias.data[0])
+
+
+def test_layer_defaults_to_the_relu_after_the_last_conv(small_cnn, images):
+    np.testing.assert_allclose(raw(small_cnn, images, "gradcam"),
+                               raw(small_cnn, images, "gradcam", layer="4"))
+    np.testing.assert_allclose(raw(small_cnn, images, "gradcam"),
+                               raw(small_cnn, images, "gradcam", layer=small_cnn[4]))
+
+
+def test_without_a_relu_after_it_the_default_is_the_last_conv_itself(images):
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
+                          nn.Linear(144, 2)).double()
+    np.testing.assert_allclose(raw(model, images, "gradcam"),
+                               raw(model, images, "gradcam", layer="0"))
+
+
+def test_gradcam_by_hand(small_cnn, images):
+    # alpha_k = mean of dS/dA^k over the map; for the Flatten + Linear head that is the mean of
+    # the class's weights over each channel's block, times the ReLU's mask.
+    activations = small_cnn[:5](nn.Parameter(images)).data            # after the ReLU
+    weights = small_cnn[6].weight.data[2].reshape(6, 4, 4)
+    alpha = weights.mean(axis=(1, 2))
+    expected = np.einsum("k,nkhw->nhw", alpha, activations)
+    np.testing.assert_allclose(raw(small_cnn, images, "gradcam", layer="4", target=2), expected)
+
+
+def test_layercam_and_xgradcam_by_hand(small_cnn, images):
+    activations = small_cnn[:5](nn.Parameter(images)).data
+    g = np.broadcast_to(small_cnn[6].weight.data[2].reshape(6, 4, 4), activations.shape)
+    np.testing.assert_allclose(raw(small_cnn, images, "layercam", layer="4", target=2),
+                               (np.maximum(g, 0) * activations).sum(axis=1))
+    total = activations.sum(axis=(2, 3), keepdims=True)
+    w = np.where(total > 0, (activations * g).sum(axis=(2, 3), keepdims=True)
+                 / np.where(total > 0, total, 1), 0)
+    np.testing.assert_allclose(raw(small_cnn, images, "xgradcam", layer="4", target=2),
+                               (w * activations).sum(axis=1))
+
+
+def test_cam_family_gives_zeros_not_nan_for_dead_channels(images):
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.GlobalAvgPool2d(),
+                          nn.Linear(4, 3)).double()
+    model[0].weight.data[...] = 0                    # every channel constant...
+    model[0].bias.data[...] = -1                     # ... and dead after the ReLU
+    for method in ["gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "hirescam"]:
+        maps = explain(model, images, method=method, layer="1")
+        assert not np.isnan(maps).any(), method
+        np.testing.assert_array_equal(maps, 0)
+
+
+def test_scorecam_weights_are_class_probabilities_of_masked_inputs(gap_cnn, images):
+    maps = raw(gap_cnn, images[:1], "scorecam", layer="1", target=0)
+    activations = gap_cnn[:2](nn.Parameter(images[:1])).data[0]      # (6, 8, 8), input size
+    weights = []
+    for channel in activations:
+        span = channel.max() - channel.min()
+        mask = (channel - channel.min()) / span if span > 0 else np.zeros_like(channel)
+        logits = gap_cnn(nn.Parameter(images[:1] * mask)).data[0]
+        weights.append(np.exp(logits[0]) / np.exp(logits).sum())
+    np.testing.assert_allclose(maps[0], np.einsum("k,khw->hw", weights, activations))
+
+
+def test_occlusion_of_single_pixels_on_a_linear_model_is_gradient_x_input(rng):
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3)).double()
+    x = rng.normal(size=(2, 1, 4, 4))
+    np.testing.assert_allclose(raw(model, x, "occlusion", window=1, stride=1, target=1),
+                               raw(model, x, "grad_x_input", target=1))
+
+
+def test_occlusion_averages_the_windows_covering_each_pixel(rng):
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(9, 2)).double()
+    x = rng.normal(size=(1, 1, 3, 3))
+    contribution = (model[1].weight.data[0] * x.reshape(9)).reshape(3, 3)
+    maps = raw(model, x, "occlusion", window=2, stride=1, target=0)
+    # windows at (0,0) (0,1) (1,0) (1,1); the corner pixel (0,0) is covered by the first only
+    assert np.isclose(maps[0, 0, 0], contribution[:2, :2].sum())
+    windows = [contribution[i:i + 2, j:j + 2].sum() for i in (0, 1) for j in (0, 1)]
+    assert np.isclose(maps[0, 1, 1], np.mean(windows))
+
+
+def test_guided_gradcam_is_guided_backprop_times_upsampled_gradcam(small_cnn, images):
+    from minigrad.saliency.postprocess import bilinear_resize
+    expected = raw(small_cnn, images, "guided_backprop") * bilinear_resize(
+        np.maximum(raw(small_cnn, images, "gradcam"), 0), (8, 8))
+    np.testing.assert_allclose(raw(small_cnn, images, "guided_gradcam"), expected)

@@ -1,0 +1,94 @@
+"""The one entry point: every method, the model left as it was, and clear errors."""
+import numpy as np
+import pytest
+
+from minigrad import nn
+from minigrad.ops import activation
+from minigrad.saliency import METHODS, explain
+
+
+def busy_model():
+    """A model with everything a method could disturb: BatchNorm, Dropout, a GAP head."""
+    nn.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.Dropout(0.5), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
+                         nn.GlobalAvgPool2d(), nn.Linear(4, 3))
+
+
+def snapshot(model):
+    return {"training": [m.training for m in model.modules()],
+            "requires_grad": [p.requires_grad for p in model.parameters()],
+            "grads": [None if p.grad is None else p.grad.copy() for p in model.parameters()],
+            "hooks": [len(m._forward_hooks) + len(m._backward_hooks) for m in model.modules()],
+            "state": model.state_dict()}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_leaves_the_model_exactly_as_it_was(method, rng):
+    model = busy_model()
+    model.train()
+    model[7].weight.grad = np.ones_like(model[7].weight.data)      # a gradient left by training
+    x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
+    with_eval = model.eval()(nn.Parameter(x)).data
+    model.train()
+    before = snapshot(model)
+    maps = explain(model, x, method=method)
+    after = snapshot(model)
+    assert maps.shape == (2, 8, 8) and maps.dtype.kind == "f" and not np.isnan(maps).any()
+    assert before["training"] == after["training"]
+    assert before["requires_grad"] == after["requires_grad"]
+    assert before["hooks"] == after["hooks"]
+    for a, b in zip(before["grads"], after["grads"]):
+        assert (a is None and b is None) or np.array_equal(a, b)
+    for name in before["state"]:
+        np.testing.assert_array_equal(before["state"][name], after["state"][name])
+    np.testing.assert_array_equal(model.eval()(nn.Parameter(x)).data, with_eval)
+    assert activation.relu_backward_rule is None
+
+
+def test_target_defaults_to_the_predicted_class(small_cnn, images):
+    predicted = small_cnn(nn.Parameter(images)).data.argmax(axis=1)
+    _, explanation = explain(small_cnn, images, method="gradcam", return_explanation=True)
+    np.testing.assert_array_equal(explanation.target, predicted)
+
+
+def test_a_single_image_is_a_batch_of_one(small_cnn, images):
+    np.testing.assert_allclose(explain(small_cnn, images[0], method="vanilla"),
+                               explain(small_cnn, images[:1], method="vanilla"))
+
+
+def test_postprocess_steps_are_explicit(small_cnn, images):
+    raw = explain(small_cnn, images, method="gradcam", postprocess=())
+    assert raw.shape == (3, 4, 4) and (raw < 0).any()                  # signed, layer-sized
+    shown = explain(small_cnn, images, method="gradcam")
+    assert shown.shape == (3, 8, 8) and shown.min() >= 0 and np.isclose(shown.max(), 1)
+
+
+@pytest.mark.parametrize("score", ["logit", "prob", "log_prob"])
+def test_scores(small_cnn, images, score):
+    assert explain(small_cnn, images, method="vanilla", score=score).shape == (3, 8, 8)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "gradcamm"}, r"unknown method 'gradcamm'; the methods are \[.*'gradcam'"),
+    ({"method": "gradcam", "layer": "conv9"}, r"layer 'conv9' is not in the model; .*'3'"),
+    ({"method": "gradcam", "target": 5}, r"target 5 is out of range: .* 5 classes, .*0\.\.4"),
+    ({"method": "vanilla", "target": -1}, r"target -1 is out of range"),
+    ({"method": "vanilla", "layer": "3"}, r"takes no layer; layer= applies to"),
+    ({"method": "vanilla", "score": "logits"}, r"unknown score 'logits'; expected one of"),
+    ({"method": "gradcam", "postprocess": ("blur",)}, r"unknown post-processing step"),
+    ({"method": "cam"}, r"CAM needs a GlobalAvgPool2d module followed by a Linear"),
+])
+def test_bad_input_is_a_clear_error(small_cnn, images, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        explain(small_cnn, images, **kwargs)
+
+
+def test_a_module_from_another_model_is_not_a_layer(small_cnn, images):
+    with pytest.raises(ValueError, match="is not in the model"):
+        explain(small_cnn, images, method="gradcam", layer=nn.Conv2d(4, 6, 3))
+
+
+def test_integer_images_are_refused(small_cnn):
+    with pytest.raises(TypeError, match="normalise uint8 images first"):
+        explain(small_cnn, np.zeros((1, 3, 8, 8), dtype=np.uint8))

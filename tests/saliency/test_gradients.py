@@ -1,0 +1,105 @@
+"""Known answers for the gradient methods."""
+import numpy as np
+import pytest
+
+import minigrad.functional as F
+from minigrad import nn
+from minigrad.ops import activation
+from minigrad.saliency import explain
+from minigrad.saliency.core import input_gradient, untouched
+
+
+def raw(model, x, method, **options):
+    return explain(model, x, method=method, postprocess=(), **options)
+
+
+@pytest.fixture
+def linear_model():
+    nn.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 5)).double()
+
+
+def test_vanilla_gradient_of_a_linear_model_is_the_class_weight_row(linear_model, rng):
+    x = rng.normal(size=(2, 3, 4, 4))
+    weight = linear_model[1].weight.data
+    with untouched(linear_model):
+        gradient, _ = input_gradient(linear_model, x, target=[3, 1])
+    np.testing.assert_allclose(gradient[0], weight[3].reshape(3, 4, 4))
+    np.testing.assert_allclose(gradient[1], weight[1].reshape(3, 4, 4))
+    np.testing.assert_allclose(raw(linear_model, x, "vanilla", target=3)[0],
+                               np.abs(weight[3].reshape(3, 4, 4)).max(axis=0))
+
+
+def test_gradient_x_input_of_a_linear_model_sums_to_logit_minus_bias(linear_model, rng):
+    x = rng.normal(size=(2, 3, 4, 4))
+    logits = linear_model(nn.Parameter(x)).data
+    maps = raw(linear_model, x, "grad_x_input")
+    predicted = logits.argmax(axis=1)
+    expected = logits[np.arange(2), predicted] - linear_model[1].bias.data[predicted]
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), expected)
+
+
+def test_gradient_x_input_of_a_bias_free_relu_maxpool_net_sums_to_the_logit(rng):
+    # Such a network is positively homogeneous of degree 1: S(x) = x . dS/dx (Euler).
+    nn.manual_seed(2)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 3, bias=False)).double()
+    x = rng.normal(size=(2, 3, 8, 8))
+    logits = model(nn.Parameter(x)).data
+    np.testing.assert_allclose(raw(model, x, "grad_x_input", target=2).sum(axis=(1, 2)),
+                               logits[:, 2])
+
+
+@pytest.mark.parametrize("rule", ["gauss-legendre", "trapezoid"])
+def test_integrated_gradients_is_complete_to_one_percent(small_cnn, rng, rule):
+    x = rng.normal(size=(2, 3, 8, 8))
+    maps, explanation = explain(small_cnn, x, method="integrated_gradients", postprocess=(),
+                                steps=200, rule=rule, return_explanation=True)
+    change = explanation.info["score_change"]
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), change, rtol=0.01)
+    np.testing.assert_allclose(explanation.info["completeness_gap"],
+                               maps.sum(axis=(1, 2)) - change)
+
+
+def test_smoothgrad_with_no_noise_is_the_vanilla_gradient(small_cnn, images):
+    np.testing.assert_allclose(raw(small_cnn, images, "smoothgrad", noise=0.0, samples=3),
+                               raw(small_cnn, images, "vanilla"))
+
+
+class FunctionalReluNet(nn.Module):
+    """x -> W1 x -> relu (a functional call, not a module) -> W2 . : guided backprop by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(4, 6, bias=False)
+        self.out = nn.Linear(6, 3, bias=False)
+
+    def forward(self, x):
+        return self.out(F.relu(self.hidden(x.reshape(len(x), 4))))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
+def test_modified_relu_rules_reach_functional_relu_calls(rng, method):
+    nn.manual_seed(3)
+    model = FunctionalReluNet().double()
+    x = rng.normal(size=(1, 1, 2, 2))
+    w1, w2 = model.hidden.weight.data, model.out.weight.data
+    h = w1 @ x.reshape(4)
+    g = w2[0]                                        # dS_0/d(relu output)
+    passed = g * (h > 0) * (g > 0) if method == "guided_backprop" else np.maximum(g, 0)
+    expected = np.abs(w1.T @ passed).reshape(2, 2)
+    np.testing.assert_allclose(raw(model, x, method, target=0)[0], expected)
+    assert activation.relu_backward_rule is None     # the switch is back to the true gradient
+
+
+def test_vanilla_gradient_matches_torch(small_cnn, images):
+    torch = pytest.importorskip("torch")
+    layers = [torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+              torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+              torch.nn.Linear(96, 5)]
+    reference = torch.nn.Sequential(*layers).double()
+    reference.load_state_dict({k: torch.from_numpy(v) for k, v in small_cnn.state_dict().items()})
+    x = torch.tensor(images, requires_grad=True)
+    reference(x)[:, 2].sum().backward()
+    np.testing.assert_allclose(raw(small_cnn, images, "vanilla", target=2),
+                               x.grad.abs().amax(dim=1).numpy(), rtol=1e-10)
