@@ -1,7 +1,7 @@
 """Why did LeNet-5 read that digit? Every saliency method on a few MNIST test digits.
 
     python examples/explain_lenet.py                          # trains LeNet-5 first (~20 s)
-    python examples/explain_lenet.py --model-path runs/lenet/model.npz   # or `minigrad train`'s
+    python examples/explain_lenet.py --model-path runs/lenet5-mnist/model.npz   # `minigrad train`'s
 
 Writes explain_lenet.png (each method's map over each digit), explain_lenet_sanity.png (the
 model-randomisation sanity check) and explain_lenet_fixations.png (CNN-Fixations' trace), and

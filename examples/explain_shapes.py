@@ -1,7 +1,7 @@
 """Does AlexNet-lite look at the shape? Saliency maps scored against ground-truth masks.
 
-    minigrad train --dataset shapes         # once: AlexNet-lite -> runs/alexnet_lite-shapes/
-    python examples/explain_shapes.py --model-path runs/alexnet_lite-shapes/model.npz
+    minigrad train --dataset shapes         # once: AlexNet-lite -> runs/alexnet_lite_bn-shapes/
+    python examples/explain_shapes.py --model-path runs/alexnet_lite_bn-shapes/model.npz
     python examples/explain_shapes.py       # or: a quick (and weaker) AlexNet-lite trained here
 
 The `shapes` data set draws each shape on clutter and knows exactly which pixels are the

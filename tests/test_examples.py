@@ -19,3 +19,12 @@ def test_write_your_own_op_property_tests_pass():
     namespace = runpy.run_path(str(EXAMPLES / "write_your_own_op.py"))
     namespace["test_softplus_forward"]()
     namespace["test_softplus_gradient"]()
+
+
+def test_explain_lenet_writes_its_pictures(tmp_path):
+    result = subprocess.run([sys.executable, str(EXAMPLES / "explain_lenet.py"), "--count", "2",
+                             "--out", str(tmp_path / "ex")], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for suffix in ("", "_sanity", "_fixations"):
+        assert (tmp_path / f"ex{suffix}.png").read_bytes()[:4] == b"\x89PNG"
