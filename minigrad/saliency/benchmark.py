@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad import nn, optim
 from minigrad.data import DataLoader, TensorDataset, cluttered_mnist, shapes
-from minigrad.saliency import explain
+from minigrad.saliency import LAYER_METHODS, explain
 from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deletion_insertion,
                                        energy_in_mask, pointing_game)
 
@@ -29,15 +29,24 @@ BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradie
                      "fixations")
 
 
+SPLITS = ("train", "validation", "test")
+
+
 def load_dataset(name, n, split="test"):
     """(images float32 in [0, 1] (n, C, H, W), labels (n,), masks bool (n, H, W)).
 
-    Test images come from a different seed (shapes) or split (cluttered_mnist) than training."""
+    Test images come from a different seed (shapes) or split (cluttered_mnist) than training.
+    'validation' is a third, independent set (seed 7; for cluttered_mnist, training digits on
+    seed-7 canvases) for choices such as the CAM layer, so that the test set is never used to
+    make them."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    seed = {"train": 0, "validation": 7, "test": 1}[split]
     if name == "shapes":
-        images, labels, masks = shapes(n, size=32, seed=1 if split == "test" else 0)
+        images, labels, masks = shapes(n, size=32, seed=seed)
     elif name == "cluttered_mnist":
-        images, labels, masks = cluttered_mnist(n, size=48, seed=1 if split == "test" else 0,
-                                                split=split)
+        images, labels, masks = cluttered_mnist(n, size=48, seed=seed,
+                                                split="test" if split == "test" else "train")
     else:
         raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
     return images.astype(np.float32) / 255, labels, masks
@@ -156,33 +165,40 @@ def score_maps(model, images, labels, masks, maps, steps=16, curve_n=None, batch
             "insertion": np.concatenate([c["insertion_auc"] for c in curves]).mean()}
 
 
-def run_method(model, images, labels, method, batch_size=50):
-    """Maps of `method` for all images (explaining the true class) -> (maps, passes, seconds)."""
+def run_method(model, images, labels, method, batch_size=50, layer=None):
+    """Maps of `method` for all images (explaining the true class) -> (maps, passes, seconds).
+    layer: for the CAM family (LAYER_METHODS) only; None is the method's default layer."""
+    layer = layer if method in LAYER_METHODS else None
     chunks = []
     with PassCounter(model) as counter:
         started = time.perf_counter()
         for s in range(0, len(images), batch_size):
             chunks.append(explain(model, images[s:s + batch_size], labels[s:s + batch_size],
-                                  method=method))
+                                  method=method, layer=layer))
         seconds = time.perf_counter() - started
     n = len(images)
     return np.concatenate(chunks), (counter.forward / n, counter.backward / n), seconds / n
 
 
 def run_benchmark(dataset, model, n=500, methods=BENCHMARK_METHODS, progress=print,
-                  preprocess=None, steps=16, expensive_n=None, curve_n=None):
+                  preprocess=None, steps=16, expensive_n=None, curve_n=None, layer=None,
+                  split="test"):
     """One row per method and per baseline: a dict of metric -> mean over the test images.
 
     preprocess: what turns [0, 1] images into the model's input (e.g. normalisation);
     steps: of the deletion and insertion curves. To bound the time on a slow machine,
     EXPENSIVE_METHODS may run on only the first expensive_n images and the deletion/insertion
-    curves on the first curve_n; each row records its counts (n, n_curves)."""
-    images, labels, masks = load_dataset(dataset, n)
+    curves on the first curve_n; each row records its counts (n, n_curves).
+    layer: the layer of the CAM-family methods (LAYER_METHODS; None: the ReLU after the last
+    Conv2d); choose it on split='validation' (saliency.layers.compare_layers), never on the
+    test images it is then scored on."""
+    images, labels, masks = load_dataset(dataset, n, split)
     images = images if preprocess is None else preprocess(images)
     rows = []
     for method in methods:
         k = expensive_n if method in EXPENSIVE_METHODS and expensive_n else n
-        maps, (forward, backward), seconds = run_method(model, images[:k], labels[:k], method)
+        maps, (forward, backward), seconds = run_method(model, images[:k], labels[:k], method,
+                                                        layer=layer)
         rows.append({"method": method, **score_maps(model, images[:k], labels[:k], masks[:k],
                                                     maps, steps, curve_n),
                      "forward": forward, "backward": backward, "seconds": seconds})

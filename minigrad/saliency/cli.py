@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad.saliency import LAYER_METHODS, METHODS, explain
 from minigrad.saliency.benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
-                                         DEFAULT_ARCHITECTURE, format_table, load_dataset,
+                                         DEFAULT_ARCHITECTURE, SPLITS, format_table, load_dataset,
                                          load_model, run_benchmark, train_model)
 
 
@@ -38,6 +38,10 @@ def register(subparsers):
     bench.add_argument("--expensive-n", type=int,
                        help="run SmoothGrad, IG, Score-CAM and occlusion on fewer images")
     bench.add_argument("--curve-n", type=int, help="deletion/insertion on fewer images")
+    bench.add_argument("--layer", help="layer of the CAM-family methods (default: the ReLU "
+                       "after the last Conv2d); choose it with --split validation")
+    bench.add_argument("--split", default="test", choices=SPLITS,
+                       help="images to score (validation: for choices such as --layer)")
     bench.add_argument("--epochs", type=int, default=4, help="when training")
     bench.add_argument("--train-size", type=int, default=12000, help="when training")
     bench.add_argument("--out", help="also write the table (Markdown) to this file")
@@ -97,7 +101,8 @@ def run_benchmark_command(args):
         print(f"test accuracy {accuracy:.1%}")
     rows = run_benchmark(args.dataset, model, args.n,
                          parse_methods(args.methods, BENCHMARK_METHODS), preprocess=preprocess,
-                         steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n)
+                         steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n,
+                         layer=args.layer, split=args.split)
     table = format_table(rows)
     print(table)
     if args.out:

@@ -28,6 +28,26 @@ def test_benchmark_table_has_every_method_and_the_three_baselines():
     assert table.count("\n") == len(rows) + 1 and "pointing" in table
 
 
+def test_benchmark_layer_applies_to_the_cam_family_only(monkeypatch):
+    import minigrad.saliency.benchmark as benchmark
+    model = build_model("cluttered_lenet")
+    seen = []
+    monkeypatch.setattr(benchmark, "explain",
+                        lambda *args, layer=None, **kw: seen.append(layer) or explain(
+                            *args, layer=layer, **kw))
+    rows = run_benchmark("cluttered_mnist", model, n=2, methods=("hirescam", "vanilla"),
+                         progress=None, steps=2, layer="3")
+    assert seen == ["3", None] and len(rows) == 5
+
+
+def test_validation_split_is_not_the_test_split():
+    from minigrad.saliency.benchmark import load_dataset
+    test, validation = load_dataset("shapes", 8), load_dataset("shapes", 8, "validation")
+    assert not any((a == b).all() for a in validation[0] for b in test[0])
+    assert not any((a == b).all() for a in validation[0] for b in load_dataset(
+        "shapes", 8, "train")[0])
+
+
 def parse(argv):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
