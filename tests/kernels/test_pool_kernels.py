@@ -64,3 +64,13 @@ def test_avg_pool_divisor_with_and_without_padding():
     for fwd in (K.avg_pool2d_forward_numpy, K.avg_pool2d_forward_numba):
         assert fwd(x, 2, 2, 2, 2, 1, 1, 1, 1, True)[0, 0, 0, 0] == 0.25    # 1 real of 4
         assert fwd(x, 2, 2, 2, 2, 1, 1, 1, 1, False)[0, 0, 0, 0] == 1.0
+
+
+def test_max_pool_arg_is_int32_in_both_twins_and_nan_propagates():
+    x = np.array([[[[1.0, np.nan, 3.0, 2.0], [0.0, -1.0, 4.0, 5.0]]]], dtype=np.float32)
+    results = [fwd(x, 2, 2, 1, 2, 2, 2, 0, 0)
+               for fwd in (K.max_pool2d_forward_numpy, K.max_pool2d_forward_numba)]
+    for out, arg in results:
+        assert arg.dtype == np.int32
+        assert np.isnan(out[0, 0, 0, 0]) and out[0, 0, 0, 1] == 5.0
+        np.testing.assert_array_equal(arg, results[0][1])

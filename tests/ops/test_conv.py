@@ -236,3 +236,30 @@ def test_bad_arguments(kwargs, error):
 def test_dtype_mismatch():
     with pytest.raises(TypeError, match="float32.*float64"):
         conv2d(np.zeros((1, 2, 8, 8), np.float32), np.zeros((4, 2, 3, 3)))
+
+
+def test_recycled_buffers_never_leak_between_graphs():
+    """Two live graphs of the same shape, backpropagated out of order and twice (retain_graph):
+    each must keep its own `cols` (scratch buffers come back only in release())."""
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((4, 3, 3, 3))
+    xs = [rng.standard_normal((2, 3, 6, 6)) for _ in range(3)]
+
+    def fresh_grads(x):
+        tx, tw = leaf(x), leaf(w)
+        conv2d(tx, tw, padding=1).backward(np.cos(np.arange(2 * 4 * 36)).reshape(2, 4, 6, 6))
+        return tx.grad, tw.grad
+
+    expected = [fresh_grads(x) for x in xs]
+    leaves = [(leaf(x), leaf(w)) for x in xs]
+    ys = [conv2d(tx, tw, padding=1) for tx, tw in leaves]       # three graphs alive at once
+    dy = np.cos(np.arange(2 * 4 * 36)).reshape(2, 4, 6, 6)
+    ys[1].backward(dy, retain_graph=True)
+    ys[1].backward(dy)                                          # twice: gradients add up
+    ys[2].backward(dy)
+    conv2d(leaf(xs[0]), leaf(w), padding=1).backward(dy)        # reuses graph 2's buffers
+    ys[0].backward(dy)
+    for i, ((tx, tw), (gx, gw)) in enumerate(zip(leaves, expected)):
+        factor = 2 if i == 1 else 1
+        np.testing.assert_allclose(tx.grad, factor * gx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(tw.grad, factor * gw, rtol=1e-12, atol=1e-12)

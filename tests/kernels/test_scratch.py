@@ -1,0 +1,35 @@
+"""The recycled work buffers of kernels/scratch.py, and the opt-in malloc setting."""
+import subprocess
+import sys
+
+import numpy as np
+
+from minigrad.kernels import scratch
+
+
+def test_take_reuses_what_was_given_back_and_respects_the_limits(monkeypatch):
+    monkeypatch.setattr(scratch, "_spare", {})
+    monkeypatch.setattr(scratch, "_bytes", 0)
+    a = scratch.take((3, 4), np.float32)
+    assert a.shape == (3, 4) and a.dtype == np.float32 and a.flags.c_contiguous
+    scratch.give(a)
+    assert scratch.take((3, 4), np.float32) is a          # same shape and dtype: recycled
+    assert scratch.take((3, 4), np.float32) is not a      # handed out once only
+    scratch.give(a)
+    assert scratch.take((3, 4), np.float64) is not a      # another dtype: a new array
+    for _ in range(scratch.MAX_SPARE + 2):
+        scratch.give(np.empty((2, 2)))
+    assert len(scratch._spare[((2, 2), np.dtype(np.float64))]) == scratch.MAX_SPARE
+    monkeypatch.setattr(scratch, "MAX_BYTES", 8)
+    scratch.clear()
+    scratch.give(np.empty(100))                           # over MAX_BYTES: not kept
+    assert scratch._bytes == 0 and scratch.take((100,), np.float64).shape == (100,)
+
+
+def test_keep_freed_memory_is_opt_in_and_reports_success():
+    """Process-wide, so it runs in a child process; True on glibc, False where unsupported."""
+    code = ("from minigrad.kernels import scratch; r = scratch.keep_freed_memory(); "
+            "import numpy as np; a = np.ones(10**6); print(type(r).__name__, a.sum())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["bool", "1000000.0"]
