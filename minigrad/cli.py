@@ -36,7 +36,7 @@ def _add_train(commands):
         "train", help="train a model and write metrics.json, model.npz and plots",
         description="Train a model. Unset options take the data set's recipe "
                     "(minigrad/recipes.py): bare `minigrad train` trains LeNet-5 on the "
-                    "bundled MNIST subset to about 98% test accuracy in about a minute.")
+                    "bundled MNIST subset to about 98% test accuracy in seconds to a minute.")
     train.add_argument("--dataset", default="mnist", choices=["mnist", "shapes", "cifar10"])
     train.add_argument("--model",
                        help="lenet5 | alexnet_lite | alexnet_lite_bn (default: the recipe's)")
