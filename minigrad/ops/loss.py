@@ -13,6 +13,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(losses, reduction):
+    """Reduce per-element losses (an ndarray, or a Tensor: both have .mean() and .sum())."""
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":
@@ -84,6 +85,13 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def _check_same_shape(name, prediction, target):
+    target_shape = np.shape(getattr(target, "data", target))
+    if target_shape != prediction.shape:
+        raise ValueError(f"{name}: target of shape {target_shape} must match the input's "
+                         f"shape {prediction.shape}")
+
+
 def _class_labels(logits, labels, name):
     """Validate (N, C) scores against (N,) integer labels in [0, C); return the label array."""
     labels = np.asarray(getattr(labels, "data", labels))
@@ -120,21 +128,12 @@ def nll_loss(log_probs, labels, reduction="mean"):
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """Sigmoid + binary cross-entropy in one stable step; targets in [0, 1], same shape."""
     _check_reduction(reduction)
-    target_shape = np.shape(getattr(targets, "data", targets))
-    if target_shape != logits.shape:
-        raise ValueError(f"binary_cross_entropy_with_logits: targets of shape {target_shape} "
-                         f"must match logits of shape {logits.shape}")
+    _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
     return BinaryCrossEntropyWithLogits.apply(logits, targets, reduction=reduction)
 
 
 def mse_loss(prediction, target, reduction="mean"):
     """Mean squared error: (prediction - target)**2, reduced; built from the elementwise ops."""
     _check_reduction(reduction)
-    target_shape = np.shape(getattr(target, "data", target))
-    if target_shape != prediction.shape:
-        raise ValueError(f"mse_loss: target of shape {target_shape} must match prediction of "
-                         f"shape {prediction.shape}")
-    squared = (prediction - target) ** 2
-    if reduction == "mean":
-        return squared.mean()
-    return squared.sum() if reduction == "sum" else squared
+    _check_same_shape("mse_loss", prediction, target)
+    return _reduce((prediction - target) ** 2, reduction)
