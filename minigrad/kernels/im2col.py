@@ -98,6 +98,9 @@ def _valid_range(k_off, S, size, out):
 @njit(cache=True)
 def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     N, C, H, W = x.shape
+    if SH == 1 and SW == 1 and OW == W:
+        _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW)
+        return
     L = OH * OW
     P = N * L
     xf = x.reshape(-1)                          # flat views: xf[((n*C + c)*H + h)*W + w]
@@ -126,6 +129,52 @@ def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
                         cf[d + i] = xf[src + i * u(SW)]
                     for ow in range(u(hi), u(OW)):
                         cf[dst + ow] = 0
+
+
+@njit(cache=True)
+def _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW):
+    """_im2col_into for stride 1 with OW == W (e.g. 'same' padding, or dY in conv's backward).
+
+    Then output pixel i = oh*OW + ow reads input pixel i + h_off*W + w_off of the same plane:
+    one (n, c, kh, kw) block of `cols` is a single contiguous copy of the (n, c) plane, shifted,
+    instead of OH copies of OW elements (7 at AlexNet-lite's 7x7). The copy also fills the
+    positions whose window column falls in the left/right padding (it wraps to the neighbouring
+    input row); those are zeroed afterwards, a few elements per output row.
+    """
+    N, C, H, W = x.shape
+    L = OH * OW
+    P = N * L
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    u = np.uint64
+    for row in range(C * KH * KW):
+        c = row // (KH * KW)
+        kh = (row // KW) % KH
+        kw = row % KW
+        h_off = kh * DH - PH
+        w_off = kw * DW - PW
+        ohlo, ohhi = _valid_range(h_off, 1, H, OH)     # output rows inside the input
+        lo, hi = _valid_range(w_off, 1, W, OW)         # output columns inside the input
+        i0, i1 = 0, 0                                  # [i0, i1): the span that is copied
+        if ohlo < ohhi and lo < hi:
+            i0, i1 = ohlo * OW + lo, (ohhi - 1) * OW + hi
+        for n in range(N):
+            dst = u(row * P + n * L)
+            for i in range(u(i0)):
+                cf[dst + i] = 0
+            src = u((n * C + c) * H * W + i0 + h_off * W + w_off)   # >= 0 by choice of i0
+            d = dst + u(i0)
+            for i in range(u(i1 - i0)):
+                cf[d + i] = xf[src + i]
+            for i in range(u(i1), u(L)):
+                cf[dst + i] = 0
+            if i0 < i1:
+                for oh in range(ohlo, ohhi):           # zero the wrapped padding columns
+                    r = dst + u(oh * OW)
+                    for ow in range(u(lo)):
+                        cf[r + ow] = 0
+                    for ow in range(u(hi), u(OW)):
+                        cf[r + ow] = 0
 
 
 @njit(cache=True)

@@ -22,6 +22,16 @@ The big work arrays (`cols`, `dcols`, the GEMM output before its NCHW copy, dY's
 copy) are recycled between calls through `kernels.scratch` (take/give): allocating them fresh
 made the OS zero-fill megabytes of new pages every training step.
 
+When the layer narrows the channels (OC < C; stride 1, dilation 1, groups 1) dx is computed
+the other way round, as a stride-1 correlation of dY with the flipped, channel-transposed kernel:
+
+    dx = corr(pad(dY), rot180(W)^T)    pad = KH-1-PT (KW-1-PL); W^T swaps OC and C
+       = W' @ im2col(dY)               (C, OC*KH*KW) @ (OC*KH*KW, N*H*W) -> (C, N*H*W)
+
+The unfolded matrix has channels*KH*KW rows, so unfolding dY (OC channels) instead of producing
+dcols (C channels) and folding it back moves less memory when OC < C (AlexNet-lite conv5:
+256 -> 128), and col2im's scattered adds become im2col's plain copies.
+
 Groups split the channels: group g's filters see only group g's input channels, and since a
 group's rows of `cols` are consecutive this is a batched matmul over groups.
 `conv2d_simple` below builds the same convolution from primitives (im2col + matmul + reshape)
@@ -96,6 +106,37 @@ class Conv2d(Function):
         OCg = OC // G
         return [(slice(g * OCg, (g + 1) * OCg), slice(g * CgKK, (g + 1) * CgKK)) for g in range(G)]
 
+    def _dx_by_correlation(self):
+        """Unfold the side with fewer channels: dY when OC < C (stride 1, dilation 1, groups 1,
+        padding at most k-1 so that dY's padding KH-1-PT is not negative)."""
+        OC, Cg = self.weight.shape[:2]                 # Cg == C when groups == 1
+        KH, KW, _, _, SH, SW, PT, PL, DH, DW = self.geometry
+        return (OC < Cg and self.groups == 1 and (SH, SW, DH, DW) == (1, 1, 1, 1)
+                and PT <= KH - 1 and PL <= KW - 1)
+
+    def _dx_correlation(self, dy):
+        """dx = corr(pad(dY), rot180(W)^T): im2col of dY, then one GEMM (see the module docstring).
+
+        dx[n, c, h, w] = sum_{oc,i,j} dY[n, oc, h - (KH-1-PT) + i, w - (KW-1-PL) + j]
+                                      * W[oc, c, KH-1-i, KW-1-j]
+        """
+        N, C, H, W = self.x_shape
+        OC, _, KH, KW = self.weight.shape
+        PT, PL = self.geometry[6], self.geometry[7]
+        # one output column per input pixel: a stride-1 "convolution" of dY back to H x W
+        cols = kernels.im2col(np.ascontiguousarray(dy), KH, KW, H, W, 1, 1,   # (OC*KH*KW, N*H*W)
+                              KH - 1 - PT, KW - 1 - PL, 1, 1,
+                              out=scratch.take((OC * KH * KW, N * H * W), dy.dtype))
+        # W' [c, (oc, i, j)] = W[oc, c, KH-1-i, KW-1-j]: flip the window, swap OC and C
+        w_t = self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, OC * KH * KW)
+        dxt = scratch.take((C, N * H * W), dy.dtype)
+        np.matmul(w_t, cols, out=dxt)           # (C, OC*KH*KW) @ (OC*KH*KW, N*H*W)
+        scratch.give(cols)
+        dx = np.empty((N, C, H, W), dtype=dy.dtype)     # (C, N, H, W) -> (N, C, H, W)
+        np.copyto(dx, dxt.reshape(C, N, H, W).transpose(1, 0, 2, 3))
+        scratch.give(dxt)
+        return dx
+
     def backward(self, dy):
         need_x, need_w, need_b = self.needs_input_grad
         weight, G = self.weight, self.groups
@@ -112,7 +153,9 @@ class Conv2d(Function):
             for o, c in groups:       # dW = dY @ cols^T : (OC/G, N*L) @ (N*L, CgKK)
                 np.matmul(dy2[o], self.cols[c].T, out=dw[o])
             dw = dw.reshape(weight.shape)
-        if need_x:
+        if need_x and self._dx_by_correlation():
+            dx = self._dx_correlation(dy)
+        elif need_x:
             dcols = scratch.take((G * Cg * KH * KW, dy2.shape[1]), dy2.dtype)
             for o, c in groups:       # dcols = W^T @ dY : (CgKK, OC/G) @ (OC/G, N*L)
                 np.matmul(w[o].T, dy2[o], out=dcols[c])

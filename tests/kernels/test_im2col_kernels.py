@@ -65,6 +65,32 @@ def test_numba_twin_equals_numpy_twin_exactly_in_float64(geom, seed):
     np.testing.assert_array_equal(K.col2im_numba(c, shape, *g), K.col2im_numpy(c, shape, *g))
 
 
+@st.composite
+def same_width_geometries(draw):
+    """Stride 1 and OW == W: the Numba twin's contiguous-plane path (_im2col_rows_into), with
+    any top/left padding (also beyond the kernel) and any OH (bottom padding implied)."""
+    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    H, W = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    DH, DW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    PH, PW = draw(st.integers(0, 5)), draw(st.integers(0, DW * (KW - 1) + 2))
+    OH = draw(st.integers(1, H + 4))
+    return (N, C, H, W), (KH, KW, OH, W, 1, 1, PH, PW, DH, DW)
+
+
+@given(same_width_geometries(), st.integers(0, 2**32 - 1))
+def test_numba_twin_stride1_same_width_path(geom, seed):
+    shape, g = geom
+    x = np.random.default_rng(seed).standard_normal(shape)
+    expected = im2col_by_definition(x, *g)
+    np.testing.assert_array_equal(K.im2col_numpy(x, *g), expected)
+    np.testing.assert_array_equal(K.im2col_numba(x, *g), expected)
+    out = np.full(expected.shape, np.nan)       # a recycled buffer: every entry is written
+    np.testing.assert_array_equal(K.im2col_numba(x, *g, out=out), expected)
+    x32 = x.astype(np.float32)
+    np.testing.assert_array_equal(K.im2col_numba(x32, *g), K.im2col_numpy(x32, *g))
+
+
 @given(geometries(), st.integers(0, 2**32 - 1))
 def test_numba_twin_equals_numpy_twin_in_float32(geom, seed):
     shape, g = geom

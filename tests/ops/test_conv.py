@@ -5,6 +5,7 @@ from hypothesis import assume, given, strategies as st
 
 import minigrad as mg
 from minigrad import kernels
+from minigrad.kernels._numba import HAVE_NUMBA
 from minigrad.ops.conv import conv2d, conv2d_simple, conv_output_size
 from minigrad.testing import assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
@@ -200,6 +201,70 @@ def test_matches_torch_float32_lenet_shape():
     np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(tx.grad, px.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(tw.grad, pw.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+# ----- dx by correlation: the backward path for layers that narrow the channels (OC < C) -----
+@st.composite
+def narrowing_cases(draw):
+    """OC < C, stride 1, dilation 1, groups 1, padding 0..k-1: dx = corr(pad(dY), rot180(W)^T)."""
+    N, OC = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    C = OC + draw(st.integers(1, 3))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    H, W = draw(st.integers(KH, 6)), draw(st.integers(KW, 6))
+    pad = (draw(st.integers(0, KH - 1)), draw(st.integers(0, KW - 1)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((OC, C, KH, KW))
+    return x, w, rng.standard_normal(OC), pad
+
+
+def test_narrowing_layer_takes_the_correlation_path():
+    from minigrad.ops.conv import Conv2d
+    fn = Conv2d()
+    for (OC, C), geometry, groups, expected in [
+            ((128, 256), (3, 3, 7, 7, 1, 1, 1, 1, 1, 1), 1, True),     # AlexNet-lite conv5
+            ((192, 256), (3, 3, 7, 7, 1, 1, 2, 1, 1, 1), 1, True),     # pad = k-1 on one side
+            ((256, 256), (3, 3, 7, 7, 1, 1, 1, 1, 1, 1), 1, False),    # OC == C: col2im
+            ((128, 256), (3, 3, 4, 4, 2, 2, 1, 1, 1, 1), 1, False),    # stride 2
+            ((128, 256), (3, 3, 5, 5, 1, 1, 1, 1, 2, 2), 1, False),    # dilation 2
+            ((64, 256), (3, 3, 7, 7, 1, 1, 1, 1, 1, 1), 2, False),     # groups
+            ((128, 256), (3, 3, 9, 9, 1, 1, 3, 3, 1, 1), 1, False)]:   # padding > k-1
+        fn.weight, fn.geometry, fn.groups = np.zeros((OC, C // groups, 3, 3)), geometry, groups
+        assert fn._dx_by_correlation() == expected
+
+
+@given(narrowing_cases())
+def test_narrowing_layer_gradients(case):
+    x, w, b, pad = case
+    assert_gradients_match(lambda *t: conv2d(*t, padding=pad), x, w, b)
+    grads = []              # both twins, and the col2im path of conv2d_simple, agree
+    for fn, backend in [(conv2d, "numpy"), (conv2d, "numba"), (conv2d_simple, "numpy")]:
+        if backend == "numba" and not HAVE_NUMBA:
+            continue
+        with kernels.use_backend(backend):
+            tx, tw, tb = leaf(x), leaf(w), leaf(b)
+            y = fn(tx, tw, tb, padding=pad)
+            y.backward(np.cos(y.data))
+            grads.append((y.data, tx.grad, tw.grad, tb.grad))
+    for other in grads[1:]:
+        for a, c in zip(grads[0], other):
+            np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2, (2, 0)])
+def test_narrowing_layer_matches_torch(padding):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(8)
+    x, w, b = rng.standard_normal((3, 8, 7, 6)), rng.standard_normal((4, 8, 3, 3)), \
+        rng.standard_normal(4)
+    tx, tw, tb = leaf(x), leaf(w), leaf(b)
+    y = conv2d(tx, tw, tb, padding=padding)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    px, pw, pb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    py = torch.nn.functional.conv2d(px, pw, pb, padding=padding)
+    py.backward(torch.tensor(g))
+    for ours, theirs in [(y.data, py), (tx.grad, px.grad), (tw.grad, pw.grad), (tb.grad, pb.grad)]:
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
 
 
 # ----- bad input: clear errors before anything runs -----
