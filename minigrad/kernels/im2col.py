@@ -96,6 +96,16 @@ def _valid_range(k_off, S, size, out):
 
 
 @njit(cache=True)
+def _row_offsets(row, KH, KW, PH, PW, DH, DW):
+    """Row (c, kh, kw) of `cols` -> its channel c and the input offsets of its window element:
+    input row = oh*SH + h_off, input column = ow*SW + w_off."""
+    c = row // (KH * KW)
+    kh = (row // KW) % KH
+    kw = row % KW
+    return c, kh * DH - PH, kw * DW - PW
+
+
+@njit(cache=True)
 def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     N, C, H, W = x.shape
     if SH == 1 and SW == 1 and OW == W:
@@ -107,11 +117,7 @@ def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     cf = cols.reshape(-1)                       #             cf[row*P + n*L + oh*OW + ow]
     u = np.uint64
     for row in range(C * KH * KW):              # row = (c, kh, kw), written front to back
-        c = row // (KH * KW)
-        kh = (row // KW) % KH
-        kw = row % KW
-        h_off = kh * DH - PH                    # input row = oh*SH + h_off
-        w_off = kw * DW - PW                    # input col = ow*SW + w_off
+        c, h_off, w_off = _row_offsets(row, KH, KW, PH, PW, DH, DW)
         lo, hi = _valid_range(w_off, SW, W, OW)
         for n in range(N):
             for oh in range(OH):
@@ -148,11 +154,7 @@ def _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW):
     cf = cols.reshape(-1)
     u = np.uint64
     for row in range(C * KH * KW):
-        c = row // (KH * KW)
-        kh = (row // KW) % KH
-        kw = row % KW
-        h_off = kh * DH - PH
-        w_off = kw * DW - PW
+        c, h_off, w_off = _row_offsets(row, KH, KW, PH, PW, DH, DW)
         ohlo, ohhi = _valid_range(h_off, 1, H, OH)     # output rows inside the input
         lo, hi = _valid_range(w_off, 1, W, OW)         # output columns inside the input
         i0, i1 = 0, 0                                  # [i0, i1): the span that is copied
@@ -189,11 +191,7 @@ def _col2im_into(cols, dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     # time (a sequential stream; reading all rows of one (n, c) at once, as before, streamed
     # C*KH*KW rows in parallel and was ~2x slower at AlexNet-lite shapes)
     for row in range(C * KH * KW):
-        c = row // (KH * KW)
-        kh = (row // KW) % KH
-        kw = row % KW
-        h_off = kh * DH - PH
-        w_off = kw * DW - PW
+        c, h_off, w_off = _row_offsets(row, KH, KW, PH, PW, DH, DW)
         lo, hi = _valid_range(w_off, SW, W, OW)
         for n in range(N):
             for oh in range(OH):
