@@ -184,10 +184,19 @@ class _Run:
         if path is None or not path.exists():
             return {key: [] for key in HISTORY_KEYS}, 0
         checkpoint = nn.load(path)
-        self.model.load_state_dict(nn.select(checkpoint, "model"))
-        self.optimizer.load_state_dict(nn.unflatten_state(nn.select(checkpoint, "optimizer")))
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(nn.unflatten_state(nn.select(checkpoint, "scheduler")))
+        model_before, optimizer_before = self.model.state_dict(), self.optimizer.state_dict()
+        try:
+            self.model.load_state_dict(nn.select(checkpoint, "model"))
+            self.optimizer.load_state_dict(nn.unflatten_state(nn.select(checkpoint, "optimizer")))
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(
+                    nn.unflatten_state(nn.select(checkpoint, "scheduler")))
+        except Exception:
+            # each load checks before it writes, but a later one failing must not leave the
+            # model loaded and the optimizer not: put both back as they were
+            self.model.load_state_dict(model_before)
+            self.optimizer.load_state_dict(optimizer_before)
+            raise
         history = {key: [float(v) for v in checkpoint.get(f"history.{key}", [])]
                    for key in HISTORY_KEYS}
         return history, int(checkpoint["epoch"]) + 1

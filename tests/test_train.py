@@ -68,6 +68,26 @@ def test_two_epochs_equal_one_epoch_then_resume_for_one(digits, tmp_path):
     assert resumed_history == straight_history | {"epoch_time": resumed_history["epoch_time"]}
 
 
+def test_a_failed_resume_leaves_model_and_optimizer_as_they_were(digits, tmp_path):
+    training_run(digits, tmp_path, epochs=1)          # its checkpoint has a scheduler state
+    images, labels = digits
+    nn.manual_seed(1)
+    model = small_net()
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    weights_before = model.state_dict()
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1)
+
+    def refuse(state):                                # the last of the three loads fails
+        raise ValueError("bad scheduler state")
+    scheduler.load_state_dict = refuse
+    with pytest.raises(ValueError, match="bad scheduler state"):
+        fit(model, loader(images[:32], labels[:32]), None, optimizer, 2, scheduler,
+            checkpoint_dir=tmp_path, resume=True, progress=False)
+    for (name, a), b in zip(weights_before.items(), model.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert optimizer.state == {}
+
+
 def test_checkpoint_is_a_plain_npz(digits, tmp_path):
     training_run(digits, tmp_path, epochs=1)
     with np.load(tmp_path / CHECKPOINT_NAME, allow_pickle=False) as checkpoint:
