@@ -42,6 +42,7 @@ import numpy as np
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.kernels import scratch
+from minigrad.ops._args import as_array, check_4d, conv_padding, int_pair
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -162,57 +163,9 @@ class Conv2d(Function):
             dx = kernels.col2im(dcols, self.x_shape, *self.geometry)
             scratch.give(dcols)
         if need_b:
-            db = dy.sum(axis=(0, 2, 3))
+            db = dy2.sum(axis=1)       # = dY summed over N, OH, OW; dy2's rows are contiguous
         scratch.give(dy2)
         return dx, dw, db
-
-
-# ------------------------------------------------------------------------------------------------
-# argument checking, shared with pooling
-# ------------------------------------------------------------------------------------------------
-def _array(t):
-    return t.data if hasattr(t, "data") and not isinstance(t, np.ndarray) else np.asarray(t)
-
-
-def _pair(value, name, op, minimum):
-    """An int or a pair of ints -> a pair of ints >= minimum, or a clear ValueError."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \
-        if isinstance(value, (tuple, list)) else None
-    if (pair is None or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair)
-            or isinstance(value, bool)):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _check_4d(x, op, what="input"):
-    if x.ndim != 4:
-        hint = " (add a batch axis with x.reshape(1, *x.shape))" if x.ndim == 3 else ""
-        raise ValueError(f"{op}: expected a 4-D {what} (N, C, H, W), got shape {x.shape}{hint}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{op}: expected a floating-point {what}, got dtype {x.dtype}")
-
-
-def _conv_padding(padding, kernel, dilation, stride, op):
-    """padding as int, pair, 'valid', 'same' or 'full' -> (top, bottom, left, right)."""
-    if isinstance(padding, str):
-        mode = padding.lower()
-        total = [d * (k - 1) for k, d in zip(kernel, dilation)]   # sum of both sides, per axis
-        if mode == "valid":
-            return 0, 0, 0, 0
-        if mode == "full":                              # every partial overlap: out = in + k - 1
-            return total[0], total[0], total[1], total[1]
-        if mode == "same":                                  # out = in; odd extra goes bottom/right
-            if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' needs stride 1 (as in PyTorch), "
-                                 f"got stride {stride}")
-            return (total[0] // 2, total[0] - total[0] // 2,
-                    total[1] // 2, total[1] - total[1] // 2)
-        raise ValueError(f"{op}: padding must be an int, a pair, 'valid', 'same' or 'full', "
-                         f"got {padding!r}")
-    ph, pw = _pair(padding, "padding", op, 0)
-    return ph, ph, pw, pw
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -222,11 +175,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (ph, pw), or 'valid' (0), 'same' (output size = input size; stride 1) or 'full' (every partial
     overlap, dilation*(k-1) on each side). groups = C gives a depthwise convolution.
     """
-    xa, wa = _array(x), _array(weight)
-    _check_4d(xa, "conv2d")
-    _check_4d(wa, "conv2d", "weight (out_channels, in_channels // groups, KH, KW)")
-    stride = _pair(stride, "stride", "conv2d", 1)
-    dilation = _pair(dilation, "dilation", "conv2d", 1)
+    xa, wa = as_array(x), as_array(weight)
+    check_4d(xa, "conv2d")
+    check_4d(wa, "conv2d", "weight (out_channels, in_channels // groups, KH, KW)")
+    stride = int_pair(stride, "stride", "conv2d", 1)
+    dilation = int_pair(dilation, "dilation", "conv2d", 1)
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
     N, C, H, W = xa.shape
@@ -241,13 +194,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if xa.dtype != wa.dtype:
         raise TypeError(f"conv2d: input dtype {xa.dtype} and weight dtype {wa.dtype} differ")
     if bias is not None:
-        ba = _array(bias)
+        ba = as_array(bias)
         if ba.shape != (OC,):
             raise ValueError(f"conv2d: bias must have shape ({OC},) (one per output channel), "
                              f"got {ba.shape}")
         if ba.dtype != xa.dtype:
             raise TypeError(f"conv2d: bias dtype {ba.dtype} differs from input dtype {xa.dtype}")
-    pad = _conv_padding(padding, (KH, KW), dilation, stride, "conv2d")
+    pad = conv_padding(padding, (KH, KW), dilation, stride, "conv2d")
     span_h, span_w = dilation[0] * (KH - 1) + 1, dilation[1] * (KW - 1) + 1
     Hp, Wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
     if span_h > Hp or span_w > Wp:
@@ -279,9 +232,9 @@ def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     weight = weight if isinstance(weight, Tensor) else Tensor(weight)
     N, C, H, W = x.shape
     OC, _, KH, KW = weight.shape
-    stride = _pair(stride, "stride", "conv2d_simple", 1)
-    dilation = _pair(dilation, "dilation", "conv2d_simple", 1)
-    PT, PB, PL, PR = _conv_padding(padding, (KH, KW), dilation, stride, "conv2d_simple")
+    stride = int_pair(stride, "stride", "conv2d_simple", 1)
+    dilation = int_pair(dilation, "dilation", "conv2d_simple", 1)
+    PT, PB, PL, PR = conv_padding(padding, (KH, KW), dilation, stride, "conv2d_simple")
     OH = conv_output_size(H, KH, stride[0], (PT, PB), dilation[0])
     OW = conv_output_size(W, KW, stride[1], (PL, PR), dilation[1])
     cols = Im2col.apply(x, geometry=(KH, KW, OH, OW, stride[0], stride[1], PT, PL, *dilation))

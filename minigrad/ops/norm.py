@@ -24,7 +24,7 @@ scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the i
 import numpy as np
 
 from minigrad.function import Function
-from minigrad.ops.conv import _array
+from minigrad.ops._args import as_array
 
 
 def _channel_view(a, ndim):
@@ -81,7 +81,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     then batch statistics are always used and nothing is tracked). weight (gamma) and bias (beta):
     Tensors of shape (C,) or None. PyTorch semantics, including the unbiased running variance.
     """
-    xa = _array(x)
+    xa = as_array(x)
     if xa.ndim < 2:
         raise ValueError(f"batch_norm: expected an input (N, C) or (N, C, H, W), got shape "
                          f"{xa.shape}")
@@ -100,9 +100,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     for name, value in (("weight", weight), ("bias", bias)):
-        if value is not None and _array(value).shape != (C,):
+        if value is not None and as_array(value).shape != (C,):
             raise ValueError(f"batch_norm: {name} must have shape ({C},) for an input with {C} "
-                             f"channels, got {_array(value).shape}")
+                             f"channels, got {as_array(value).shape}")
     if training and xa.size // max(C, 1) < 2:
         raise ValueError(f"batch_norm: training needs more than 1 value per channel to compute "
                          f"a variance, got input shape {xa.shape}")

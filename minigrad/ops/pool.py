@@ -10,7 +10,8 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
-from minigrad.ops.conv import _array, _check_4d, _pair, conv_output_size
+from minigrad.ops._args import as_array, check_4d, int_pair
+from minigrad.ops.conv import conv_output_size
 
 
 class MaxPool2d(Function):
@@ -59,11 +60,11 @@ class GlobalAvgPool2d(Function):
 
 def _pool_geometry(x, kernel_size, stride, padding, op):
     """Check the arguments; -> (KH, KW, OH, OW, SH, SW, PH, PW)."""
-    xa = _array(x)
-    _check_4d(xa, op)
-    KH, KW = _pair(kernel_size, "kernel_size", op, 1)
-    SH, SW = (KH, KW) if stride is None else _pair(stride, "stride", op, 1)
-    PH, PW = _pair(padding, "padding", op, 0)
+    xa = as_array(x)
+    check_4d(xa, op)
+    KH, KW = int_pair(kernel_size, "kernel_size", op, 1)
+    SH, SW = (KH, KW) if stride is None else int_pair(stride, "stride", op, 1)
+    PH, PW = int_pair(padding, "padding", op, 0)
     if 2 * PH > KH or 2 * PW > KW:                      # else some window would be all padding
         raise ValueError(f"{op}: padding should be at most half the kernel size, got padding "
                          f"{(PH, PW)} for kernel {(KH, KW)}")
@@ -92,7 +93,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
 def global_avg_pool2d(x, keepdims=False):
     """Mean over H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True
     (the latter is PyTorch's adaptive_avg_pool2d(x, 1))."""
-    _check_4d(_array(x), "global_avg_pool2d")
+    check_4d(as_array(x), "global_avg_pool2d")
     return GlobalAvgPool2d.apply(x, keepdims=bool(keepdims))
 
 

@@ -1,0 +1,51 @@
+"""Argument checks shared by the image ops (conv, pooling, batch norm) and CNN-Fixations: each
+turns what the user passed into the form the op needs, or raises an error that names the op, the
+argument, what was expected and what came."""
+import numpy as np
+
+
+def as_array(t):
+    """The NumPy array inside a Tensor (or anything np.asarray takes)."""
+    return t.data if hasattr(t, "data") and not isinstance(t, np.ndarray) else np.asarray(t)
+
+
+def int_pair(value, name, op, minimum):
+    """An int or a pair of ints -> a pair of ints >= minimum, or a clear ValueError."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \
+        if isinstance(value, (tuple, list)) else None
+    if (pair is None or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair)
+            or isinstance(value, bool)):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def check_4d(x, op, what="input"):
+    """A clear error unless x is a 4-D floating-point (N, C, H, W) array."""
+    if x.ndim != 4:
+        hint = " (add a batch axis with x.reshape(1, *x.shape))" if x.ndim == 3 else ""
+        raise ValueError(f"{op}: expected a 4-D {what} (N, C, H, W), got shape {x.shape}{hint}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{op}: expected a floating-point {what}, got dtype {x.dtype}")
+
+
+def conv_padding(padding, kernel, dilation, stride, op):
+    """padding as int, pair, 'valid', 'same' or 'full' -> (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]   # sum of both sides, per axis
+        if mode == "valid":
+            return 0, 0, 0, 0
+        if mode == "full":                              # every partial overlap: out = in + k - 1
+            return total[0], total[0], total[1], total[1]
+        if mode == "same":                                  # out = in; odd extra goes bottom/right
+            if stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' needs stride 1 (as in PyTorch), "
+                                 f"got stride {stride}")
+            return (total[0] // 2, total[0] - total[0] // 2,
+                    total[1] // 2, total[1] - total[1] // 2)
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid', 'same' or 'full', "
+                         f"got {padding!r}")
+    ph, pw = int_pair(padding, "padding", op, 0)
+    return ph, ph, pw, pw
