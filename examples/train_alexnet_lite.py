@@ -18,6 +18,7 @@ from pathlib import Path
 
 from minigrad import nn, viz
 from minigrad.data import CIFAR10_CLASSES, SHAPE_CLASSES
+from minigrad.kernels import scratch
 from minigrad.models import AlexNetLite
 from minigrad.recipes import RECIPES, make_loaders, make_optimizer, one_cycle
 from minigrad.train import evaluate, fit
@@ -42,6 +43,7 @@ optimizer = make_optimizer(recipe.optimizer, model.parameters(), recipe.lr, reci
 scheduler = one_cycle(optimizer, recipe.lr, epochs, len(train_loader))
 
 out = Path(args.out)
+scratch.keep_freed_memory()        # reuse freed pages step after step (see examples/train_lenet.py)
 history = fit(model, train_loader, test_loader, optimizer, epochs, scheduler,
               checkpoint_dir=out, scheduler_step="batch", val_name="test")
 result = evaluate(model, test_loader)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from minigrad import nn, optim, viz
 from minigrad.data import Compose, DataLoader, Normalize, RandomCrop, TensorDataset, mnist
+from minigrad.kernels import scratch
 from minigrad.models import LeNet5
 from minigrad.train import evaluate, fit
 
@@ -44,7 +45,10 @@ optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
 scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, epochs=args.epochs,
                                           steps_per_epoch=len(train_loader), pct_start=0.15)
 
-# 3. Train. The test split is only watched each epoch, never used to choose anything.
+# 3. Train. Every step allocates arrays of the same sizes as the step before: ask malloc to keep
+# the freed memory rather than have the OS zero-fill fresh pages each time (~1.45x faster here).
+scratch.keep_freed_memory()
+# The test split is only watched each epoch, never used to choose anything.
 out = Path(args.out)
 history = fit(model, train_loader, test_loader, optimizer, args.epochs, scheduler,
               checkpoint_dir=out, scheduler_step="batch", val_name="test")

@@ -58,6 +58,9 @@ def _add_train(commands):
     train.add_argument("--resume", action="store_true",
                        help="continue from OUT/checkpoint.npz")
     train.add_argument("--no-progress", dest="progress", action="store_false")
+    train.add_argument("--no-keep-freed-memory", dest="keep_freed_memory", action="store_false",
+                       help="let malloc return freed memory to the OS after every step "
+                            "(slower: see minigrad.kernels.scratch.keep_freed_memory)")
     train.set_defaults(run=run_train)
 
 
@@ -86,11 +89,17 @@ def _resolve_config(args):
 
 def run_train(args):
     from minigrad import nn
+    from minigrad.kernels import scratch
     from minigrad.models import get_model
     from minigrad.recipes import make_loaders, make_optimizer, model_kwargs, one_cycle
     from minigrad.train import TrainingDiverged, fit
 
     started = time.perf_counter()
+    if args.keep_freed_memory:
+        # A whole process of training steps of one size: keeping the freed pages for the next
+        # step saves the OS zero-filling them again (LeNet-5: ~1.45x the images/s, see
+        # benchmarks/README.md). A process-wide policy, so the application opts in, not the library.
+        scratch.keep_freed_memory()
     config, recipe = _resolve_config(args)
     out = Path(args.out or f"runs/{config['model']}-{config['dataset']}")
     out.mkdir(parents=True, exist_ok=True)

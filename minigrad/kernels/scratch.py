@@ -62,7 +62,8 @@ def keep_freed_memory(mmap_threshold=32 * 2 ** 20, trim_threshold=256 * 2 ** 20)
     free memory kept, the step reuses the previous step's pages. The price: the process keeps
     that memory instead of returning it to the OS. Same as the environment variables
     MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_. Returns False (and does nothing) where
-    there is no glibc `mallopt` (macOS, Windows, musl).
+    there is no glibc `mallopt` (macOS, Windows, musl). The library never calls it by itself;
+    `minigrad train` does (`--no-keep-freed-memory` to compare), as do the training examples.
     """
     import ctypes
     try:
