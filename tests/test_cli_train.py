@@ -49,3 +49,13 @@ def test_help_lists_the_subcommands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "train" in out and "evaluate" in out
+
+
+@pytest.mark.parametrize("flag, expected_calls", [([], 1), (["--no-keep-freed-memory"], 0)])
+def test_train_keeps_freed_memory_unless_told_not_to(tmp_path, monkeypatch, flag, expected_calls):
+    from minigrad.kernels import scratch
+    calls = []
+    monkeypatch.setattr(scratch, "keep_freed_memory", lambda: calls.append(1) or True)
+    code = main(["train", "--epochs", "1", "--limit", "64", "--batch-size", "32",
+                 "--val-size", "32", "--out", str(tmp_path), "--no-progress"] + flag)
+    assert code == 0 and len(calls) == expected_calls
