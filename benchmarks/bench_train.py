@@ -12,8 +12,10 @@ measures the other jobs), with the ratio minigrad / torch.
 Each timed repeat runs in its own fresh process (one engine per process), as a user's training
 run would. Running torch steps in the same process made minigrad up to 1.7x faster: torch's
 large frees raise glibc's dynamic mmap threshold, after which NumPy's big arrays come from the
-heap instead of fresh, zero-filled pages (see minigrad/kernels/scratch.py). `--same-process`
-restores the old single-process measurement for comparison.
+heap instead of fresh, zero-filled pages (see minigrad/kernels/scratch.py). minigrad's process
+therefore starts as `minigrad train` does, with `scratch.keep_freed_memory()` (malloc keeps
+freed memory for the next step); `--malloc-defaults` adds a column without it, and
+`--same-process` restores the old single-process measurement for comparison.
 
 Threads are set by the environment, before NumPy and torch load: on a busy machine use
 `OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1` (see benchmarks/README.md).
@@ -119,8 +121,8 @@ def run_case(name, batch_size, image_shape, steps, repeats, torch):
 def run_isolated(name, batch_size, image_shape, steps, engine):
     """images/s of one timed repeat of one engine, in a fresh Python process.
 
-    engine: 'torch', 'minigrad', or 'minigrad+keep' (minigrad after
-    `minigrad.kernels.scratch.keep_freed_memory()`, the opt-in malloc setting)."""
+    engine: 'torch', 'minigrad' (after `minigrad.kernels.scratch.keep_freed_memory()`, as
+    `minigrad train` runs), or 'minigrad-malloc-defaults' (without it)."""
     command = [sys.executable, __file__, "--worker", json.dumps(
         [name, batch_size, list(image_shape), steps, engine])]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -130,7 +132,7 @@ def run_isolated(name, batch_size, image_shape, steps, engine):
 def worker(spec):
     """The child side of `run_isolated`: build the case, warm up, time `steps` steps."""
     name, batch_size, image_shape, steps, engine = json.loads(spec)
-    if engine == "minigrad+keep":
+    if engine == "minigrad":
         from minigrad.kernels import scratch
         if not scratch.keep_freed_memory():
             raise SystemExit("keep_freed_memory() is not available here (no glibc mallopt)")
@@ -155,6 +157,8 @@ def run_case_isolated(name, batch_size, image_shape, steps, repeats, engines):
 
 def profile(name, batch_size, steps=20, top=25):
     """cProfile of minigrad training steps, sorted by time spent inside each function."""
+    from minigrad.kernels import scratch
+    scratch.keep_freed_memory()                  # as `minigrad train` runs
     model, x, y = make_case(name, batch_size, (3, 32, 32) if name == "alexnet_lite"
                             else (1, 28, 28))
     step = minigrad_step(model, x, y)
@@ -173,8 +177,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64, help="with --profile")
     parser.add_argument("--same-process", action="store_true",
                         help="time both engines in this one process (flatters minigrad, see above)")
-    parser.add_argument("--keep-freed-memory", action="store_true",
-                        help="also time minigrad after scratch.keep_freed_memory() (isolated runs)")
+    parser.add_argument("--malloc-defaults", action="store_true",
+                        help="also time minigrad without scratch.keep_freed_memory() (isolated runs)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -190,7 +194,7 @@ def main():
         except ImportError:
             print("(torch not installed: minigrad only)")
     print(f"{'model':<14}{'batch':>6}{'minigrad img/s':>16}{'torch img/s':>13}{'ratio':>8}")
-    engines = ["minigrad"] + (["minigrad+keep"] if args.keep_freed_memory else []) \
+    engines = ["minigrad"] + (["minigrad-malloc-defaults"] if args.malloc_defaults else []) \
         + (["torch"] if torch is not None else [])
     for name, batch_size, image_shape, steps in CASES:
         if args.same_process:
@@ -201,10 +205,10 @@ def main():
         ratio = f"{rates['minigrad'] / theirs:.2f}x" if theirs else "-"
         line = (f"{name:<14}{batch_size:>6}{rates['minigrad']:>16,.0f}"
                 f"{theirs or 0:>13,.0f}{ratio:>8}")
-        if "minigrad+keep" in rates:
-            keep = rates["minigrad+keep"]
-            line += f"   keep_freed_memory: {keep:,.0f} img/s" + \
-                (f" {keep / theirs:.2f}x" if theirs else "")
+        if "minigrad-malloc-defaults" in rates:
+            plain = rates["minigrad-malloc-defaults"]
+            line += f"   malloc defaults: {plain:,.0f} img/s" + \
+                (f" {plain / theirs:.2f}x" if theirs else "")
         print(line, flush=True)
 
 
