@@ -59,8 +59,8 @@ def _add_train(commands):
                        help="continue from OUT/checkpoint.npz")
     train.add_argument("--no-progress", dest="progress", action="store_false")
     train.add_argument("--no-keep-freed-memory", dest="keep_freed_memory", action="store_false",
-                       help="let malloc return freed memory to the OS after every step "
-                            "(slower: see minigrad.kernels.scratch.keep_freed_memory)")
+                       help="let malloc give freed memory back to the OS as it likes (to "
+                            "compare; see minigrad.kernels.scratch.keep_freed_memory)")
     train.set_defaults(run=run_train)
 
 
@@ -96,9 +96,11 @@ def run_train(args):
 
     started = time.perf_counter()
     if args.keep_freed_memory:
-        # A whole process of training steps of one size: keeping the freed pages for the next
-        # step saves the OS zero-filling them again (LeNet-5: ~1.45x the images/s, see
-        # benchmarks/README.md). A process-wide policy, so the application opts in, not the library.
+        # Steps of one size, over and over: keeping freed pages for the next step saves the OS
+        # zero-filling them again. In a bare loop of LeNet-5 steps that is 1.3-1.6x; here, loading
+        # the data set happens to set malloc up much the same way, and opting in makes the speed
+        # not depend on such accidents (benchmarks/README.md). A process-wide policy, so the
+        # application opts in, not the library.
         scratch.keep_freed_memory()
     config, recipe = _resolve_config(args)
     out = Path(args.out or f"runs/{config['model']}-{config['dataset']}")

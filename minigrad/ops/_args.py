@@ -10,7 +10,7 @@ def as_array(t):
 
 
 def int_pair(value, name, op, minimum):
-    """An int or a pair of ints -> a pair of ints >= minimum, or a clear ValueError."""
+    """An int or a pair of ints -> a pair of ints >= minimum, or a clear TypeError / ValueError."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \
         if isinstance(value, (tuple, list)) else None
     if (pair is None or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair)
