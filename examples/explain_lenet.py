@@ -15,7 +15,7 @@ from minigrad import nn, optim, saliency
 from minigrad.data import DataLoader, TensorDataset, mnist
 from minigrad.models import LeNet5
 from minigrad.saliency import metrics, plot
-from minigrad.saliency.benchmark import load_model
+from minigrad.apps.explain_benchmark import load_model
 from minigrad.train import train_epoch
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -14,7 +14,7 @@ import argparse
 
 from minigrad import nn, saliency
 from minigrad.saliency import metrics, plot
-from minigrad.saliency.benchmark import load_dataset, load_model, train_model
+from minigrad.apps.explain_benchmark import load_dataset, load_model, train_model
 from minigrad.saliency.layers import compare_layers, format_layer_table
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -4,7 +4,7 @@
     python examples/train_alexnet_lite.py --dataset cifar10     # needs the CIFAR-10 files
     python examples/train_alexnet_lite.py --no-batch-norm       # AlexNet as it was, no BN
 
-This one builds its data pipeline from `minigrad.recipes` (the per-data-set normalisation,
+This one builds its data pipeline from `minigrad.apps.recipes` (the per-data-set normalisation,
 augmentation and hyper-parameters that `minigrad train` uses); see train_lenet.py for every
 step written out. It takes several minutes on two cores: AlexNet-lite does ~100x the
 arithmetic of LeNet-5 per image.
@@ -20,7 +20,7 @@ from minigrad import nn, viz
 from minigrad.data import CIFAR10_CLASSES, SHAPE_CLASSES
 from minigrad.kernels import scratch
 from minigrad.models import AlexNetLite
-from minigrad.recipes import RECIPES, make_loaders, make_optimizer, one_cycle
+from minigrad.apps.recipes import RECIPES, make_loaders, make_optimizer, one_cycle
 from minigrad.train import evaluate, fit
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -5,7 +5,7 @@
     python examples/train_lenet.py                       # ReLU + max pooling, ~98% in ~1 min
     python examples/train_lenet.py --activation tanh --pooling avg     # closer to the 1998 net
 
-The hyper-parameters are those of `minigrad.recipes.RECIPES["mnist"]`, chosen on a validation
+The hyper-parameters are those of `minigrad.apps.recipes.RECIPES["mnist"]`, chosen on a validation
 split carved from the training images (never on the test split).
 """
 import argparse

@@ -1,3 +1,3 @@
-from minigrad.cli import main
+from minigrad.apps.cli import main
 
 raise SystemExit(main())

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import minigrad
-from minigrad.saliency.cli import register as _add_saliency_commands
+from minigrad.apps.explain_cli import register as _add_saliency_commands
 
 
 def build_parser():
@@ -35,7 +35,7 @@ def _add_train(commands):
     train = commands.add_parser(
         "train", help="train a model and write metrics.json, model.npz and plots",
         description="Train a model. Unset options take the data set's recipe "
-                    "(minigrad/recipes.py): bare `minigrad train` trains LeNet-5 on the "
+                    "(minigrad/apps/recipes.py): bare `minigrad train` trains LeNet-5 on the "
                     "bundled MNIST subset to about 98% test accuracy in seconds to a minute.")
     train.add_argument("--dataset", default="mnist", choices=["mnist", "shapes", "cifar10"])
     train.add_argument("--model",
@@ -77,7 +77,7 @@ def _add_evaluate(commands):
 
 def _resolve_config(args):
     """The run's settings: every option the user left unset comes from the data set's recipe."""
-    from minigrad.recipes import RECIPES
+    from minigrad.apps.recipes import RECIPES
     recipe = RECIPES[args.dataset]
     config = {name: getattr(args, name) if getattr(args, name) is not None
               else getattr(recipe, name)
@@ -91,7 +91,7 @@ def run_train(args):
     from minigrad import nn
     from minigrad.kernels import scratch
     from minigrad.models import get_model
-    from minigrad.recipes import make_loaders, make_optimizer, model_kwargs, one_cycle
+    from minigrad.apps.recipes import make_loaders, make_optimizer, model_kwargs, one_cycle
     from minigrad.train import TrainingDiverged, fit
 
     started = time.perf_counter()
@@ -128,7 +128,7 @@ def run_train(args):
 def _finish(model, config, history, eval_loader, eval_name, out, started):
     """Final evaluation, then metrics.json, model.npz and the plots."""
     from minigrad import viz
-    from minigrad.recipes import save_trained
+    from minigrad.apps.recipes import save_trained
     from minigrad.train import evaluate
 
     result = evaluate(model, eval_loader)
@@ -150,7 +150,7 @@ def _finish(model, config, history, eval_loader, eval_name, out, started):
 
 def run_evaluate(args):
     from minigrad import viz
-    from minigrad.recipes import RECIPES, eval_loader, load_split, load_trained
+    from minigrad.apps.recipes import RECIPES, eval_loader, load_split, load_trained
     from minigrad.train import evaluate
 
     model, config = load_trained(args.model_path)

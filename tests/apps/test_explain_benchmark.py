@@ -3,8 +3,8 @@ import argparse
 
 from minigrad import nn
 from minigrad.saliency import explain
-from minigrad.saliency.benchmark import (PassCounter, build_model, format_table, run_benchmark)
-from minigrad.saliency.cli import register
+from minigrad.apps.explain_benchmark import (PassCounter, build_model, format_table, run_benchmark)
+from minigrad.apps.explain_cli import register
 
 
 def test_pass_counter_counts_images_forward_and_backward(small_cnn, images):
@@ -29,7 +29,7 @@ def test_benchmark_table_has_every_method_and_the_three_baselines():
 
 
 def test_benchmark_layer_applies_to_the_cam_family_only(monkeypatch):
-    import minigrad.saliency.benchmark as benchmark
+    import minigrad.apps.explain_benchmark as benchmark
     model = build_model("cluttered_lenet")
     seen = []
     monkeypatch.setattr(benchmark, "explain",
@@ -41,7 +41,7 @@ def test_benchmark_layer_applies_to_the_cam_family_only(monkeypatch):
 
 
 def test_validation_split_is_not_the_test_split():
-    from minigrad.saliency.benchmark import load_dataset
+    from minigrad.apps.explain_benchmark import load_dataset
     test, validation = load_dataset("shapes", 8), load_dataset("shapes", 8, "validation")
     assert not any((a == b).all() for a in validation[0] for b in test[0])
     assert not any((a == b).all() for a in validation[0] for b in load_dataset(

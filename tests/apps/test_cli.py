@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 import minigrad
-from minigrad.cli import main
+from minigrad.apps.cli import main
 
 
 def test_version_and_help(capsys):

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from minigrad.cli import main
+from minigrad.apps.cli import main
 
 FILES = ["checkpoint.npz", "confusion.png", "curves.png", "feature_maps.png", "filters.png",
          "metrics.json", "model.npz"]

@@ -5,7 +5,7 @@
 
 Data sets with masks (see minigrad.data): 'shapes' (3x32x32 colour shapes, AlexNet-lite) and
 'cluttered_mnist' (1x48x48 digit among fragments of other digits, a LeNet-style network).
-`train_model` trains the matching model; `minigrad explain-benchmark` (saliency/cli.py) does
+`train_model` trains the matching model; `minigrad explain-benchmark` (apps/explain_cli.py) does
 all of it from the command line.
 
 Per method the table gives the pointing game, energy in mask, box IoU, deletion and insertion
@@ -92,7 +92,7 @@ def load_model(path, architecture):
     expects images normalised by the recipe's mean and std, which `preprocess` applies to
     [0, 1] images) or a bare state dict (nn.save(model, path)) of `architecture`, trained on
     [0, 1] images as train_model does (preprocess is the identity)."""
-    from minigrad.recipes import RECIPES, load_trained
+    from minigrad.apps.recipes import RECIPES, load_trained
     state = nn.load(path)
     if any(name.startswith("config.") for name in state):
         model, config = load_trained(path)

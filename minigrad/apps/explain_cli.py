@@ -7,7 +7,7 @@
 import numpy as np
 
 from minigrad.saliency import LAYER_METHODS, METHODS, explain
-from minigrad.saliency.benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
+from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
                                          DEFAULT_ARCHITECTURE, SPLITS, format_table, load_dataset,
                                          load_model, run_benchmark, train_model)
 
