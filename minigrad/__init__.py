@@ -3,6 +3,7 @@ __version__ = "0.1.0"
 
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
 from minigrad.function import Function, unbroadcast  # noqa: E402
+from minigrad.ops import methods as _methods  # noqa: E402,F401  (attaches x + y, x.sum() ... to Tensor)
 from minigrad.gradcheck import GradcheckError, gradcheck  # noqa: E402
 from minigrad import functional, nn, optim  # noqa: E402
 

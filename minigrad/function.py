@@ -4,15 +4,21 @@ Every differentiable operation in minigrad is a subclass of `Function` with two 
 on plain NumPy arrays:
 
     forward(*arrays, **params)  -> output array       (remember what backward will need on self)
-    backward(grad_output)       -> one gradient per input
+    backward(grad)              -> one gradient per input, dL/d(input) from grad = dL/d(output)
 
 `Function.apply` is the glue between arrays and Tensors: it unwraps the inputs, runs `forward`,
 wraps the result in a Tensor and, when a gradient is wanted, records the node in the graph so that
-`Tensor.backward` can later call `backward`.
+`Tensor.backward` can later call `backward` (through `input_grads`).
+
+Broadcasting is undone here, once, for every op: a binary op's `backward` may return its gradient
+in the broadcast shape of the output, and `input_grads` sums it back to each input's own shape
+with `unbroadcast`. No op calls `unbroadcast` itself.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from minigrad.tensor import Tensor, is_grad_enabled
 
 
 class Function:
@@ -21,14 +27,12 @@ class Function:
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
-    def backward(self, grad_output):
+    def backward(self, grad):
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or array-likes, treated as constants; None passes through)."""
-        from minigrad.tensor import Tensor, is_grad_enabled  # lazy: tensor.py imports the ops
-
         tensors = _as_tensors(inputs)
         fn = cls()
         fn.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensors)
@@ -40,6 +44,25 @@ class Function:
             fn.freed = False
             result._ctx = fn
         return result
+
+    def input_grads(self, grad):
+        """(input, dL/d(input)) for each input that wants a gradient, given grad = dL/d(output).
+
+        The chain rule is `backward`'s; this adds only the bookkeeping every op shares: a single
+        gradient becomes a 1-tuple, inputs that need none are skipped, and each gradient is
+        summed back to its input's shape (the backward of broadcasting).
+        """
+        grads = self.backward(grad)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for tensor_in, grad_in in zip(self.inputs, grads):
+            if tensor_in is None or grad_in is None or not tensor_in.requires_grad:
+                continue
+            grad_in = unbroadcast(np.asarray(grad_in), tensor_in.shape)
+            if grad_in.shape != tensor_in.shape:
+                raise RuntimeError(f"{self!r}.backward returned a gradient of shape "
+                                   f"{grad_in.shape} for an input of shape {tensor_in.shape}")
+            yield tensor_in, grad_in
 
     def release(self):
         """Drop the buffers saved for backward (called after backward unless retain_graph=True)."""
@@ -57,8 +80,6 @@ def _as_tensors(inputs):
     Without this, `x * 2.0` on a float32 `x` would turn into float64 (a 0-d float64 array is not a
     "weak" scalar for NumPy type promotion).
     """
-    from minigrad.tensor import Tensor
-
     dtype = next((x.dtype for x in inputs
                   if isinstance(x, Tensor) and np.issubdtype(x.dtype, np.floating)), None)
     wrapped = []
@@ -80,8 +101,9 @@ def unbroadcast(grad, shape):
     if grad.shape == tuple(shape):
         return grad
     added_axes = grad.ndim - len(shape)
-    grad = grad.sum(axis=tuple(range(added_axes))) if added_axes else grad
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    grad = grad.sum(axis=tuple(range(added_axes))) if added_axes > 0 else grad
+    stretched = tuple(i for i, n in enumerate(shape)
+                      if n == 1 and i < grad.ndim and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad

@@ -117,10 +117,6 @@ class Tensor:
     def grad_fn(self):
         return self._ctx
 
-    @property
-    def T(self):
-        return self.transpose()
-
     def __len__(self):
         return len(self.data)
 
@@ -146,10 +142,6 @@ class Tensor:
         """Call `hook(grad)` when this tensor's gradient is known; a returned array replaces it."""
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
-
-    def astype(self, dtype):
-        from minigrad.ops.elementwise import cast
-        return cast(self, dtype)
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4)
@@ -181,8 +173,14 @@ class Tensor:
             node_grad = node._run_hooks(node_grad)
             if node._ctx is None or node._retains_grad:
                 node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
-            if node._ctx is not None:
-                _propagate(node._ctx, node_grad, grads, retain_graph)
+            if node._ctx is None:
+                continue
+            # the chain rule at this node: its op turns dL/d(node) into dL/d(each input) ...
+            for tensor_in, grad_in in node._ctx.input_grads(node_grad):
+                key = id(tensor_in)       # ... and a tensor used twice gets the sum of both
+                grads[key] = grad_in if key not in grads else grads[key] + grad_in
+            if not retain_graph:
+                node._ctx.release()
 
     def _initial_grad(self, grad):
         if grad is None:
@@ -198,55 +196,20 @@ class Tensor:
     def _run_hooks(self, grad):
         for hook in list(self._hooks):
             replaced = hook(grad)
-            if replaced is not None:
-                grad = np.asarray(replaced, dtype=self.dtype)
+            if replaced is None:
+                continue
+            replaced = np.asarray(replaced, dtype=self.dtype)
+            if replaced.shape != self.shape:
+                raise ValueError(f"hook {getattr(hook, '__qualname__', hook)!r} returned a "
+                                 f"gradient of shape {replaced.shape}; this tensor has shape "
+                                 f"{self.shape}, and a hook's gradient must have the same shape")
+            grad = replaced
         return grad
 
-    # ----- operators --------------------------------------------------------------------------
-    def __add__(self, other):
-        return _ew().add(self, other)
-
-    def __radd__(self, other):
-        return _ew().add(other, self)
-
-    def __sub__(self, other):
-        return _ew().sub(self, other)
-
-    def __rsub__(self, other):
-        return _ew().sub(other, self)
-
-    def __mul__(self, other):
-        return _ew().mul(self, other)
-
-    def __rmul__(self, other):
-        return _ew().mul(other, self)
-
-    def __truediv__(self, other):
-        return _ew().div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ew().div(other, self)
-
-    def __pow__(self, exponent):
-        return _ew().pow(self, exponent)
-
-    def __rpow__(self, base):
-        return _ew().pow(base, self)
-
-    def __neg__(self):
-        return _ew().neg(self)
-
-    def __matmul__(self, other):
-        from minigrad.ops.linalg import matmul
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        from minigrad.ops.linalg import matmul
-        return matmul(other, self)
-
-    def __getitem__(self, index):
-        from minigrad.ops.shape import getitem
-        return getitem(self, index)
+    # Arithmetic (x + y, x @ w, x[i]) and the methods that mirror the functional API (x.sum(),
+    # x.relu(), x.reshape(...)) are the ops' own functions, attached to Tensor by
+    # minigrad/ops/methods.py: the engine knows no op, and the ops import the engine, never the
+    # other way round.
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __lt__(self, other):
@@ -269,87 +232,9 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # ----- methods that mirror the functional API ----------------------------------------------
-    def exp(self):
-        return _ew().exp(self)
-
-    def log(self):
-        return _ew().log(self)
-
-    def sqrt(self):
-        return _ew().sqrt(self)
-
-    def abs(self):
-        return _ew().abs(self)
-
-    def clip(self, min=None, max=None):
-        return _ew().clip(self, min, max)
-
-    clamp = clip
-
-    def sum(self, axis=None, keepdims=False):
-        from minigrad.ops.reduce import sum
-        return sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        from minigrad.ops.reduce import mean
-        return mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        from minigrad.ops.reduce import max
-        return max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        from minigrad.ops.reduce import min
-        return min(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims=False, correction=1):
-        from minigrad.ops.reduce import var
-        return var(self, axis, keepdims, correction)
-
-    def reshape(self, *shape):
-        from minigrad.ops.shape import reshape
-        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
-                       else shape)
-
-    def transpose(self, *axes):
-        from minigrad.ops.shape import transpose
-        return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int)
-                         else (axes or None))
-
-    permute = transpose
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        from minigrad.ops.shape import flatten
-        return flatten(self, start_dim, end_dim)
-
-    def unsqueeze(self, axis):
-        from minigrad.ops.shape import unsqueeze
-        return unsqueeze(self, axis)
-
-    def squeeze(self, axis=None):
-        from minigrad.ops.shape import squeeze
-        return squeeze(self, axis)
-
-    def relu(self):
-        from minigrad.ops.activation import relu
-        return relu(self)
-
-    def tanh(self):
-        from minigrad.ops.activation import tanh
-        return tanh(self)
-
-    def sigmoid(self):
-        from minigrad.ops.activation import sigmoid
-        return sigmoid(self)
-
-    def softmax(self, axis=-1):
-        from minigrad.ops.activation import softmax
-        return softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        from minigrad.ops.activation import log_softmax
-        return log_softmax(self, axis)
+    @property
+    def T(self):
+        return self.transpose()
 
 
 def tensor(data, requires_grad=False, dtype=None):
@@ -359,12 +244,6 @@ def tensor(data, requires_grad=False, dtype=None):
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def _ew():
-    # The ops import Tensor, so Tensor finds them at call time rather than at import time.
-    from minigrad.ops import elementwise
-    return elementwise
 
 
 def _topological_order(root):
@@ -399,17 +278,3 @@ def _check_not_freed(order):
             raise RuntimeError(f"trying to backward through {node._ctx!r} a second time: its "
                                f"saved buffers were freed by the first backward(); call the first "
                                f"backward with retain_graph=True to backpropagate twice")
-
-
-def _propagate(fn, grad_output, grads, retain_graph):
-    """Apply one node's chain rule and add the results to its inputs' pending gradients."""
-    input_grads = fn.backward(grad_output)
-    if not isinstance(input_grads, tuple):
-        input_grads = (input_grads,)
-    for tensor_in, grad_in in zip(fn.inputs, input_grads):
-        if tensor_in is None or grad_in is None or not tensor_in.requires_grad:
-            continue
-        key = id(tensor_in)
-        grads[key] = grad_in if key not in grads else grads[key] + grad_in
-    if not retain_graph:
-        fn.release()

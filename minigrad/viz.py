@@ -14,6 +14,7 @@ import subprocess
 
 import numpy as np
 
+from minigrad.nn import Conv2d
 from minigrad.tensor import Tensor, _topological_order, no_grad
 
 
@@ -132,7 +133,6 @@ def _rescale(array):
 
 def first_conv(model):
     """The first Conv2d of `model` (in module order): the layer whose filters look at pixels."""
-    from minigrad.nn import Conv2d
     for module in model.modules():
         if isinstance(module, Conv2d):
             return module

@@ -43,6 +43,7 @@ from minigrad import kernels
 from minigrad.function import Function
 from minigrad.kernels import scratch
 from minigrad.ops._args import as_array, check_4d, conv_padding, int_pair
+from minigrad.tensor import Tensor
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -54,6 +55,15 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     """
     before, after = (padding, padding) if np.isscalar(padding) else padding
     return (size + before + after - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def padding_sides(padding, kernel_size, stride=1, dilation=1):
+    """What `padding` (int, pair, 'valid', 'same' or 'full') means for this kernel: the padding
+    (top, bottom, left, right) in pixels. 'same' puts an odd extra pixel at the bottom/right."""
+    kernel = int_pair(kernel_size, "kernel_size", "conv2d", 1)
+    stride = int_pair(stride, "stride", "conv2d", 1)
+    dilation = int_pair(dilation, "dilation", "conv2d", 1)
+    return conv_padding(padding, kernel, dilation, stride, "conv2d")
 
 
 class Conv2d(Function):
@@ -227,7 +237,6 @@ class Im2col(Function):
 def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """Readable reference for `conv2d` (groups=1): im2col, one matmul, reshape; autograd does
     the backward through the primitives. Slower, but every step is an op you already know."""
-    from minigrad.tensor import Tensor
     x = x if isinstance(x, Tensor) else Tensor(x)
     weight = weight if isinstance(weight, Tensor) else Tensor(weight)
     N, C, H, W = x.shape
@@ -245,4 +254,4 @@ def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     return y
 
 
-__all__ = ["Conv2d", "conv2d", "conv2d_simple", "conv_output_size", "Im2col"]
+__all__ = ["Conv2d", "conv2d", "conv2d_simple", "conv_output_size", "padding_sides", "Im2col"]

@@ -1,33 +1,31 @@
 """Element-wise arithmetic: add sub mul div neg pow exp log sqrt abs clip maximum minimum.
 
-Binary ops broadcast like NumPy; their backward hands the gradient to `unbroadcast`, which sums it
-back to each input's own shape.
+Binary ops broadcast like NumPy. Their backward returns gradients in the broadcast shape of the
+output; the engine (`Function.input_grads`) sums each back to its input's own shape.
 """
 import numpy as np
 
-from minigrad.function import Function, unbroadcast
+from minigrad.function import Function
 
 
 class Add(Function):
     """z = a + b;  dL/da = dL/dz,  dL/db = dL/dz  (each summed back to its input's shape)."""
 
     def forward(self, a, b):
-        self.a_shape, self.b_shape = a.shape, b.shape
         return a + b
 
     def backward(self, grad):
-        return unbroadcast(grad, self.a_shape), unbroadcast(grad, self.b_shape)
+        return grad, grad
 
 
 class Sub(Function):
     """z = a - b;  dL/da = dL/dz,  dL/db = -dL/dz."""
 
     def forward(self, a, b):
-        self.a_shape, self.b_shape = a.shape, b.shape
         return a - b
 
     def backward(self, grad):
-        return unbroadcast(grad, self.a_shape), unbroadcast(-grad, self.b_shape)
+        return grad, -grad
 
 
 class Mul(Function):
@@ -38,8 +36,8 @@ class Mul(Function):
         return a * b
 
     def backward(self, grad):
-        grad_a = unbroadcast(grad * self.b, self.a.shape) if self.needs_input_grad[0] else None
-        grad_b = unbroadcast(grad * self.a, self.b.shape) if self.needs_input_grad[1] else None
+        grad_a = grad * self.b if self.needs_input_grad[0] else None
+        grad_b = grad * self.a if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
@@ -47,14 +45,13 @@ class Div(Function):
     """z = a / b;  dL/da = dL/dz / b,  dL/db = -dL/dz * a / b**2 = -dL/dz * z / b."""
 
     def forward(self, a, b):
-        self.a_shape, self.b = a.shape, b
+        self.b = b
         self.z = a / b
         return self.z
 
     def backward(self, grad):
-        grad_a = unbroadcast(grad / self.b, self.a_shape) if self.needs_input_grad[0] else None
-        grad_b = (unbroadcast(-grad * self.z / self.b, self.b.shape)
-                  if self.needs_input_grad[1] else None)
+        grad_a = grad / self.b if self.needs_input_grad[0] else None
+        grad_b = -grad * self.z / self.b if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
@@ -83,11 +80,11 @@ class Pow(Function):
     def backward(self, grad):
         grad_x = grad_p = None
         if self.needs_input_grad[0]:
-            grad_x = unbroadcast(grad * self.p * self.x ** (self.p - 1), self.x.shape)
+            grad_x = grad * self.p * self.x ** (self.p - 1)
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_x = np.where((self.x == 0) & (self.p >= 0), 0, np.log(self.x))
-            grad_p = unbroadcast(grad * self.z * log_x, self.p.shape)
+            grad_p = grad * self.z * log_x
         return grad_x, grad_p
 
 
@@ -157,14 +154,12 @@ class Maximum(Function):
     """z = max(a, b) element-wise;  dL/dz goes to the larger input, split half-half on ties."""
 
     def forward(self, a, b):
-        self.a_shape, self.b_shape = a.shape, b.shape
         self.a_share = (a > b) + 0.5 * (a == b)
         return np.maximum(a, b)
 
     def backward(self, grad):
         share = self.a_share.astype(grad.dtype)
-        return (unbroadcast(grad * share, self.a_shape),
-                unbroadcast(grad * (1 - share), self.b_shape))
+        return grad * share, grad * (1 - share)
 
 
 class Cast(Function):

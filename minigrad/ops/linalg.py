@@ -1,15 +1,15 @@
 """Matrix product, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
 import numpy as np
 
-from minigrad.function import Function, unbroadcast
+from minigrad.function import Function
 
 
 class MatMul(Function):
     """C = A @ B;  dL/dA = dL/dC @ B^T,  dL/dB = A^T @ dL/dC.
 
     1-D operands are promoted the NumPy way -- a vector on the left is a (1, n) row, on the right
-    an (n, 1) column -- so one formula covers every case; batch dimensions broadcast, and
-    `unbroadcast` sums their gradient back.
+    an (n, 1) column -- so one formula covers every case. Batch dimensions broadcast; the engine
+    sums their gradient back to each operand's own batch shape.
     """
 
     def forward(self, a, b):
@@ -23,9 +23,11 @@ class MatMul(Function):
         grad = grad.reshape(batch + (a.shape[-2], b.shape[-1]))  # (..., m, p)
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = unbroadcast(grad @ np.swapaxes(b, -1, -2), a.shape).reshape(self.a.shape)
+            grad_a = grad @ np.swapaxes(b, -1, -2)                 # (..., m, n)
+            grad_a = grad_a[..., 0, :] if self.a.ndim == 1 else grad_a
         if self.needs_input_grad[1]:
-            grad_b = unbroadcast(np.swapaxes(a, -1, -2) @ grad, b.shape).reshape(self.b.shape)
+            grad_b = np.swapaxes(a, -1, -2) @ grad                 # (..., n, p)
+            grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
         return grad_a, grad_b
 
 

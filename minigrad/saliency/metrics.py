@@ -24,6 +24,7 @@ has been scored too: a random map, a centre prior, and the image's Sobel edges.
 """
 import numpy as np
 
+from minigrad.saliency import explain
 from minigrad.saliency.core import as_batch, class_scores, predict
 from minigrad.saliency.postprocess import gaussian_blur
 
@@ -192,7 +193,6 @@ def sanity_check(model, x, method="gradcam", target=None, seed=0, **options):
     -> list of (layer name randomised last, mean correlation over images); the first entry is
     ('none', 1.0). The model's weights are restored at the end.
     """
-    from minigrad.saliency import explain
     x = as_batch(x)
     target = predict(model, x).argmax(axis=1) if target is None else target
     reference = explain(model, x, target, method, **options)

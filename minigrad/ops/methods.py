@@ -1,0 +1,60 @@
+"""Tensor's operators and methods: `x + y`, `x @ w`, `x[i]`, `x.sum()`, `x.relu()` ...
+
+Each is the lower-case function of an op, attached to `Tensor` here, once, when minigrad is
+imported (DeZero's `setup_variable` does the same). So the engine (tensor.py, function.py) never
+imports an op, and every import in the package runs one way: engine <- ops <- this module.
+"""
+from minigrad.ops import activation, elementwise, linalg, reduce, shape
+from minigrad.tensor import Tensor
+
+
+def _swapped(function):
+    """`other (op) tensor`: Python calls tensor.__rop__(other), which must compute op(other, x)."""
+    def reflected(self, other):
+        return function(other, self)
+    reflected.__name__ = f"r{function.__name__}"
+    return reflected
+
+
+def _sizes(function, none_if_empty=False):
+    """x.reshape(2, 3) and x.reshape((2, 3)) both mean shape (2, 3), as in PyTorch."""
+    def method(self, *sizes):
+        sizes = sizes[0] if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
+        return function(self, (sizes or None) if none_if_empty else sizes)
+    method.__name__ = function.__name__
+    return method
+
+
+OPERATORS = {
+    "__add__": elementwise.add, "__radd__": _swapped(elementwise.add),
+    "__sub__": elementwise.sub, "__rsub__": _swapped(elementwise.sub),
+    "__mul__": elementwise.mul, "__rmul__": _swapped(elementwise.mul),
+    "__truediv__": elementwise.div, "__rtruediv__": _swapped(elementwise.div),
+    "__pow__": elementwise.pow, "__rpow__": _swapped(elementwise.pow),
+    "__neg__": elementwise.neg,
+    "__matmul__": linalg.matmul, "__rmatmul__": _swapped(linalg.matmul),
+    "__getitem__": shape.getitem,
+}
+
+METHODS = {
+    "astype": elementwise.cast,
+    "exp": elementwise.exp, "log": elementwise.log, "sqrt": elementwise.sqrt,
+    "abs": elementwise.abs, "clip": elementwise.clip, "clamp": elementwise.clip,
+    "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min,
+    "var": reduce.var,
+    "reshape": _sizes(shape.reshape),
+    "transpose": _sizes(shape.transpose, none_if_empty=True),     # x.transpose(): all axes reversed
+    "permute": _sizes(shape.transpose, none_if_empty=True),
+    "flatten": shape.flatten, "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze,
+    "relu": activation.relu, "tanh": activation.tanh, "sigmoid": activation.sigmoid,
+    "softmax": activation.softmax, "log_softmax": activation.log_softmax,
+}
+
+
+def install():
+    """Attach every operator and method to Tensor (idempotent)."""
+    for name, function in {**OPERATORS, **METHODS}.items():
+        setattr(Tensor, name, function)
+
+
+install()
