@@ -10,7 +10,7 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops.conv import conv2d
+from minigrad.ops.conv import conv2d, padding_sides
 from minigrad.ops.norm import batch_norm, dropout
 from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 
@@ -86,6 +86,11 @@ class Conv2d(Module):
         _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
+
+    @property
+    def padding_sides(self):
+        """The padding in pixels, (top, bottom, left, right), whatever form `padding` took."""
+        return padding_sides(self.padding, self.kernel_size, self.stride, self.dilation)
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \

@@ -4,12 +4,6 @@ import numpy as np
 from minigrad.function import Function
 
 
-# Saliency methods such as guided backpropagation replace ReLU's backward rule for one backward
-# pass (see minigrad/saliency/gradients.py). None means the true gradient; otherwise a function
-# rule(positive, grad) -> dL/dx. Kept here so that every ReLU is reached, also `F.relu` calls.
-relu_backward_rule = None
-
-
 class ReLU(Function):
     """y = max(x, 0);  dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as in PyTorch).
 
@@ -25,8 +19,6 @@ class ReLU(Function):
         return np.maximum(x, x.dtype.type(0))
 
     def backward(self, grad):
-        if relu_backward_rule is not None:
-            return relu_backward_rule(self.positive, grad)
         return grad * self.positive                    # dL/dx = dL/dy * [x > 0]
 
 

@@ -31,7 +31,6 @@ import numpy as np
 
 from minigrad.nn.blocks import BasicBlock
 from minigrad.nn.layers import AvgPool2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d
-from minigrad.ops._args import conv_padding
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
 from minigrad.saliency.postprocess import gaussian_blur
 from minigrad.tensor import Tensor, no_grad
@@ -173,7 +172,7 @@ def conv_back(conv, a, units, location):
     if conv.groups != 1:
         raise ValueError("CNN-Fixations supports Conv2d with groups=1 only")
     kernel = conv.kernel_size
-    pad = conv_padding(conv.padding, kernel, conv.dilation, conv.stride, "cnn_fixations")
+    pad = conv.padding_sides
     rows, cols = _window_coordinates(units, kernel, conv.stride, conv.dilation)
     windows, inside = _windows(a, rows, cols, pad)                           # (P, C, KH, KW)
     terms = windows * conv.weight.data[units[0]]                             # (P, C, KH, KW)

@@ -19,7 +19,9 @@ import contextlib
 
 import numpy as np
 
-from minigrad.ops import activation
+from minigrad.function import Function
+from minigrad.nn.layers import ReLU
+from minigrad.ops.activation import ReLU as ReLUFunction
 from minigrad.saliency.core import (Explanation, class_scores, in_batches, input_gradient,
                                     predict, resolve_target, saliency_method)
 
@@ -31,7 +33,7 @@ def max_abs_over_channels(gradient):
 
 def gradient_map(model, x, target, score, rule=None):
     """max_c |dS_c/dx| with `rule` at every ReLU (None: the true gradient)."""
-    with relu_backward(rule):
+    with relu_backward(model, rule) if rule is not None else contextlib.nullcontext():
         gradient, target = input_gradient(model, x, target, score)
     return Explanation(max_abs_over_channels(gradient), target)
 
@@ -139,19 +141,56 @@ def integrated_gradients(model, x, target=None, score="logit", baseline=0.0, ste
                        score_change=score_change)
 
 
-@contextlib.contextmanager
-def relu_backward(rule):
-    """Inside the block every ReLU -- module or functional call -- backpropagates by `rule`.
+class RuleReLU(Function):
+    """y = max(x, 0), as ReLU, but backpropagating by a saliency rule: dL/dx = rule([x > 0], g)."""
 
-    rule(positive, grad) -> gradient for the ReLU's input, where positive = (x > 0) from the
-    forward pass. Works through the one switch `minigrad.ops.activation.relu_backward_rule`.
+    def forward(self, x, rule):
+        self.positive, self.rule = x > 0, rule
+        return np.maximum(x, x.dtype.type(0))
+
+    def backward(self, grad):
+        return self.rule(self.positive, grad)
+
+
+@contextlib.contextmanager
+def relu_backward(model, rule):
+    """Inside the block every nn.ReLU module of `model` backpropagates by `rule`.
+
+    rule(positive, grad) -> the gradient for the ReLU's input, where positive = (x > 0). A forward
+    hook on each ReLU module swaps its output for RuleReLU's (the same values, the rule's
+    gradient); the hooks come off when the block ends, also on an error. The ops are never
+    changed. A ReLU called as a function (F.relu inside some forward) is no module and cannot be
+    reached this way: a hook on the whole model finds it in the graph and raises, rather than
+    give a map that silently mixes two rules.
     """
-    previous = activation.relu_backward_rule
-    activation.relu_backward_rule = rule
+    relus = [module for module in model.modules() if isinstance(module, ReLU)]
+    if not relus:
+        raise ValueError(f"{type(model).__name__} has no nn.ReLU module, so there is no ReLU "
+                         f"whose backward rule could change; build the model with nn.ReLU layers")
+    swap = lambda module, inputs, output: RuleReLU.apply(inputs[0], rule=rule)  # noqa: E731
+    handles = [module.register_forward_hook(swap) for module in relus]
+    handles.append(model.register_forward_hook(_refuse_functional_relu))
     try:
         yield
     finally:
-        activation.relu_backward_rule = previous
+        for handle in handles:
+            handle.remove()
+
+
+def _refuse_functional_relu(model, inputs, output):
+    """Raise if the graph behind `output` holds a ReLU that no nn.ReLU module made."""
+    seen, stack = set(), [output]
+    while stack:
+        tensor = stack.pop()
+        node = tensor.grad_fn
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is ReLUFunction:
+            raise ValueError(f"{type(model).__name__} calls relu as a function (F.relu or "
+                             f"x.relu()) in its forward; guided backprop and deconvnet change "
+                             f"the rule of nn.ReLU modules only: use an nn.ReLU layer there")
+        stack.extend(t for t in node.inputs if t is not None)
 
 
 def guided_rule(positive, grad):

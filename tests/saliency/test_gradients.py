@@ -4,7 +4,6 @@ import pytest
 
 import minigrad.functional as F
 from minigrad import nn
-from minigrad.ops import activation
 from minigrad.saliency import explain
 from minigrad.saliency.core import input_gradient, untouched
 
@@ -66,22 +65,26 @@ def test_smoothgrad_with_no_noise_is_the_vanilla_gradient(small_cnn, images):
                                raw(small_cnn, images, "vanilla"))
 
 
-class FunctionalReluNet(nn.Module):
-    """x -> W1 x -> relu (a functional call, not a module) -> W2 . : guided backprop by hand."""
+class ReluNet(nn.Module):
+    """x -> W1 x -> relu -> W2 . : guided backprop by hand. `functional` calls F.relu instead of
+    the nn.ReLU module."""
 
-    def __init__(self):
+    def __init__(self, functional=False):
         super().__init__()
         self.hidden = nn.Linear(4, 6, bias=False)
+        self.relu = nn.ReLU()
         self.out = nn.Linear(6, 3, bias=False)
+        self.functional = functional
 
     def forward(self, x):
-        return self.out(F.relu(self.hidden(x.reshape(len(x), 4))))
+        h = self.hidden(x.reshape(len(x), 4))
+        return self.out(F.relu(h) if self.functional else self.relu(h))
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
-def test_modified_relu_rules_reach_functional_relu_calls(rng, method):
+def test_modified_relu_rules_match_the_hand_computation(rng, method):
     nn.manual_seed(3)
-    model = FunctionalReluNet().double()
+    model = ReluNet().double()
     x = rng.normal(size=(1, 1, 2, 2))
     w1, w2 = model.hidden.weight.data, model.out.weight.data
     h = w1 @ x.reshape(4)
@@ -89,7 +92,23 @@ def test_modified_relu_rules_reach_functional_relu_calls(rng, method):
     passed = g * (h > 0) * (g > 0) if method == "guided_backprop" else np.maximum(g, 0)
     expected = np.abs(w1.T @ passed).reshape(2, 2)
     np.testing.assert_allclose(raw(model, x, method, target=0)[0], expected)
-    assert activation.relu_backward_rule is None     # the switch is back to the true gradient
+    true_gradient = np.abs(w1.T @ (g * (h > 0))).reshape(2, 2)     # the rule is gone afterwards
+    np.testing.assert_allclose(raw(model, x, "vanilla", target=0)[0], true_gradient)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
+def test_modified_relu_rules_refuse_a_functional_relu(rng, method):
+    nn.manual_seed(3)
+    model = ReluNet(functional=True).double()
+    with pytest.raises(ValueError, match="relu as a function"):
+        raw(model, rng.normal(size=(1, 1, 2, 2)), method, target=0)
+    assert all(not m._forward_hooks for m in model.modules())      # removed despite the error
+
+
+def test_modified_relu_rules_need_a_relu_module(rng):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).double()
+    with pytest.raises(ValueError, match="no nn.ReLU module"):
+        raw(model, rng.normal(size=(1, 1, 2, 2)), "guided_backprop", target=0)
 
 
 def test_vanilla_gradient_matches_torch(small_cnn, images):
