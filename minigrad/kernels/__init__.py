@@ -16,15 +16,9 @@ twins with `importlib.import_module("minigrad.kernels.im2col")`.)
 `kernels/scratch.py` is not a kernel: a small pool of recycled work buffers (conv2d's `cols`,
 `dcols`, ...) that saves the OS from zero-filling fresh pages every step (see its docstring).
 
-Threading: the Numba twins are deliberately *serial*, and the matrix products around them get
-both cores from OpenBLAS. Measured on the 2-core machine (LeNet-5 forward+backward, batch 64,
-best of 40, machine shared with other jobs): parallel kernels on Numba's default OpenMP layer
-210-260 ms a step, because GNU OpenMP's worker threads keep spinning after each parallel loop
-and fight OpenBLAS's threads for the two cores; the non-spinning "workqueue" layer 15 ms; serial
-kernels 14.6 ms. The kernels are memory-bound copies, so a second thread buys little, while on
-a busy machine a parallel loop waits for its slowest thread. Serial kernels also compile faster
-and leave no threading layer to configure. (If you make a kernel parallel, set
-numba.config.THREADING_LAYER = "workqueue" before its first call.)
+The Numba twins are serial on purpose: the matrix products around them already take both cores
+from OpenBLAS, and parallel kernels fought those threads (figures: benchmarks/README.md, "Why the
+code is the way it is").
 """
 import contextlib
 import os

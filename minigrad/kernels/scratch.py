@@ -1,12 +1,9 @@
 """Recycled work buffers for the big temporaries of convolution (`cols`, `dcols`, ...).
 
-Why: a freshly allocated large array is not free. glibc hands big allocations out as fresh pages
-from the OS, and the OS zeroes every page on its first touch - so an im2col into a new 5 MB array
-pays for writing it twice, plus a page fault every 4 KiB. Measured on the 2-core machine, a
-LeNet-5 training step (batch 64) took 10.8 ms with fresh arrays and 5.9 ms when malloc was told
-to keep its memory (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_): almost half of the step was
-the OS preparing pages. The work buffers of conv2d have the same shapes step after step, so they
-are taken from and given back to this small pool instead:
+A freshly allocated large array costs a page fault every 4 KiB while the OS zero-fills it, and
+conv2d's work buffers have the same shapes step after step, so they are taken from and given back
+to this small pool instead (the measurement: benchmarks/README.md, "Why the code is the way it
+is"):
 
     cols = scratch.take(shape, dtype)     # a spare array of that shape, or a new np.empty
     ...                                   # use it
@@ -54,16 +51,14 @@ def clear():
 def keep_freed_memory(mmap_threshold=32 * 2 ** 20, trim_threshold=256 * 2 ** 20):
     """Opt-in (process-wide): ask glibc's malloc to keep freed memory for reuse.
 
-    The scratch pool above only covers conv's internal buffers; every op's output is still a new
-    array. glibc serves arrays above M_MMAP_THRESHOLD (128 KiB to start with) as fresh pages from
-    the OS and gives the top of its heap back above M_TRIM_THRESHOLD, so each training step pays
-    again for the OS zeroing the same megabytes (~1,400 page faults per LeNet-5 step at batch
-    64). With arrays up to `mmap_threshold` served from the heap and up to `trim_threshold` of
-    free memory kept, the step reuses the previous step's pages. The price: the process keeps
-    that memory instead of returning it to the OS. Same as the environment variables
-    MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_. Returns False (and does nothing) where
-    there is no glibc `mallopt` (macOS, Windows, musl). The library never calls it by itself;
-    `minigrad train` does (`--no-keep-freed-memory` to compare), as do the training examples.
+    The scratch pool above covers conv's internal buffers only; every op's output is still a new
+    array, and glibc serves big ones as fresh (zero-filled) pages from the OS. With arrays up to
+    `mmap_threshold` served from the heap and up to `trim_threshold` of free memory kept, a
+    training step reuses the previous step's pages; the price is that the process keeps that
+    memory. Same as the environment variables MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_.
+    Returns False (and does nothing) where there is no glibc `mallopt` (macOS, Windows, musl).
+    The library never calls it by itself; `minigrad train` does (`--no-keep-freed-memory` to
+    compare), as do the training examples. Figures: benchmarks/README.md.
     """
     import ctypes
     try:

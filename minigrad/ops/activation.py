@@ -9,9 +9,9 @@ class ReLU(Function):
 
     NaN propagates through the forward, as in PyTorch (np.maximum keeps NaN; np.where(x > 0, x, 0)
     would turn it into 0 and hide a diverging network). The backward multiplies by the boolean
-    mask: ~20x faster here than np.where(mask, grad, 0) (NumPy 2.4's where on a bool mask is a
-    slow masked loop). The one difference: a non-finite incoming gradient at a unit that is off
-    gives NaN (inf * 0) where PyTorch gives 0 - by then the loss is non-finite anyway.
+    mask (much faster than np.where, see benchmarks/README.md). The one difference from PyTorch: a
+    non-finite incoming gradient at a unit that is off gives NaN (inf * 0) where PyTorch gives 0;
+    by then the loss is non-finite anyway.
     """
 
     def forward(self, x):

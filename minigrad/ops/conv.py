@@ -18,9 +18,9 @@ and the backward is the backward of a matmul, plus folding the columns back into
     dx    = col2im(dcols)          windows that overlap add their gradients
     db    = dY summed over N, OH, OW
 
-The big work arrays (`cols`, `dcols`, the GEMM output before its NCHW copy, dY's transposed
-copy) are recycled between calls through `kernels.scratch` (take/give): allocating them fresh
-made the OS zero-fill megabytes of new pages every training step.
+The big work arrays (`cols`, `dcols`, the GEMM output before its NCHW copy) live only inside
+the op, so the helpers at the end of this file recycle them through `kernels.scratch` instead of
+allocating them anew at every step (why: benchmarks/README.md, "Recycled work buffers").
 
 When the layer narrows the channels (OC < C; stride 1, dilation 1, groups 1) dx is computed
 the other way round, as a stride-1 correlation of dY with the flipped, channel-transposed kernel:
@@ -37,6 +37,8 @@ group's rows of `cols` are consecutive this is a batched matmul over groups.
 `conv2d_simple` below builds the same convolution from primitives (im2col + matmul + reshape)
 and lets autograd derive the backward: use it to check `conv2d` by hand.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from minigrad import kernels
@@ -66,40 +68,70 @@ def padding_sides(padding, kernel_size, stride=1, dilation=1):
     return conv_padding(padding, kernel, dilation, stride, "conv2d")
 
 
+class Geometry(NamedTuple):
+    """Where every window of a convolution lies: what im2col and col2im need besides the array.
+
+    KH, KW kernel; OH, OW output size; SH, SW stride; PH, PW padding at the top and the left (the
+    bottom/right padding is implied by OH, OW); DH, DW dilation. `kernels.im2col(x, *geometry)`.
+    """
+    KH: int
+    KW: int
+    OH: int
+    OW: int
+    SH: int
+    SW: int
+    PH: int
+    PW: int
+    DH: int
+    DW: int
+
+
+def conv_geometry(x_shape, kernel, stride, padding, dilation):
+    """The Geometry of a convolution of an input (N, C, H, W); padding is (top, bottom, left,
+    right)."""
+    (KH, KW), (SH, SW), (PT, PB, PL, PR), (DH, DW) = kernel, stride, padding, dilation
+    OH = conv_output_size(x_shape[2], KH, SH, (PT, PB), DH)
+    OW = conv_output_size(x_shape[3], KW, SW, (PL, PR), DW)
+    return Geometry(KH, KW, OH, OW, SH, SW, PT, PL, DH, DW)
+
+
 class Conv2d(Function):
     """y = conv2d(x, W) + b by im2col + GEMM; see the module docstring for the shapes and math.
 
-    params: stride (SH, SW), padding (top, bottom, left, right), dilation (DH, DW), groups G.
+    dL/dW = dY @ cols^T,  dL/dx = col2im(W^T @ dY),  dL/db = dY summed over N, OH, OW.
     """
 
-    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0),
-                dilation=(1, 1), groups=1):
-        N, C, H, W = x.shape
-        OC, Cg, KH, KW = weight.shape
-        (SH, SW), (PT, PB, PL, PR), (DH, DW), G = stride, padding, dilation, groups
-        OH = conv_output_size(H, KH, SH, (PT, PB), DH)
-        OW = conv_output_size(W, KW, SW, (PL, PR), DW)
-        # one tuple with everything im2col/col2im need after the input/columns argument
-        self.geometry = (KH, KW, OH, OW, SH, SW, PT, PL, DH, DW)
-        self.x_shape, self.weight, self.groups = x.shape, weight, G
-
-        cols = kernels.im2col(np.ascontiguousarray(x), *self.geometry,     # (C*KH*KW, N*OH*OW)
-                              out=scratch.take((C * KH * KW, N * OH * OW), x.dtype))
-        w = weight.reshape(OC, Cg * KH * KW)
-        y = scratch.take((OC, N * OH * OW), x.dtype)
-        for o, c in self._group_slices(G, OC, Cg * KH * KW):
-            np.matmul(w[o], cols[c], out=y[o])     # (OC/G, CgKK) @ (CgKK, N*L) -> (OC/G, N*L)
-        self.cols = cols if self.needs_input_grad[1] else None    # only dW needs it ...
+    def forward(self, x, weight, bias, geometry, groups):
+        self.x_shape, self.weight, self.geometry, self.groups = x.shape, weight, geometry, groups
+        cols = unfold(x, geometry)                                    # (C*KH*KW, N*OH*OW)
+        y = grouped_matmul(weight_matrix(weight), cols, groups)       # (OC, N*OH*OW)
+        self.cols = cols if self.needs_input_grad[1] else None       # only dW needs it ...
         if self.cols is None:
-            scratch.give(cols)                   # ... else it is free for the next conv now
-        yt = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)  # (OC, N, ...) -> (N, OC, OH, OW)
-        out = np.empty((N, OC, OH, OW), dtype=y.dtype)        # the transposing copy ...
-        if bias is None:
-            np.copyto(out, yt)
-        else:                                                  # ... adds the bias on the way
-            np.add(yt, bias.reshape(1, OC, 1, 1), out=out)
-        scratch.give(y)
-        return out
+            scratch.give(cols)                                        # ... else it is free now
+        return columns_to_nchw(y, x.shape[0], geometry, bias)         # (N, OC, OH, OW)
+
+    def backward(self, grad):
+        need_x, need_w, need_b = self.needs_input_grad
+        dy = nchw_to_columns(grad)                                    # (OC, N*OH*OW)
+        w, groups = weight_matrix(self.weight), self.groups           # (OC, Cg*KH*KW)
+        dx = dw = db = None
+        if need_w:
+            dw = np.empty_like(w)
+            for o, c in group_slices(groups, w.shape):   # dW = dY @ cols^T, one GEMM per group
+                np.matmul(dy[o], self.cols[c].T, out=dw[o])   # (OC/G, N*L) @ (N*L, CgKK)
+            dw = dw.reshape(self.weight.shape)
+        if need_x and self.dx_by_correlation():
+            dx = self.dx_correlation(grad)
+        elif need_x:
+            dcols = scratch.take((groups * w.shape[1], dy.shape[1]), dy.dtype)
+            for o, c in group_slices(groups, w.shape):   # dcols = W^T @ dY
+                np.matmul(w[o].T, dy[o], out=dcols[c])        # (CgKK, OC/G) @ (OC/G, N*L)
+            dx = kernels.col2im(dcols, self.x_shape, *self.geometry)
+            scratch.give(dcols)
+        if need_b:
+            db = dy.sum(axis=1)                  # = dY summed over N, OH, OW
+        scratch.give(dy)
+        return dx, dw, db
 
     def release(self):
         """After backward: hand `cols` back for the next forward to reuse (see `scratch`)."""
@@ -107,75 +139,31 @@ class Conv2d(Function):
             scratch.give(self.cols)
         super().release()
 
-    @staticmethod
-    def _group_slices(G, OC, CgKK):
-        """Rows of W / Y and rows of cols that belong to each group (one GEMM per group).
-
-        2-D matmuls only: NumPy hands 2-D products with transposed operands to BLAS, but falls
-        back to a slow loop for stacked (3-D) ones with a transposed operand.
-        """
-        OCg = OC // G
-        return [(slice(g * OCg, (g + 1) * OCg), slice(g * CgKK, (g + 1) * CgKK)) for g in range(G)]
-
-    def _dx_by_correlation(self):
-        """Unfold the side with fewer channels: dY when OC < C (stride 1, dilation 1, groups 1,
-        padding at most k-1 so that dY's padding KH-1-PT is not negative)."""
+    def dx_by_correlation(self):
+        """Unfold dY rather than fold dcols when the layer narrows the channels: OC < C, stride 1,
+        dilation 1, groups 1, padding at most k-1 (so that dY's padding k-1-p is not negative)."""
         OC, Cg = self.weight.shape[:2]                 # Cg == C when groups == 1
-        KH, KW, _, _, SH, SW, PT, PL, DH, DW = self.geometry
-        return (OC < Cg and self.groups == 1 and (SH, SW, DH, DW) == (1, 1, 1, 1)
-                and PT <= KH - 1 and PL <= KW - 1)
+        g = self.geometry
+        return (OC < Cg and self.groups == 1 and (g.SH, g.SW, g.DH, g.DW) == (1, 1, 1, 1)
+                and g.PH <= g.KH - 1 and g.PW <= g.KW - 1)
 
-    def _dx_correlation(self, dy):
+    def dx_correlation(self, grad):
         """dx = corr(pad(dY), rot180(W)^T): im2col of dY, then one GEMM (see the module docstring).
 
-        dx[n, c, h, w] = sum_{oc,i,j} dY[n, oc, h - (KH-1-PT) + i, w - (KW-1-PL) + j]
+        dx[n, c, h, w] = sum_{oc,i,j} dY[n, oc, h - (KH-1-PH) + i, w - (KW-1-PW) + j]
                                       * W[oc, c, KH-1-i, KW-1-j]
         """
         N, C, H, W = self.x_shape
         OC, _, KH, KW = self.weight.shape
-        PT, PL = self.geometry[6], self.geometry[7]
+        g = self.geometry
         # one output column per input pixel: a stride-1 "convolution" of dY back to H x W
-        cols = kernels.im2col(np.ascontiguousarray(dy), KH, KW, H, W, 1, 1,   # (OC*KH*KW, N*H*W)
-                              KH - 1 - PT, KW - 1 - PL, 1, 1,
-                              out=scratch.take((OC * KH * KW, N * H * W), dy.dtype))
+        back = Geometry(KH, KW, H, W, 1, 1, KH - 1 - g.PH, KW - 1 - g.PW, 1, 1)
+        cols = unfold(grad, back)                                     # (OC*KH*KW, N*H*W)
         # W' [c, (oc, i, j)] = W[oc, c, KH-1-i, KW-1-j]: flip the window, swap OC and C
         w_t = self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, OC * KH * KW)
-        dxt = scratch.take((C, N * H * W), dy.dtype)
-        np.matmul(w_t, cols, out=dxt)           # (C, OC*KH*KW) @ (OC*KH*KW, N*H*W)
+        dx = grouped_matmul(w_t, cols, 1)        # (C, OC*KH*KW) @ (OC*KH*KW, N*H*W)
         scratch.give(cols)
-        dx = np.empty((N, C, H, W), dtype=dy.dtype)     # (C, N, H, W) -> (N, C, H, W)
-        np.copyto(dx, dxt.reshape(C, N, H, W).transpose(1, 0, 2, 3))
-        scratch.give(dxt)
-        return dx
-
-    def backward(self, dy):
-        need_x, need_w, need_b = self.needs_input_grad
-        weight, G = self.weight, self.groups
-        OC, Cg, KH, KW = weight.shape
-        N, L = dy.shape[0], dy.shape[2] * dy.shape[3]
-        # (N, OC, OH, OW) -> (OC, N*OH*OW): the layout of the forward GEMM's output
-        dy2 = scratch.take((OC, N * L), dy.dtype)
-        np.copyto(dy2.reshape(OC, N, L), dy.reshape(N, OC, L).transpose(1, 0, 2))
-        w = weight.reshape(OC, Cg * KH * KW)
-        groups = self._group_slices(G, OC, Cg * KH * KW)
-        dx = dw = db = None
-        if need_w:
-            dw = np.empty_like(w)
-            for o, c in groups:       # dW = dY @ cols^T : (OC/G, N*L) @ (N*L, CgKK)
-                np.matmul(dy2[o], self.cols[c].T, out=dw[o])
-            dw = dw.reshape(weight.shape)
-        if need_x and self._dx_by_correlation():
-            dx = self._dx_correlation(dy)
-        elif need_x:
-            dcols = scratch.take((G * Cg * KH * KW, dy2.shape[1]), dy2.dtype)
-            for o, c in groups:       # dcols = W^T @ dY : (CgKK, OC/G) @ (OC/G, N*L)
-                np.matmul(w[o].T, dy2[o], out=dcols[c])
-            dx = kernels.col2im(dcols, self.x_shape, *self.geometry)
-            scratch.give(dcols)
-        if need_b:
-            db = dy2.sum(axis=1)       # = dY summed over N, OH, OW; dy2's rows are contiguous
-        scratch.give(dy2)
-        return dx, dw, db
+        return columns_to_nchw(dx, N, back)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -216,8 +204,66 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if span_h > Hp or span_w > Wp:
         raise ValueError(f"conv2d: kernel {KH}x{KW} (dilated extent {span_h}x{span_w}) is larger "
                          f"than the padded input {Hp}x{Wp} (input {H}x{W}, padding {padding!r})")
-    return Conv2d.apply(x, weight, bias, stride=stride, padding=pad, dilation=dilation,
-                        groups=int(groups))
+    geometry = conv_geometry(xa.shape, (KH, KW), stride, pad, dilation)
+    return Conv2d.apply(x, weight, bias, geometry=geometry, groups=int(groups))
+
+
+# ------------------------------------------------------------------------------------------------
+# the layout changes around the GEMMs, with recycled work buffers
+# ------------------------------------------------------------------------------------------------
+def weight_matrix(weight):
+    """(OC, Cg, KH, KW) -> (OC, Cg*KH*KW): one filter a row (a view, no copy)."""
+    return weight.reshape(weight.shape[0], -1)
+
+
+def group_slices(groups, w_shape):
+    """Rows of W / Y and rows of cols that belong to each group (one GEMM per group).
+
+    2-D matmuls only: NumPy hands 2-D products with transposed operands to BLAS, but falls back
+    to a slow loop for stacked (3-D) ones with a transposed operand.
+    """
+    OCg, CgKK = w_shape[0] // groups, w_shape[1]
+    return [(slice(g * OCg, (g + 1) * OCg), slice(g * CgKK, (g + 1) * CgKK))
+            for g in range(groups)]
+
+
+def unfold(x, geometry):
+    """im2col into a recycled buffer: (N, C, H, W) -> cols (C*KH*KW, N*OH*OW)."""
+    N, C = x.shape[:2]
+    g = geometry
+    out = scratch.take((C * g.KH * g.KW, N * g.OH * g.OW), x.dtype)
+    return kernels.im2col(np.ascontiguousarray(x), *geometry, out=out)
+
+
+def grouped_matmul(w, cols, groups):
+    """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
+    y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
+    for o, c in group_slices(groups, w.shape):
+        np.matmul(w[o], cols[c], out=y[o])           # (OC/G, CgKK) @ (CgKK, L) -> (OC/G, L)
+    return y
+
+
+def columns_to_nchw(y, N, geometry, bias=None):
+    """(OC, N*OH*OW) -> a new (N, OC, OH, OW) array, adding the bias on the way; y is given
+    back to the pool."""
+    OC = y.shape[0]
+    out = np.empty((N, OC, geometry.OH, geometry.OW), dtype=y.dtype)
+    yt = y.reshape(OC, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
+    if bias is None:
+        np.copyto(out, yt)
+    else:
+        np.add(yt, bias.reshape(1, OC, 1, 1), out=out)
+    scratch.give(y)
+    return out
+
+
+def nchw_to_columns(grad):
+    """(N, OC, OH, OW) -> a recycled (OC, N*OH*OW): the layout of the forward GEMM's output."""
+    N, OC = grad.shape[:2]
+    L = grad.shape[2] * grad.shape[3]
+    rows = scratch.take((OC, N * L), grad.dtype)
+    np.copyto(rows.reshape(OC, N, L), grad.reshape(N, OC, L).transpose(1, 0, 2))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------
@@ -230,8 +276,8 @@ class Im2col(Function):
         self.x_shape, self.geometry = x.shape, geometry
         return kernels.im2col(np.ascontiguousarray(x), *geometry)
 
-    def backward(self, dcols):
-        return kernels.col2im(np.ascontiguousarray(dcols), self.x_shape, *self.geometry)
+    def backward(self, grad):
+        return kernels.col2im(np.ascontiguousarray(grad), self.x_shape, *self.geometry)
 
 
 def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -243,15 +289,15 @@ def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     OC, _, KH, KW = weight.shape
     stride = int_pair(stride, "stride", "conv2d_simple", 1)
     dilation = int_pair(dilation, "dilation", "conv2d_simple", 1)
-    PT, PB, PL, PR = conv_padding(padding, (KH, KW), dilation, stride, "conv2d_simple")
-    OH = conv_output_size(H, KH, stride[0], (PT, PB), dilation[0])
-    OW = conv_output_size(W, KW, stride[1], (PL, PR), dilation[1])
-    cols = Im2col.apply(x, geometry=(KH, KW, OH, OW, stride[0], stride[1], PT, PL, *dilation))
+    pad = conv_padding(padding, (KH, KW), dilation, stride, "conv2d_simple")
+    geometry = conv_geometry(x.shape, (KH, KW), stride, pad, dilation)
+    cols = Im2col.apply(x, geometry=geometry)                   # (C*KH*KW, N*OH*OW)
     y = weight.reshape(OC, C * KH * KW) @ cols                  # (OC, N*OH*OW)
-    y = y.reshape(OC, N, OH, OW).transpose(1, 0, 2, 3)          # (N, OC, OH, OW)
+    y = y.reshape(OC, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)   # (N, OC, OH, OW)
     if bias is not None:
         y = y + bias.reshape(1, OC, 1, 1)
     return y
 
 
-__all__ = ["Conv2d", "conv2d", "conv2d_simple", "conv_output_size", "padding_sides", "Im2col"]
+__all__ = ["Conv2d", "conv2d", "conv2d_simple", "conv_output_size", "conv_geometry", "Geometry",
+           "padding_sides", "Im2col"]

@@ -57,19 +57,19 @@ class BatchNorm(Function):
         y = xhat if weight is None else xhat * _channel_view(weight, x.ndim)
         return y if bias is None else y + _channel_view(bias, x.ndim)
 
-    def backward(self, g):
-        xhat, axes, M, nd = self.xhat, self.axes, self.M, g.ndim
+    def backward(self, grad):
+        xhat, axes, M, nd = self.xhat, self.axes, self.M, grad.ndim
         need_x, need_w, need_b = self.needs_input_grad[:3]
-        sum_g = g.sum(axis=axes)
-        sum_g_xhat = (g * xhat).sum(axis=axes)
+        sum_g = grad.sum(axis=axes)
+        sum_g_xhat = (grad * xhat).sum(axis=axes)
         scale = self.inv_std if self.weight is None else self.inv_std * self.weight  # gamma * s
         dx = None
         if need_x:
             if self.batch_stats:   # dx = gamma*s/M * (M*g - sum(g) - xhat*sum(g*xhat))
                 dx = _channel_view(scale / M, nd) * (
-                    M * g - _channel_view(sum_g, nd) - xhat * _channel_view(sum_g_xhat, nd))
+                    M * grad - _channel_view(sum_g, nd) - xhat * _channel_view(sum_g_xhat, nd))
             else:                  # dx = gamma * s * g
-                dx = g * _channel_view(scale, nd)
+                dx = grad * _channel_view(scale, nd)
         return dx, (sum_g_xhat if need_w else None), (sum_g if need_b else None)
 
 
@@ -122,8 +122,8 @@ class Dropout(Function):
         self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else np.zeros_like(x)
         return x * self.mask
 
-    def backward(self, dy):
-        return dy * self.mask
+    def backward(self, grad):
+        return grad * self.mask
 
 
 def dropout(x, p=0.5, training=True, rng=None):

@@ -6,12 +6,27 @@
 The loops live in kernels/pool.py (a NumPy twin and a Numba twin); these Functions only check the
 arguments, call the kernels, and keep what the backward needs.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_4d, int_pair
 from minigrad.ops.conv import conv_output_size
+
+
+class PoolGeometry(NamedTuple):
+    """Where every pooling window lies: kernel KH, KW; output OH, OW; stride SH, SW; padding
+    PH, PW on each side. `kernels.max_pool2d_forward(x, *geometry)`."""
+    KH: int
+    KW: int
+    OH: int
+    OW: int
+    SH: int
+    SW: int
+    PH: int
+    PW: int
 
 
 class MaxPool2d(Function):
@@ -26,8 +41,8 @@ class MaxPool2d(Function):
         y, self.argmax = kernels.max_pool2d_forward(np.ascontiguousarray(x), *geometry)
         return y
 
-    def backward(self, dy):
-        return kernels.max_pool2d_backward(np.ascontiguousarray(dy), self.argmax, self.x_shape)
+    def backward(self, grad):
+        return kernels.max_pool2d_backward(np.ascontiguousarray(grad), self.argmax, self.x_shape)
 
 
 class AvgPool2d(Function):
@@ -40,8 +55,8 @@ class AvgPool2d(Function):
         self.x_shape, self.geometry, self.count_include_pad = x.shape, geometry, count_include_pad
         return kernels.avg_pool2d_forward(np.ascontiguousarray(x), *geometry, count_include_pad)
 
-    def backward(self, dy):
-        return kernels.avg_pool2d_backward(np.ascontiguousarray(dy), self.x_shape,
+    def backward(self, grad):
+        return kernels.avg_pool2d_backward(np.ascontiguousarray(grad), self.x_shape,
                                            *self.geometry, self.count_include_pad)
 
 
@@ -52,14 +67,14 @@ class GlobalAvgPool2d(Function):
         self.x_shape = x.shape
         return x.mean(axis=(2, 3), keepdims=keepdims)
 
-    def backward(self, dy):
+    def backward(self, grad):
         N, C, H, W = self.x_shape
-        share = dy.reshape(N, C, 1, 1) / (H * W)
+        share = grad.reshape(N, C, 1, 1) / (H * W)
         return np.broadcast_to(share, self.x_shape).copy()
 
 
 def _pool_geometry(x, kernel_size, stride, padding, op):
-    """Check the arguments; -> (KH, KW, OH, OW, SH, SW, PH, PW)."""
+    """Check the arguments; -> PoolGeometry."""
     xa = as_array(x)
     check_4d(xa, op)
     KH, KW = int_pair(kernel_size, "kernel_size", op, 1)
@@ -73,7 +88,7 @@ def _pool_geometry(x, kernel_size, stride, padding, op):
         raise ValueError(f"{op}: kernel {KH}x{KW} is larger than the padded input "
                          f"{H + 2 * PH}x{W + 2 * PW} (input {H}x{W}, padding {(PH, PW)})")
     OH, OW = conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW)
-    return KH, KW, OH, OW, SH, SW, PH, PW
+    return PoolGeometry(KH, KW, OH, OW, SH, SW, PH, PW)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):

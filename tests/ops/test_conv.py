@@ -218,7 +218,7 @@ def narrowing_cases(draw):
 
 
 def test_narrowing_layer_takes_the_correlation_path():
-    from minigrad.ops.conv import Conv2d
+    from minigrad.ops.conv import Conv2d, Geometry
     fn = Conv2d()
     for (OC, C), geometry, groups, expected in [
             ((128, 256), (3, 3, 7, 7, 1, 1, 1, 1, 1, 1), 1, True),     # AlexNet-lite conv5
@@ -228,8 +228,8 @@ def test_narrowing_layer_takes_the_correlation_path():
             ((128, 256), (3, 3, 5, 5, 1, 1, 1, 1, 2, 2), 1, False),    # dilation 2
             ((64, 256), (3, 3, 7, 7, 1, 1, 1, 1, 1, 1), 2, False),     # groups
             ((128, 256), (3, 3, 9, 9, 1, 1, 3, 3, 1, 1), 1, False)]:   # padding > k-1
-        fn.weight, fn.geometry, fn.groups = np.zeros((OC, C // groups, 3, 3)), geometry, groups
-        assert fn._dx_by_correlation() == expected
+        fn.weight, fn.geometry, fn.groups = np.zeros((OC, C // groups, 3, 3)), Geometry(*geometry), groups
+        assert fn.dx_by_correlation() == expected
 
 
 @given(narrowing_cases())
