@@ -60,8 +60,31 @@ def use_backend(name):
 set_backend(os.environ.get("MINIGRAD_KERNELS", "numba" if HAVE_NUMBA else "numpy").lower())
 
 
+_calls = None       # a list while inside `recorded()`, else None
+
+
+@contextlib.contextmanager
+def recorded():
+    """Within the block, list every kernel call as (kernel, twin): the proof, in tests, of which
+    twin really ran.
+
+        with kernels.use_backend("numpy"), kernels.recorded() as calls:
+            conv2d(x, w)
+        assert calls == [("im2col", "numpy")]
+    """
+    global _calls
+    previous, _calls = _calls, []
+    try:
+        yield _calls
+    finally:
+        _calls = previous
+
+
 def _twin(module, name):
-    return getattr(module, f"{name}_{_backend}")
+    twin = getattr(module, f"{name}_{_backend}")
+    if _calls is not None:          # the twin's own name says which one runs
+        _calls.append(tuple(twin.__name__.rsplit("_", 1)))
+    return twin
 
 
 # ----- dispatchers (same signatures as the twins; see kernels/im2col.py and kernels/pool.py) ----

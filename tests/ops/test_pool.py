@@ -86,12 +86,14 @@ def test_global_avg_pool():
 def test_float32_in_float32_out(backend):
     x = mg.Tensor(np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32),
                   requires_grad=True)
-    with kernels.use_backend(backend):
+    with kernels.use_backend(backend), kernels.recorded() as calls:
         for y in (max_pool2d(x, 3, 2), avg_pool2d(x, 2), global_avg_pool2d(x)):
             assert y.dtype == np.float32
             x.grad = None
             y.sum().backward()
             assert x.grad.dtype == np.float32
+    assert calls == [("max_pool2d_forward", backend), ("avg_pool2d_forward", backend),
+                     ("max_pool2d_backward", backend), ("avg_pool2d_backward", backend)]
 
 
 @pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 2, 0), (3, 2, 1), (2, 1, 1),
