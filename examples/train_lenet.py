@@ -41,9 +41,11 @@ model = LeNet5(activation=args.activation, pooling=args.pooling)
 nn.summary(model, (1, 1, 28, 28))
 optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
                       weight_decay=5e-4)
-# One cycle: warm up to lr=0.05 over the first 15% of the steps, then anneal to ~0.
+# One cycle: warm up to lr=0.05 over the first 15% of the steps, then anneal to ~0 (momentum
+# kept at 0.9, as in `minigrad train`'s recipe, instead of PyTorch's default cycling).
 scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, epochs=args.epochs,
-                                          steps_per_epoch=len(train_loader), pct_start=0.15)
+                                          steps_per_epoch=len(train_loader), pct_start=0.15,
+                                          cycle_momentum=False)
 
 # 3. Train. Every step allocates arrays of the same sizes as the step before: ask malloc to keep
 # the freed memory rather than have the OS zero-fill fresh pages each time (see

@@ -101,12 +101,15 @@ class OneCycleLR(LRScheduler):
         (three_phase: back to the start lr first, then down to the minimum).
 
     Each phase anneals with a half cosine (or linearly, anneal_strategy='linear').
-    The momentum is not cycled (PyTorch's cycle_momentum=False).
+    With cycle_momentum (the default, as in PyTorch) the momentum moves the other way: from
+    max_momentum down to base_momentum while the lr rises, and back up while it falls. It is the
+    optimizer's 'momentum' (SGD, RMSprop: even one built with momentum=0 gets it), or beta1 of
+    Adam's 'betas'. cycle_momentum=False leaves the momentum as the optimizer has it.
     """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy="cos", div_factor=25.0, final_div_factor=1e4,
-                 three_phase=False):
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
@@ -117,33 +120,72 @@ class OneCycleLR(LRScheduler):
         self.total_steps, self.pct_start, self.three_phase = total_steps, pct_start, three_phase
         self.anneal = _cosine if anneal_strategy == "cos" else _linear
         self.div_factor, self.final_div_factor = div_factor, final_div_factor
-        max_lrs = max_lr if isinstance(max_lr, (list, tuple)) else [max_lr] * len(
-            optimizer.param_groups)
-        for group, peak in zip(optimizer.param_groups, max_lrs):
+        groups = optimizer.param_groups
+        self.momentum_key = _momentum_key(optimizer) if cycle_momentum else None
+        self.momenta = list(zip(_per_group(max_momentum, groups), _per_group(base_momentum,
+                                                                             groups)))
+        for group, peak in zip(groups, _per_group(max_lr, groups)):
             group["lr"] = peak   # the base lr of a one-cycle schedule is its peak
         super().__init__(optimizer)
 
-    def _phases(self, max_lr):
-        """(last step of the phase, lr at its start, lr at its end) for each phase."""
-        start_lr = max_lr / self.div_factor
-        min_lr = start_lr / self.final_div_factor
+    def _phases(self):
+        """(last step of the phase, level at its start, level at its end) for each phase; the
+        levels are 'start' (the first lr), 'peak' (max_lr) and 'min' (the last lr)."""
         warmup_end = self.pct_start * self.total_steps - 1
         last = self.total_steps - 1
         if self.three_phase:
-            return [(warmup_end, start_lr, max_lr), (2 * warmup_end, max_lr, start_lr),
-                    (last, start_lr, min_lr)]
-        return [(warmup_end, start_lr, max_lr), (last, max_lr, min_lr)]
+            return [(warmup_end, "start", "peak"), (2 * warmup_end, "peak", "start"),
+                    (last, "start", "min")]
+        return [(warmup_end, "start", "peak"), (last, "peak", "min")]
 
-    def lr(self, base_lr, t):
+    def _position(self, t):
+        """Where step t lies: (level at the phase's start, level at its end, fraction done)."""
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {t} times, more than total_steps="
                              f"{self.total_steps}")
         phase_start = 0
-        phases = self._phases(base_lr)
-        for end, lr_start, lr_end in phases:
+        phases = self._phases()
+        for end, level_start, level_end in phases:
             if t <= end or end == phases[-1][0]:
-                return self.anneal(lr_start, lr_end, (t - phase_start) / (end - phase_start))
+                return level_start, level_end, (t - phase_start) / (end - phase_start)
             phase_start = end
+
+    def lr(self, base_lr, t):
+        start_lr = base_lr / self.div_factor
+        levels = {"start": start_lr, "peak": base_lr, "min": start_lr / self.final_div_factor}
+        level_start, level_end, fraction = self._position(t)
+        return self.anneal(levels[level_start], levels[level_end], fraction)
+
+    def step(self):
+        super().step()
+        if self.momentum_key is None:
+            return
+        level_start, level_end, fraction = self._position(self.last_epoch)
+        for group, (high, low) in zip(self.optimizer.param_groups, self.momenta):
+            levels = {"start": high, "peak": low, "min": high}   # low momentum at the peak lr
+            momentum = self.anneal(levels[level_start], levels[level_end], fraction)
+            if self.momentum_key == "betas":
+                group["betas"] = (momentum, *group["betas"][1:])
+            else:
+                group["momentum"] = momentum
+
+
+def _momentum_key(optimizer):
+    """The group entry that OneCycleLR cycles: 'momentum' (SGD, RMSprop) or 'betas' (Adam)."""
+    for key in ("momentum", "betas"):
+        if key in optimizer.defaults:
+            return key
+    raise ValueError(f"OneCycleLR: {type(optimizer).__name__} has neither momentum nor betas to "
+                     f"cycle; pass cycle_momentum=False")
+
+
+def _per_group(value, groups):
+    """One value for every parameter group: a list as given, a number repeated."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * len(groups)
+    if len(values) != len(groups):
+        raise ValueError(f"OneCycleLR: expected {len(groups)} values, one per parameter group, "
+                         f"got {len(values)}")
+    return values
 
 
 def _cosine(start, end, fraction):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad.nn as nn
+from minigrad import optim
 from minigrad.optim import SGD, lr_scheduler as sched
 
 
@@ -48,23 +49,67 @@ TORCH_CASES = [
     ("OneCycleLR", dict(max_lr=[0.5, 0.05], total_steps=20), 20),
     ("OneCycleLR", dict(max_lr=0.5, epochs=4, steps_per_epoch=5, anneal_strategy="linear",
                         three_phase=True, pct_start=0.25), 20),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=12, cycle_momentum=False), 12),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=12, base_momentum=[0.5, 0.6],
+                        max_momentum=0.99), 12),
 ]
 
 
+def hyperparameters(optimizer):
+    """lr, momentum and beta1 of every group (None where the optimizer has none)."""
+    return [(g["lr"], g.get("momentum"), g["betas"][0] if "betas" in g else None)
+            for g in optimizer.param_groups]
+
+
+@pytest.mark.parametrize("optimizer_name", ["SGD", "Adam"])
 @pytest.mark.parametrize("name, kwargs, steps", TORCH_CASES)
-def test_equal_to_torch(name, kwargs, steps):
+def test_equal_to_torch(name, kwargs, steps, optimizer_name):
+    """The lr and, for OneCycleLR, the momentum (SGD) or beta1 (Adam) of every group after every
+    step: PyTorch's OneCycleLR cycles the momentum by default."""
     torch = pytest.importorskip("torch")
-    extra = {"cycle_momentum": False} if name == "OneCycleLR" else {}
-    reference_optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)],
-                                            "lr": lr} for lr in (0.1, 0.01)], lr=0.1)
-    reference = getattr(torch.optim.lr_scheduler, name)(reference_optimizer, **kwargs, **extra)
-    expected = [reference.get_last_lr()]
-    for _ in range(steps):
-        reference_optimizer.step()
-        reference.step()
-        expected.append(reference.get_last_lr())
-    ours = getattr(sched, name)(optimizer(lrs=(0.1, 0.01)), **kwargs)
-    np.testing.assert_allclose(schedule(ours, steps), expected, rtol=1e-12)
+    if name != "OneCycleLR" and optimizer_name == "Adam":
+        pytest.skip("the other schedules touch only the lr")
+    ours_class, theirs_class = getattr(optim, optimizer_name), getattr(torch.optim,
+                                                                       optimizer_name)
+    extra = {"momentum": 0.9} if optimizer_name == "SGD" else {}
+    reference_optimizer = theirs_class([{"params": [torch.zeros(1, requires_grad=True)],
+                                         "lr": lr} for lr in (0.1, 0.01)], lr=0.1, **extra)
+    reference = getattr(torch.optim.lr_scheduler, name)(reference_optimizer, **kwargs)
+    our_optimizer = ours_class([{"params": [nn.Parameter(np.zeros(1))], "lr": lr}
+                                for lr in (0.1, 0.01)], lr=0.1, **extra)
+    ours = getattr(sched, name)(our_optimizer, **kwargs)
+    for step in range(steps + 1):
+        if step:
+            reference_optimizer.step()
+            reference.step()
+            ours.step()
+        np.testing.assert_allclose(np.array(hyperparameters(our_optimizer), dtype=float),
+                                   np.array(hyperparameters(reference_optimizer), dtype=float),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(ours.get_last_lr(), reference.get_last_lr(), rtol=1e-12)
+
+
+def test_one_cycle_cycles_momentum_by_default():
+    """The silent trap: PyTorch's default cycles the momentum, minigrad's once did not."""
+    opt = SGD([nn.Parameter(np.zeros(1))], lr=0.1, momentum=0.9)
+    one_cycle = sched.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.5)
+    momenta = [opt.param_groups[0]["momentum"]]
+    for _ in range(9):
+        one_cycle.step()
+        momenta.append(opt.param_groups[0]["momentum"])
+    assert momenta[0] == pytest.approx(0.95) and momenta[4] == pytest.approx(0.85)
+    assert momenta[-1] == pytest.approx(0.95) and np.argmin(momenta) == 4
+    kept = SGD([nn.Parameter(np.zeros(1))], lr=0.1, momentum=0.9)
+    sched.OneCycleLR(kept, max_lr=1.0, total_steps=10, cycle_momentum=False).step()
+    assert kept.param_groups[0]["momentum"] == 0.9
+    with pytest.raises(ValueError, match="neither momentum nor betas"):
+        sched.OneCycleLR(NoMomentum([nn.Parameter(np.zeros(1))], {"lr": 0.1}), max_lr=1.0,
+                         total_steps=10)
+
+
+class NoMomentum(optim.Optimizer):
+    def update(self, param, grad, state, group):
+        param -= group["lr"] * grad
 
 
 def test_resume_from_state_dict_through_a_file(tmp_path):

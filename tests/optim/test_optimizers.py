@@ -86,6 +86,36 @@ def test_steps_equal_torch(optimizer_class, hyper, _):
         np.testing.assert_allclose(ours, param.detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
+POSITIONAL = [
+    (SGD, (0.1, 0.9, 0, 1e-4), dict(momentum=0.9, weight_decay=1e-4, nesterov=False)),
+    (SGD, (0.1, 0.9, 0, 1e-4, True), dict(weight_decay=1e-4, nesterov=True)),
+    (SGD, (0.1, 0.9, 0.5), dict(dampening=0.5, weight_decay=0.0)),
+    (RMSprop, (0.01, 0.9, 1e-6, 0.01, 0.5), dict(alpha=0.9, weight_decay=0.01, momentum=0.5)),
+    (Adam, (0.01, (0.8, 0.99), 1e-6, 0.1), dict(betas=(0.8, 0.99), weight_decay=0.1)),
+    (AdamW, (0.01, (0.8, 0.99), 1e-6, 0.1), dict(betas=(0.8, 0.99), weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize("optimizer_class, args, meaning", POSITIONAL)
+def test_positional_arguments_mean_what_they_mean_in_torch(optimizer_class, args, meaning):
+    """The silent trap: SGD(p, 0.1, 0.9, 0, 1e-4) once turned on Nesterov and left the weight
+    decay at 0. Every positional argument is now torch's, checked by name and by the steps."""
+    optimizer = optimizer_class([nn.Parameter(START.copy())], *args)
+    assert {k: optimizer.param_groups[0][k] for k in meaning} == meaning
+    torch = pytest.importorskip("torch")
+    param = torch.tensor(START.copy(), requires_grad=True)
+    reference = getattr(torch.optim, optimizer_class.__name__)([param], *args)
+    for name, value in meaning.items():
+        assert reference.param_groups[0][name] == value
+    mine = nn.Parameter(START.copy())
+    optimizer = optimizer_class([mine], *args)
+    for grad in GRADS:
+        mine.grad, param.grad = grad.copy(), torch.tensor(grad)
+        optimizer.step()
+        reference.step()
+    np.testing.assert_allclose(mine.data, param.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("optimizer_class, hyper", [(SGD, dict(lr=0.1, momentum=0.9)),
                                                     (RMSprop, dict(momentum=0.5)),
                                                     (AdamW, dict(lr=0.1))])
