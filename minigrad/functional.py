@@ -11,11 +11,9 @@ from minigrad.ops.linalg import matmul
 from minigrad.ops.loss import (binary_cross_entropy_with_logits, cross_entropy, mse_loss,
                                nll_loss)
 from minigrad.ops.norm import batch_norm, dropout
-from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
-from minigrad.ops.reduce import max, mean, min, sum, var
-from minigrad.ops.shape import (concatenate, flatten, getitem, pad, reshape, squeeze, stack,
-                                transpose, unsqueeze)
+from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
+from minigrad.ops.reduce import amax, amin, argmax, argmin, max, mean, min, sum, var
+from minigrad.ops.shape import (cat, concatenate, flatten, gather, getitem, pad, permute, reshape,
+                                squeeze, stack, transpose, unsqueeze)
 
 clamp = clip
-cat = concatenate
-permute = transpose

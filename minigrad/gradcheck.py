@@ -20,8 +20,11 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check fn's autograd gradients against central differences; True, or GradcheckError.
 
     `inputs` are Tensors (float64 for every one that requires grad) or other arguments passed
-    through unchanged. `fn(*inputs)` must return a floating-point Tensor.
+    through unchanged. `fn(*inputs)` must return a floating-point Tensor. PyTorch's form, the
+    inputs as one tuple, works too: `gradcheck(fn, (x, y))` is `gradcheck(fn, x, y)`.
     """
+    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+        inputs = tuple(inputs[0])
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, there is nothing to check")

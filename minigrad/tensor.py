@@ -105,9 +105,18 @@ class Tensor:
     def ndim(self):
         return self.data.ndim
 
-    @property
-    def size(self):
+    def size(self, dim=None):
+        """The shape, as PyTorch's `x.size()`; `x.size(1)` is the length of axis 1. (NumPy's
+        `a.size`, the number of elements, is `x.numel()` here.)"""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        """The number of elements."""
         return self.data.size
+
+    def dim(self):
+        """The number of axes (`x.ndim`)."""
+        return self.data.ndim
 
     @property
     def is_leaf(self):
@@ -126,6 +135,14 @@ class Tensor:
     def numpy(self):
         """The values as an ndarray (shared memory: do not modify it in place)."""
         return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(x), plt.imshow(x) ... see the values, as with a PyTorch tensor (the
+        result is a plain array: no gradient flows through NumPy functions)."""
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def detach(self):
         """A new leaf Tensor sharing the values, cut off from the graph."""
@@ -153,16 +170,17 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     # ----- backward ---------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad, accumulating into `.grad`.
 
-        `grad` is dL/d(self); it may be omitted only when self holds a single number (then 1).
-        The graph's saved buffers are freed afterwards unless `retain_graph=True`.
+        `gradient` is dL/d(self) (an array or Tensor of self's shape); it may be omitted only
+        when self holds a single number (then 1). The graph's saved buffers are freed afterwards
+        unless `retain_graph=True`.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True")
-        grad = self._initial_grad(grad)
+        grad = self._initial_grad(gradient)
         order = _topological_order(self)
         _check_not_freed(order)
         grads = {id(self): grad}
@@ -184,13 +202,13 @@ class Tensor:
 
     def _initial_grad(self, grad):
         if grad is None:
-            if self.size != 1:
-                raise RuntimeError(f"backward() needs a `grad` argument for a non-scalar output "
-                                   f"(shape {self.shape}); pass dL/d(output) of that shape")
+            if self.numel() != 1:
+                raise RuntimeError(f"backward() needs a `gradient` argument for a non-scalar "
+                                   f"output (shape {self.shape}); pass dL/d(output) of that shape")
             return np.ones_like(self.data)
         grad = _to_array(grad, self.dtype)
         if grad.shape != self.shape:
-            raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
+            raise ValueError(f"backward(): gradient has shape {grad.shape}, expected {self.shape}")
         return grad
 
     def _run_hooks(self, grad):
@@ -234,11 +252,12 @@ class Tensor:
 
     @property
     def T(self):
-        return self.transpose()
+        """All axes reversed (a matrix transposed)."""
+        return self.permute()
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    """Shorthand for `Tensor(data, requires_grad, dtype)`, as `torch.tensor`."""
+def tensor(data, *, dtype=None, requires_grad=False):
+    """A new Tensor, as `torch.tensor` (whose dtype and requires_grad are keyword-only too)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -21,6 +21,14 @@ def test_gradcheck_accepts_a_correct_op():
     assert gradcheck(lambda a, b: (a * b).tanh(), leaf([[0.1, -0.4]]), leaf([1.5, 0.3]))
 
 
+def test_gradcheck_takes_torchs_tuple_of_inputs():
+    a, b = leaf([[0.1, -0.4]]), leaf([1.5, 0.3])
+    assert gradcheck(lambda a, b: (a * b).tanh(), (a, b))
+    assert gradcheck(lambda a: a.sum(), [a])
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: WrongSquare.apply(t), (leaf([1.0, 2.0]),))
+
+
 def test_gradcheck_reports_input_index_and_both_values():
     x = leaf([1.0, 2.0])
     with pytest.raises(GradcheckError) as report:

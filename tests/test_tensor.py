@@ -19,8 +19,11 @@ def test_dtypes():
 
 def test_properties_and_conversions():
     x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert x.shape == (2, 3) and x.ndim == 2 and x.dim() == 2 and len(x) == 2
+    assert x.size() == (2, 3) and x.size(1) == 3 and x.size(-2) == 2 and x.numel() == 6
     assert x.T.shape == (3, 2)
+    assert x.view(3, 2).shape == (3, 2) and x.view(-1).shape == (6,)
+    np.testing.assert_array_equal(x.view(3, 2).data, x.data.reshape(3, 2))
     assert mg.tensor(3.5).item() == 3.5
     assert isinstance(x.numpy(), np.ndarray)
     d = x.detach()
@@ -105,8 +108,29 @@ def test_non_scalar_backward_needs_a_gradient():
         (x * 2).backward()
     (x * 2).backward(np.array([1.0, 10.0]))
     np.testing.assert_array_equal(x.grad, [2.0, 20.0])
-    with pytest.raises(ValueError, match=r"grad has shape \(3,\), expected \(2,\)"):
+    with pytest.raises(ValueError, match=r"gradient has shape \(3,\), expected \(2,\)"):
         (x * 2).backward(np.ones(3))
+    x.grad = None
+    (x * 2).backward(gradient=mg.tensor([1.0, -1.0]))         # torch's keyword, and a Tensor
+    np.testing.assert_array_equal(x.grad, [2.0, -2.0])
+
+
+def test_tensor_takes_dtype_and_requires_grad_by_keyword_only():
+    """As torch.tensor: mg.tensor(x, np.float64) would have read the dtype as requires_grad."""
+    with pytest.raises(TypeError):
+        mg.tensor([1.0], np.float64)
+    t = mg.tensor([1.0], dtype=np.float64, requires_grad=True)
+    assert t.dtype == np.float64 and t.requires_grad
+
+
+def test_manual_seed_makes_initialisation_and_dropout_reproducible():
+    def draw():
+        mg.manual_seed(7)
+        layer, dropout = mg.nn.Linear(3, 2), mg.nn.Dropout(0.5)
+        return layer.weight.data.copy(), dropout(mg.tensor(np.ones((4, 4)))).data
+    (w1, d1), (w2, d2) = draw(), draw()
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(d1, d2)
 
 
 def test_backward_without_grad_requirement_is_an_error():

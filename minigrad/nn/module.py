@@ -140,7 +140,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """How many numbers the model learns (all parameters, or those with requires_grad)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def apply(self, fn):
         """Call fn(module) on every descendant, then on self (e.g. a custom initialiser)."""

@@ -9,6 +9,15 @@ def as_array(t):
     return t.data if hasattr(t, "data") and not isinstance(t, np.ndarray) else np.asarray(t)
 
 
+def dim_or_axis(dim, axis, op):
+    """PyTorch's `dim` or NumPy's keyword-only `axis` (the same thing under two names)."""
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}: give dim (PyTorch's name) or axis (NumPy's), not both")
+    return axis
+
+
 def int_pair(value, name, op, minimum):
     """An int or a pair of ints -> a pair of ints >= minimum, or a clear TypeError / ValueError."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \

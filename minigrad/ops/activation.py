@@ -2,6 +2,7 @@
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops._args import dim_or_axis
 
 
 class ReLU(Function):
@@ -115,9 +116,16 @@ def sigmoid(x):
     return Sigmoid.apply(x)
 
 
-def softmax(x, axis=-1):
-    return Softmax.apply(x, axis=axis)
+def softmax(x, dim=None, *, axis=None):
+    """Softmax along dim (PyTorch's name; NumPy's `axis` works too, keyword-only). Without
+    either, the last axis (PyTorch guesses an axis there and warns)."""
+    return Softmax.apply(x, axis=_last_by_default(dim_or_axis(dim, axis, "softmax")))
 
 
-def log_softmax(x, axis=-1):
-    return LogSoftmax.apply(x, axis=axis)
+def log_softmax(x, dim=None, *, axis=None):
+    """log(softmax(x)) along dim, computed stably; the last axis by default."""
+    return LogSoftmax.apply(x, axis=_last_by_default(dim_or_axis(dim, axis, "log_softmax")))
+
+
+def _last_by_default(dim):
+    return -1 if dim is None else dim

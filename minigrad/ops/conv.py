@@ -293,7 +293,7 @@ def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     geometry = conv_geometry(x.shape, (KH, KW), stride, pad, dilation)
     cols = Im2col.apply(x, geometry=geometry)                   # (C*KH*KW, N*OH*OW)
     y = weight.reshape(OC, C * KH * KW) @ cols                  # (OC, N*OH*OW)
-    y = y.reshape(OC, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)   # (N, OC, OH, OW)
+    y = y.reshape(OC, N, geometry.OH, geometry.OW).permute(1, 0, 2, 3)   # (N, OC, OH, OW)
     if bias is not None:
         y = y + bias.reshape(1, OC, 1, 1)
     return y

@@ -108,8 +108,11 @@ def _class_labels(logits, labels, name):
     return labels
 
 
-def cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0):
-    """Softmax cross-entropy of (N, C) logits against (N,) integer class labels."""
+def cross_entropy(logits, labels, *, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of (N, C) logits against (N,) integer class labels.
+
+    reduction and label_smoothing are keyword-only: PyTorch's third argument is a class weight,
+    which minigrad does not take."""
     _check_reduction(reduction)
     labels = _class_labels(logits, labels, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
@@ -118,21 +121,21 @@ def cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0):
                               label_smoothing=label_smoothing)
 
 
-def nll_loss(log_probs, labels, reduction="mean"):
+def nll_loss(log_probs, labels, *, reduction="mean"):
     """Negative log-likelihood of (N, C) log-probabilities (e.g. log_softmax output)."""
     _check_reduction(reduction)
     labels = _class_labels(log_probs, labels, "nll_loss")
     return NLLLoss.apply(log_probs, labels=labels, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+def binary_cross_entropy_with_logits(logits, targets, *, reduction="mean"):
     """Sigmoid + binary cross-entropy in one stable step; targets in [0, 1], same shape."""
     _check_reduction(reduction)
     _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
     return BinaryCrossEntropyWithLogits.apply(logits, targets, reduction=reduction)
 
 
-def mse_loss(prediction, target, reduction="mean"):
+def mse_loss(prediction, target, *, reduction="mean"):
     """Mean squared error: (prediction - target)**2, reduced; built from the elementwise ops."""
     _check_reduction(reduction)
     _check_same_shape("mse_loss", prediction, target)

@@ -41,10 +41,14 @@ METHODS = {
     "exp": elementwise.exp, "log": elementwise.log, "sqrt": elementwise.sqrt,
     "abs": elementwise.abs, "clip": elementwise.clip, "clamp": elementwise.clip,
     "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min,
+    "amax": reduce.amax, "amin": reduce.amin, "argmax": reduce.argmax, "argmin": reduce.argmin,
     "var": reduce.var,
-    "reshape": _sizes(shape.reshape),
-    "transpose": _sizes(shape.transpose, none_if_empty=True),     # x.transpose(): all axes reversed
-    "permute": _sizes(shape.transpose, none_if_empty=True),
+    # view and reshape are one op here: NumPy's reshape already shares memory when it can, and
+    # minigrad has no in-place tensor ops through which the difference could show.
+    "reshape": _sizes(shape.reshape), "view": _sizes(shape.reshape),
+    "transpose": shape.transpose,                                   # x.transpose(0, 1): swap two
+    "permute": _sizes(shape.permute, none_if_empty=True),           # x.permute(2, 0, 1)
+    "gather": shape.gather,
     "flatten": shape.flatten, "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze,
     "relu": activation.relu, "tanh": activation.tanh, "sigmoid": activation.sigmoid,
     "softmax": activation.softmax, "log_softmax": activation.log_softmax,

@@ -126,11 +126,12 @@ class Dropout(Function):
         return grad * self.mask
 
 
-def dropout(x, p=0.5, training=True, rng=None):
+def dropout(x, p=0.5, training=True, *, rng=None):
     """Inverted dropout: zero each element with probability p and scale the rest by 1 / (1 - p)
     in training; the identity (returns x itself) in eval or when p == 0.
 
-    rng: a np.random.Generator, an int seed (reproducible masks), or None (fresh randomness).
+    rng: a np.random.Generator, an int seed (reproducible masks), or None (fresh randomness);
+    keyword-only, since PyTorch's fourth argument is `inplace`.
     """
     if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")

@@ -1,13 +1,25 @@
-"""Reductions over any axis or tuple of axes: sum mean max min var (with keepdims).
+"""Reductions over any axis or tuple of axes: sum mean max min var, amax amin, argmax argmin.
+
+The arguments are PyTorch's, `dim` and `keepdim`: `x.sum(1)`, `x.mean(dim=(2, 3), keepdim=True)`.
+NumPy's names work too, keyword-only: `x.sum(axis=1, keepdims=True)` is the same call.
+
+One place where the two libraries differ is kept apart by the keyword: `x.max(1)` (or
+`x.max(dim=1)`) is PyTorch's and returns the pair (values, indices), while `x.max(axis=1)` is
+NumPy's and returns the values alone, as do `x.amax(1)` and `x.max()` over everything.
 
 The backward of a reduction has to undo the lost axes: `_expand` puts them back (as size-1 axes
 when keepdims was False) so the incoming gradient broadcasts over the elements that were reduced.
 """
 import builtins
+from typing import NamedTuple
 
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops._args import dim_or_axis
+from minigrad.ops.elementwise import maximum, minimum
+from minigrad.ops.shape import gather, squeeze
+from minigrad.tensor import Tensor
 
 
 def normalize_axes(axis, ndim):
@@ -93,22 +105,93 @@ class Var(Function):
         return grad * 2 * self.centered / self.divisor
 
 
-def sum(x, axis=None, keepdims=False):
-    return Sum.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims)
+class MaxResult(NamedTuple):
+    """What `x.max(dim)` and `x.min(dim)` return, as PyTorch: `values, indices = x.max(1)`."""
+    values: Tensor
+    indices: Tensor
 
 
-def mean(x, axis=None, keepdims=False):
-    return Mean.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims)
+def dims(x, dim, keepdim, axis, keepdims, op):
+    """PyTorch's (dim, keepdim) or NumPy's (axis, keepdims) -> (sorted positive axes, keep)."""
+    keep = keepdim if keepdims is None else keepdims
+    return normalize_axes(dim_or_axis(dim, axis, op), x.ndim), bool(keep)
 
 
-def max(x, axis=None, keepdims=False):
-    return Max.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims)
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    axes, keep = dims(x, dim, keepdim, axis, keepdims, "sum")
+    return Sum.apply(x, axes=axes, keepdims=keep)
 
 
-def min(x, axis=None, keepdims=False):
-    return Min.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims)
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    axes, keep = dims(x, dim, keepdim, axis, keepdims, "mean")
+    return Mean.apply(x, axes=axes, keepdims=keep)
 
 
-def var(x, axis=None, keepdims=False, correction=1):
-    return Var.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keepdims,
-                     correction=correction)
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest value over dim (all axes by default); ties share the gradient equally."""
+    axes, keep = dims(x, dim, keepdim, axis, keepdims, "amax")
+    return Max.apply(x, axes=axes, keepdims=keep)
+
+
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest value over dim (all axes by default); ties share the gradient equally."""
+    axes, keep = dims(x, dim, keepdim, axis, keepdims, "amin")
+    return Min.apply(x, axes=axes, keepdims=keep)
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """PyTorch's three forms, told apart by what comes second:
+
+        x.max()          the largest value of all (ties share the gradient)
+        x.max(dim)       MaxResult(values, indices) along one dim; the gradient goes to the index
+                         (the first maximum, as PyTorch on CPU and np.argmax)
+        x.max(other)     the elementwise maximum of two tensors, as F.maximum
+
+    `x.max(axis=..., keepdims=...)` is NumPy's form: the values alone (the same as `x.amax`).
+    """
+    return _extreme(x, dim, keepdim, axis, keepdims, "max")
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """As `max`, for the smallest values (MaxResult of the minima and their indices)."""
+    return _extreme(x, dim, keepdim, axis, keepdims, "min")
+
+
+def _extreme(x, dim, keepdim, axis, keepdims, op):
+    if isinstance(dim, Tensor):
+        return (maximum if op == "max" else minimum)(x, dim)
+    if dim is None or axis is not None:          # over everything, or NumPy's axis=: values only
+        return (amax if op == "max" else amin)(x, dim, keepdim, axis=axis, keepdims=keepdims)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(dim) takes one dim, as in PyTorch, got {dim!r}; for the values "
+                        f"over several axes use a{op}(dim={dim!r}) or {op}(axis={dim!r})")
+    indices = (argmax if op == "max" else argmin)(x, dim, keepdim=True)
+    values = gather(x, dim, indices)
+    if not (keepdim if keepdims is None else keepdims):
+        values, indices = squeeze(values, dim), squeeze(indices, dim)
+    return MaxResult(values, indices)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the first maximum along dim (of the flattened tensor when dim is None), int64;
+    an index has no gradient."""
+    return _arg(x, dim, keepdim, np.argmax)
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the first minimum along dim (of the flattened tensor when dim is None), int64."""
+    return _arg(x, dim, keepdim, np.argmin)
+
+
+def _arg(x, dim, keepdim, find):
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if dim is not None:
+        (dim,) = normalize_axes(dim, data.ndim)
+    return Tensor(find(data, axis=dim, keepdims=bool(keepdim)).astype(np.int64))
+
+
+def var(x, dim=None, *, correction=1, keepdim=False, axis=None, keepdims=None):
+    """Variance over dim, divided by n - correction (PyTorch's signature: correction and keepdim
+    are keyword-only, so the old positional `var(dim, unbiased)` fails instead of running)."""
+    axes, keep = dims(x, dim, keepdim, axis, keepdims, "var")
+    return Var.apply(x, axes=axes, keepdims=keep, correction=correction)

@@ -1,4 +1,6 @@
-"""Ops that move values around without changing them: reshape transpose getitem pad concat stack.
+"""Ops that move values around without changing them: reshape, transpose and permute, getitem
+and gather, pad, cat and stack. Arguments as in PyTorch (`dim`); NumPy's `axis` works too,
+keyword-only.
 
 Their backward moves the gradient back the same way: every value of the output is one value of
 an input, so its gradient lands exactly where that value came from.
@@ -6,6 +8,7 @@ an input, so its gradient lands exactly where that value came from.
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops._args import dim_or_axis
 
 
 class Reshape(Function):
@@ -94,21 +97,31 @@ class Pad(Function):
 def reshape(x, shape):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     known = int(np.prod([n for n in shape if n != -1]))
-    if shape.count(-1) > 1 or (-1 not in shape and known != x.size) or \
-            (-1 in shape and (known == 0 or x.size % known)):
-        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+    size = int(np.prod(x.shape))
+    if shape.count(-1) > 1 or (-1 not in shape and known != size) or \
+            (-1 in shape and (known == 0 or size % known)):
+        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({size} elements) "
                          f"into shape {shape}")
     return Reshape.apply(x, shape=shape)
 
 
-def transpose(x, axes=None):
-    """Reverse the axes (axes=None) or permute them, like `np.transpose` / `torch.permute`."""
-    if axes is not None:
-        axes = tuple(int(a) % x.ndim for a in axes)
-        if sorted(axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+def permute(x, dims=None):
+    """Reorder the axes: y.shape[i] = x.shape[dims[i]], like `torch.permute` / `np.transpose`
+    (dims=None reverses them, as `x.T`)."""
+    if dims is not None:
+        dims = tuple(int(a) % x.ndim for a in dims)
+        if sorted(dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
-    return Transpose.apply(x, axes=axes)
+    return Transpose.apply(x, axes=dims)
+
+
+def transpose(x, dim0, dim1):
+    """Swap two axes, like `torch.transpose` (NumPy's transpose, reordering all axes, is
+    `permute`)."""
+    order = list(range(x.ndim))
+    order[dim0], order[dim1] = order[dim1], order[dim0]
+    return permute(x, order)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -119,13 +132,19 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
-def unsqueeze(x, axis):
-    axis = axis % (x.ndim + 1)
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+def unsqueeze(x, dim=None, *, axis=None):
+    """Insert a size-1 axis at position dim."""
+    dim = dim_or_axis(dim, axis, "unsqueeze")
+    if dim is None:
+        raise TypeError("unsqueeze: give the position of the new axis, dim")
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-def squeeze(x, axis=None):
-    axes = range(x.ndim) if axis is None else [a % x.ndim for a in np.atleast_1d(axis)]
+def squeeze(x, dim=None, *, axis=None):
+    """Remove size-1 axes: all of them, or those among dim (an int or a tuple)."""
+    dim = dim_or_axis(dim, axis, "squeeze")
+    axes = range(x.ndim) if dim is None else [a % x.ndim for a in np.atleast_1d(dim)]
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
@@ -143,25 +162,54 @@ def _index_arrays(index):
     return getattr(index, "data", index)
 
 
-def concatenate(tensors, axis=0):
+def gather(x, dim, index):
+    """y[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (any dim alike), like `torch.gather`:
+    pick along dim the entries that `index` (integers, x's number of axes) names.
+    It is x[...] with an integer index array on dim and a grid on the others, so its gradient is
+    getitem's: dL/dy added back where each value came from."""
+    index = np.asarray(getattr(index, "data", index))
+    if index.ndim != x.ndim or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"gather: index must be an integer array with as many axes as the "
+                         f"input {x.shape}, got {index.dtype} of shape {index.shape}")
+    where = list(np.indices(index.shape, sparse=True))
+    where[dim] = index
+    return GetItem.apply(x, index=tuple(where))
+
+
+def cat(tensors, dim=None, *, axis=None):
+    """Join tensors along an existing axis dim (0 by default; `concatenate` is NumPy's name)."""
+    dim = dim_or_axis(dim, axis, "cat") or 0
     shapes = [t.shape for t in tensors]
-    rest = {s[:axis % len(s)] + s[axis % len(s) + 1:] for s in shapes}
+    rest = {s[:dim % len(s)] + s[dim % len(s) + 1:] for s in shapes}
     if len(rest) != 1 or len({len(s) for s in shapes}) != 1:
-        raise ValueError(f"concatenate: shapes {shapes} must agree except along axis {axis}")
-    return Concatenate.apply(*tensors, axis=axis)
+        raise ValueError(f"cat: shapes {shapes} must agree except along dim {dim}")
+    return Concatenate.apply(*tensors, axis=dim)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, dim=None, *, axis=None):
+    """Join equal-shaped tensors along a new axis dim (0 by default)."""
+    dim = dim_or_axis(dim, axis, "stack") or 0
     shapes = [t.shape for t in tensors]
     if len(set(shapes)) != 1:
         raise ValueError(f"stack: all shapes must be equal, got {shapes}")
-    return Stack.apply(*tensors, axis=axis)
+    return Stack.apply(*tensors, axis=dim)
 
 
-def pad(x, pad_width, value=0.0):
-    """Constant padding; `pad_width` as in `np.pad`: int, (before, after), or one pair per axis."""
-    pad_width = tuple(tuple(int(n) for n in pair)
-                      for pair in np.broadcast_to(pad_width, (x.ndim, 2)))
-    if any(n < 0 for pair in pad_width for n in pair):
-        raise ValueError(f"pad: widths must be >= 0, got {pad_width}")
-    return Pad.apply(x, pad_width=pad_width, value=value)
+def pad(x, pad, mode="constant", value=None):
+    """Constant padding with PyTorch's `pad`: pairs (before, after) from the last axis backwards,
+    so (1, 1) pads the last axis by one on each side, (1, 1, 2, 2) the last two (W by 1, H by 2),
+    and axes not named are left alone. (NumPy's np.pad lists the pairs from the first axis.)"""
+    pad = tuple(int(n) for n in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of widths, at most 2 per axis "
+                         f"({2 * x.ndim} for shape {x.shape}), got {pad}")
+    if any(n < 0 for n in pad):
+        raise ValueError(f"pad: widths must be >= 0, got {pad}")
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is implemented, got {mode!r}")
+    last_first = [pad[i:i + 2] for i in range(0, len(pad), 2)]
+    pad_width = ((0, 0),) * (x.ndim - len(last_first)) + tuple(last_first[::-1])
+    return Pad.apply(x, pad_width=pad_width, value=0.0 if value is None else value)
+
+
+concatenate = cat

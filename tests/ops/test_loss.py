@@ -33,9 +33,11 @@ def test_cross_entropy(reduction, case, smoothing):
     x, y = case
     losses = _reference_cross_entropy(x, y, smoothing)
     expected = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    got = F.cross_entropy(mg.tensor(x), y, reduction, smoothing)
+    got = F.cross_entropy(mg.tensor(x), y, reduction=reduction,
+                          label_smoothing=smoothing)
     np.testing.assert_allclose(got.data, expected, rtol=1e-10)
-    assert_gradients_match(lambda t: F.cross_entropy(t, y, reduction, smoothing), x)
+    assert_gradients_match(lambda t: F.cross_entropy(t, y, reduction=reduction,
+                                                               label_smoothing=smoothing), x)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -44,8 +46,8 @@ def test_nll_loss(reduction, case):
     x, y = case
     losses = -x[np.arange(len(y)), y]
     expected = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.nll_loss(mg.tensor(x), y, reduction).data, expected)
-    assert_gradients_match(lambda t: F.nll_loss(t, y, reduction), x)
+    np.testing.assert_allclose(F.nll_loss(mg.tensor(x), y, reduction=reduction).data, expected)
+    assert_gradients_match(lambda t: F.nll_loss(t, y, reduction=reduction), x)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -56,9 +58,10 @@ def test_binary_cross_entropy_with_logits(reduction, data):
     s = 1 / (1 + np.exp(-x))
     losses = -(y * np.log(s) + (1 - y) * np.log(1 - s))
     expected = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(mg.tensor(x), y, reduction).data,
-                               expected, rtol=1e-9)
-    assert_gradients_match(lambda t, u: F.binary_cross_entropy_with_logits(t, u, reduction), x, y)
+    bce = F.binary_cross_entropy_with_logits(mg.tensor(x), y, reduction=reduction)
+    np.testing.assert_allclose(bce.data, expected, rtol=1e-9)
+    assert_gradients_match(
+        lambda t, u: F.binary_cross_entropy_with_logits(t, u, reduction=reduction), x, y)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -68,8 +71,9 @@ def test_mse_loss(reduction, data):
     y = data.draw(arrays(x.shape))
     losses = (x - y) ** 2
     expected = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.mse_loss(mg.tensor(x), mg.tensor(y), reduction).data, expected)
-    assert_gradients_match(lambda t, u: F.mse_loss(t, u, reduction), x, y)
+    mse = F.mse_loss(mg.tensor(x), mg.tensor(y), reduction=reduction)
+    np.testing.assert_allclose(mse.data, expected)
+    assert_gradients_match(lambda t, u: F.mse_loss(t, u, reduction=reduction), x, y)
 
 
 def test_losses_are_stable_for_extreme_logits():

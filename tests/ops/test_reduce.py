@@ -19,16 +19,22 @@ def array_and_axis(draw, min_dims=0):
     return x, axis
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("name, reference", [("sum", np.sum), ("mean", np.mean),
+                                             ("amax", np.max), ("amin", np.min)])
 @given(case=array_and_axis(), keepdims=st.booleans())
-def test_reductions(name, case, keepdims):
+def test_reductions(name, reference, case, keepdims):
     x, axis = case
-    if name in ("max", "min"):
+    if name in ("amax", "amin"):
         # distinct values keep finite differences away from ties
         x = x + np.arange(x.size).reshape(x.shape) * 0.1
-    op, reference = getattr(F, name), getattr(np, name)
-    np.testing.assert_allclose(op(mg.tensor(x), axis, keepdims).data,
-                               reference(x, axis=axis, keepdims=keepdims), rtol=1e-12)
+    op = getattr(F, name)
+    expected = reference(x, axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(op(mg.tensor(x), axis, keepdims).data, expected, rtol=1e-12)
+    # NumPy's keywords, keyword-only, are the same call (and for max/min the values alone)
+    numpy_name = {"amax": "max", "amin": "min"}.get(name, name)
+    np.testing.assert_allclose(getattr(F, numpy_name)(mg.tensor(x), axis=axis,
+                                                      keepdims=keepdims).data, expected,
+                               rtol=1e-12)
     assert_gradients_match(lambda t: op(t, axis, keepdims), x)
 
 
@@ -38,10 +44,80 @@ def test_var(case, keepdims, correction):
     count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
     if count <= correction:
         return
-    np.testing.assert_allclose(F.var(mg.tensor(x), axis, keepdims, correction).data,
+    np.testing.assert_allclose(F.var(mg.tensor(x), axis, keepdim=keepdims,
+                                     correction=correction).data,
                                np.var(x, axis=axis, keepdims=keepdims, ddof=correction),
                                rtol=1e-10, atol=1e-12)
-    assert_gradients_match(lambda t: F.var(t, axis, keepdims, correction), x)
+    assert_gradients_match(lambda t: F.var(t, axis, keepdim=keepdims, correction=correction), x)
+
+
+def test_var_keeps_correction_and_keepdim_keyword_only():
+    """torch's old var(dim, unbiased) form must fail, not run with keepdim=True."""
+    with pytest.raises(TypeError):
+        mg.tensor(np.ones((2, 3))).var(1, True)
+
+
+@given(case=array_and_axis(min_dims=1), keepdim=st.booleans(), data=st.data())
+def test_max_and_min_along_a_dim_return_values_and_indices(case, keepdim, data):
+    x, _ = case
+    x = np.round(x)                                   # ties: the first extreme is chosen
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    for name, find in (("max", np.argmax), ("min", np.argmin)):
+        values, indices = getattr(mg.tensor(x), name)(dim, keepdim)
+        expected_indices = find(x, axis=dim, keepdims=keepdim)
+        np.testing.assert_array_equal(indices.data, expected_indices)
+        assert indices.dtype == np.int64 and not indices.requires_grad
+        np.testing.assert_array_equal(values.data, getattr(np, name)(x, axis=dim,
+                                                                     keepdims=keepdim))
+    # the gradient goes to the chosen index only, even between ties
+    t = leaf(x)
+    values, indices = t.max(dim, keepdim=True)
+    weights = np.random.default_rng(0).standard_normal(values.shape)
+    values.backward(weights)
+    expected = np.zeros_like(x)
+    np.put_along_axis(expected, indices.data, weights, axis=dim)
+    np.testing.assert_array_equal(t.grad, expected)
+
+
+def test_max_of_a_batch_of_two_unpacks_into_values_and_indices():
+    """The silent trap: with values only, `v, i = logits.max(1)` unpacked the two rows."""
+    logits = mg.tensor([[0.1, 2.0, 0.3], [5.0, 0.2, 0.1]])
+    values, indices = logits.max(1)
+    np.testing.assert_array_equal(values.data, np.float32([2.0, 5.0]))
+    np.testing.assert_array_equal(indices.data, [1, 0])
+    assert logits.max(1).indices is not None and logits.min(dim=1).values.shape == (2,)
+    np.testing.assert_array_equal(logits.max(axis=1).data, np.float32([2.0, 5.0]))  # NumPy's
+    np.testing.assert_array_equal(logits.max(mg.tensor(1.0)).data,
+                                  np.maximum(logits.data, 1.0))
+    with pytest.raises(TypeError, match="one dim"):
+        logits.max(dim=(0, 1))
+    with pytest.raises(TypeError, match="not both"):
+        logits.sum(dim=0, axis=1)
+
+
+def test_argmax_and_argmin():
+    x = np.array([[1.0, 7.0, 7.0], [4.0, 0.0, 4.0]])
+    t = mg.tensor(x)
+    assert t.argmax().item() == 1 and t.argmin().item() == 4
+    np.testing.assert_array_equal(t.argmax(1).data, [1, 0])
+    np.testing.assert_array_equal(t.argmin(dim=0, keepdim=True).data, [[0, 1, 1]])
+    np.testing.assert_array_equal(F.argmax(t, -1).data, [1, 0])
+
+
+def test_max_min_and_argmax_against_torch():
+    torch = torch_or_skip()
+    x = np.round(np.random.default_rng(2).normal(size=(4, 5, 3)))
+    for dim in (0, 1, -1):
+        ours, theirs = leaf(x), torch.tensor(x, requires_grad=True)
+        (values, indices), expected = ours.max(dim), theirs.max(dim)
+        (low, low_indices), expected_low = ours.min(dim, True), theirs.min(dim, True)
+        np.testing.assert_array_equal(indices.data, expected.indices.numpy())
+        np.testing.assert_array_equal(low_indices.data, expected_low.indices.numpy())
+        np.testing.assert_array_equal(ours.argmax(dim).data, theirs.argmax(dim).numpy())
+        (values.sum() + 2 * low.sum() + 3 * ours.amax(dim).sum()).backward()
+        (expected.values.sum() + 2 * expected_low.values.sum()
+         + 3 * theirs.amax(dim).sum()).backward()
+        np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
 
 
 def test_max_shares_gradient_between_ties():
@@ -61,5 +137,5 @@ def test_var_and_mean_against_torch():
     t = torch.tensor(x, requires_grad=True)
     (t.var(dim=(0, 2)) * t.mean(dim=(0, 2))).sum().backward()
     m = leaf(x)
-    (m.var(axis=(0, 2)) * m.mean(axis=(0, 2))).sum().backward()
+    (m.var(dim=(0, 2)) * m.mean(dim=(0, 2))).sum().backward()
     np.testing.assert_allclose(m.grad, t.grad.numpy(), rtol=1e-10)

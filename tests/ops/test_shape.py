@@ -20,8 +20,33 @@ def test_reshape_and_flatten(x, data):
 def test_transpose_and_permute(x, data):
     axes = tuple(data.draw(st.permutations(range(x.ndim))))
     np.testing.assert_array_equal(mg.tensor(x).permute(axes).data, np.transpose(x, axes))
+    np.testing.assert_array_equal(mg.tensor(x).permute(*axes).data, np.transpose(x, axes))
     assert_gradients_match(lambda t: t.permute(axes), x)
     assert_gradients_match(lambda t: t.T, x)
+    dim0, dim1 = data.draw(st.integers(0, x.ndim - 1)), data.draw(st.integers(-x.ndim, -1))
+    np.testing.assert_array_equal(mg.tensor(x).transpose(dim0, dim1).data,
+                                  np.swapaxes(x, dim0, dim1))
+    assert_gradients_match(lambda t: F.transpose(t, dim0, dim1), x)
+
+
+def test_transpose_swaps_two_axes_as_in_torch():
+    """NumPy's x.transpose(0, 1) of a matrix is the identity permutation; torch's swaps."""
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    assert x.transpose(0, 1).shape == (3, 2)
+    assert mg.tensor(np.zeros((2, 3, 4))).transpose(0, 2).shape == (4, 3, 2)
+    with pytest.raises(TypeError):
+        x.transpose()                        # PyTorch needs the two axes too; x.T reverses all
+
+
+@given(arrays(shapes(min_dims=1, max_dims=3)), st.data())
+def test_gather(x, data):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    out_shape = tuple(data.draw(st.integers(1, 3)) if a == dim % x.ndim else n
+                      for a, n in enumerate(x.shape))
+    index = data.draw(arrays(out_shape, 0, x.shape[dim] - 1)).round().astype(np.int64)
+    np.testing.assert_array_equal(mg.tensor(x).gather(dim, index).data,
+                                  np.take_along_axis(x, index, axis=dim))
+    assert_gradients_match(lambda t: F.gather(t, dim, index), x)   # repeated picks add up
 
 
 @given(arrays(shapes(min_dims=1, min_side=2)), st.data())
@@ -57,17 +82,41 @@ def test_concatenate_and_stack(data):
 
 @given(arrays(shapes(min_dims=1, max_dims=3)), st.data())
 def test_pad(x, data):
-    widths = tuple(tuple(data.draw(st.integers(0, 2)) for _ in range(2)) for _ in range(x.ndim))
-    np.testing.assert_array_equal(F.pad(mg.tensor(x), widths, 1.5).data,
+    """torch's form: (before, after) pairs from the last axis backwards."""
+    padded_axes = data.draw(st.integers(1, x.ndim))
+    pairs = [tuple(data.draw(st.integers(0, 2)) for _ in range(2)) for _ in range(padded_axes)]
+    flat = tuple(n for pair in pairs for n in pair)          # (last axis, the one before, ...)
+    widths = [(0, 0)] * (x.ndim - padded_axes) + pairs[::-1]
+    np.testing.assert_array_equal(F.pad(mg.tensor(x), flat, value=1.5).data,
                                   np.pad(x, widths, constant_values=1.5))
-    assert_gradients_match(lambda t: F.pad(t, widths), x)
+    assert_gradients_match(lambda t: F.pad(t, flat), x)
+
+
+def test_pad_of_an_image_batch_pads_width_and_height_only():
+    """The silent trap: NumPy's meaning padded the batch and channel axes too."""
+    x = mg.tensor(np.ones((2, 3, 4, 5)))
+    assert F.pad(x, (1, 1)).shape == (2, 3, 4, 7)
+    assert F.pad(x, (1, 2, 3, 4)).shape == (2, 3, 11, 8)
+    with pytest.raises(ValueError, match="even number"):
+        F.pad(x, (1, 1, 1))
+    with pytest.raises(ValueError, match="only mode='constant'"):
+        F.pad(x, (1, 1), mode="reflect")
+
+
+def test_pad_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    for pad in ((1, 1), (0, 2, 1, 0), (1, 0, 0, 1, 2, 2)):
+        np.testing.assert_array_equal(F.pad(mg.tensor(x), pad, value=-1.0).data,
+                                      torch.nn.functional.pad(torch.tensor(x), pad,
+                                                              value=-1.0).numpy())
 
 
 def test_bad_shapes_are_named():
     x = mg.tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"shape \(2, 3\).*into shape \(4,\)"):
         x.reshape(4)
-    with pytest.raises(ValueError, match="must agree except along axis 0"):
-        F.concatenate([x, mg.tensor(np.zeros((2, 4)))], axis=0)
+    with pytest.raises(ValueError, match="must agree except along dim 0"):
+        F.cat([x, mg.tensor(np.zeros((2, 4)))], dim=0)
     with pytest.raises(ValueError, match="all shapes must be equal"):
         F.stack([x, mg.tensor(np.zeros((3, 2)))])
