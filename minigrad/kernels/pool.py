@@ -13,7 +13,9 @@ The gradient of each output goes entirely to its winner; windows that overlap (3
 share a winner, whose gradient is then the sum.
 
 Average pooling pads with 0; the divisor is KH*KW with `count_include_pad`, else the number of
-real (non-padding) elements in the window.
+real (non-padding) elements in the window. (With ceil_mode the last window may run past the
+padding; as in PyTorch, that overhang is never counted: the divisor is the window's part inside
+the padded input.)
 
 Each kernel comes twice with the same signature: `*_numpy` (readable) and `*_numba` (fast).
 """
@@ -71,11 +73,13 @@ def max_pool2d_backward_numpy(dout, arg, x_shape):
 
 def _divisor_numpy(x_shape, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
     """Number each window is divided by: KH*KW, or only its real elements. Shape (OH, OW)."""
-    if count_include_pad:
-        return np.full((OH, OW), KH * KW, dtype=np.int64)
     N, C, H, W = x_shape
-    rows = np.minimum(np.arange(OH) * SH - PH + KH, H) - np.maximum(np.arange(OH) * SH - PH, 0)
-    cols = np.minimum(np.arange(OW) * SW - PW + KW, W) - np.maximum(np.arange(OW) * SW - PW, 0)
+    h0, w0 = np.arange(OH) * SH - PH, np.arange(OW) * SW - PW       # each window's first row, col
+    if count_include_pad:       # the window inside the padded input: KH*KW unless it overhangs
+        rows, cols = np.minimum(h0 + KH, H + PH) - h0, np.minimum(w0 + KW, W + PW) - w0
+    else:
+        rows = np.minimum(h0 + KH, H) - np.maximum(h0, 0)
+        cols = np.minimum(w0 + KW, W) - np.maximum(w0, 0)
     return rows[:, None] * cols[None, :]
 
 
@@ -164,9 +168,9 @@ def _max_pool2d_backward(dout, arg, dx):
 
 
 @njit(cache=True)
-def _divisor(h0, w0, KH, KW, H, W, count_include_pad):
+def _divisor(h0, w0, KH, KW, H, W, PH, PW, count_include_pad):
     if count_include_pad:
-        return KH * KW
+        return (min(h0 + KH, H + PH) - h0) * (min(w0 + KW, W + PW) - w0)
     return (min(h0 + KH, H) - max(h0, 0)) * (min(w0 + KW, W) - max(w0, 0))
 
 
@@ -193,7 +197,7 @@ def _avg_pool2d_forward(x, out, KH, KW, SH, SW, PH, PW, count_include_pad):
                     for w in range(max(w0, 0), min(w0 + KW, W)):
                         total += x[n, c, h, w]
                 out[n, c, oh, ow] = total / x.dtype.type(
-                    _divisor(h0, w0, KH, KW, H, W, count_include_pad))
+                    _divisor(h0, w0, KH, KW, H, W, PH, PW, count_include_pad))
 
 
 def avg_pool2d_backward_numba(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
@@ -214,7 +218,8 @@ def _avg_pool2d_backward(dout, dx, KH, KW, SH, SW, PH, PW, count_include_pad):
         for oh in range(OH):
             for ow in range(OW):
                 share[oh, ow] = dout[n, c, oh, ow] / dout.dtype.type(
-                    _divisor(oh * SH - PH, ow * SW - PW, KH, KW, H, W, count_include_pad))
+                    _divisor(oh * SH - PH, ow * SW - PW, KH, KW, H, W, PH, PW,
+                             count_include_pad))
         for kh in range(KH):
             for kw in range(KW):
                 for oh in range(OH):

@@ -12,7 +12,7 @@ from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops.conv import conv2d, padding_sides
 from minigrad.ops.norm import batch_norm, dropout
-from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
+from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 
 
 def _check_input(layer, x, ndims, expected, channels=None):
@@ -103,41 +103,76 @@ class Conv2d(Module):
 
 class MaxPool2d(Module):
     """Max over each kernel_size window.  (N, C, H, W) -> (N, C, OH, OW); stride defaults to
-    kernel_size; padding counts as -inf."""
+    kernel_size; padding counts as -inf. ceil_mode (keyword-only: PyTorch's 4th and 5th
+    arguments are dilation and return_indices, which minigrad lacks) keeps a last partial
+    window."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        self.ceil_mode = ceil_mode
 
     def forward(self, x):
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding,
+                          ceil_mode=self.ceil_mode)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+                + (", ceil_mode=True" if self.ceil_mode else ""))
 
 
 class AvgPool2d(MaxPool2d):
     """Mean over each kernel_size window; padding counts as 0 and, with count_include_pad,
-    is part of the divisor."""
+    is part of the divisor. Arguments in PyTorch's order."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad)
 
 
-class GlobalAvgPool2d(Module):
-    """Mean over all of H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True
-    (PyTorch's AdaptiveAvgPool2d(1) keeps them)."""
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size: (N, C, H, W) -> (N, C, *output_size), whatever H
+    and W are. AdaptiveAvgPool2d(1) is global average pooling, (N, C, 1, 1): follow it with
+    Flatten(), as in PyTorch, to feed a Linear."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    @property
+    def is_global(self):
+        """True when every channel is pooled to a single value (output size 1)."""
+        return _pair(self.output_size) == (1, 1)
+
+    def forward(self, x):
+        return adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class GlobalAvgPool2d(AdaptiveAvgPool2d):
+    """Mean over all of H and W: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims=True.
+
+    Not a PyTorch layer: it is AdaptiveAvgPool2d(1) and Flatten() in one module, so a Sequential
+    that uses it numbers its later layers one lower than the same model in PyTorch. Write
+    AdaptiveAvgPool2d(1), Flatten() where the state-dict keys must match PyTorch's.
+    """
 
     def __init__(self, keepdims=False):
-        super().__init__()
+        super().__init__(1)
         self.keepdims = keepdims
 
     def forward(self, x):
         return global_avg_pool2d(x, self.keepdims)
+
+    def extra_repr(self):
+        return "keepdims=True" if self.keepdims else ""
 
 
 class _BatchNorm(Module):
@@ -189,11 +224,12 @@ class Dropout(Module):
     """Training: zero each value with probability p and scale the rest by 1 / (1 - p), so the
     expected output equals the input. Eval: the identity.
 
-    seed: this layer's own random stream (reproducible masks); None draws from the generator
-    shared by `minigrad.nn` (see `nn.init.manual_seed`).
+    seed (keyword-only: PyTorch's second argument is `inplace`): this layer's own random stream
+    (reproducible masks); None draws from the generator shared by `minigrad.nn` (see
+    `minigrad.manual_seed`).
     """
 
-    def __init__(self, p=0.5, seed=None):
+    def __init__(self, p=0.5, *, seed=None):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
@@ -202,7 +238,7 @@ class Dropout(Module):
 
     def forward(self, x):
         rng = self.rng if self.rng is not None else init.generator()
-        return dropout(x, self.p, self.training, rng)
+        return dropout(x, self.p, self.training, rng=rng)
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -230,18 +266,26 @@ class Identity(Module):
 
 
 class ReLU(Module):
-    """y = max(x, 0)."""
+    """y = max(x, 0).
+
+    `inplace` is accepted so that PyTorch code (`nn.ReLU(inplace=True)`) runs unchanged; minigrad
+    never overwrites its input, and the output is the same either way.
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.relu(x)
 
 
 class LeakyReLU(Module):
-    """y = x if x > 0 else negative_slope * x."""
+    """y = x if x > 0 else negative_slope * x (`inplace` as in ReLU)."""
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)

@@ -2,6 +2,7 @@
 
     x    (N, C, H, W)
     y    (N, C, OH, OW)      OH = floor((H + 2*PH - KH) / SH) + 1   (stride defaults to the kernel)
+                             ceil_mode: ceil instead of floor, so a last partial window counts too
 
 The loops live in kernels/pool.py (a NumPy twin and a Numba twin); these Functions only check the
 arguments, call the kernels, and keep what the backward needs.
@@ -13,7 +14,8 @@ import numpy as np
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_4d, int_pair
-from minigrad.ops.conv import conv_output_size
+from minigrad.ops.reduce import mean
+from minigrad.ops.shape import getitem, stack
 
 
 class PoolGeometry(NamedTuple):
@@ -73,7 +75,18 @@ class GlobalAvgPool2d(Function):
         return np.broadcast_to(share, self.x_shape).copy()
 
 
-def _pool_geometry(x, kernel_size, stride, padding, op):
+def pool_output_size(size, kernel_size, stride, padding, ceil_mode=False):
+    """Output length of a pooling along one axis: floor((size + 2*padding - kernel) / stride) + 1,
+    or with ceil_mode the ceiling, keeping a last window only if it starts inside the input or
+    its left padding (PyTorch's rule)."""
+    span = size + 2 * padding - kernel_size
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _pool_geometry(x, kernel_size, stride, padding, ceil_mode, op):
     """Check the arguments; -> PoolGeometry."""
     xa = as_array(x)
     check_4d(xa, op)
@@ -87,22 +100,44 @@ def _pool_geometry(x, kernel_size, stride, padding, op):
     if KH > H + 2 * PH or KW > W + 2 * PW:
         raise ValueError(f"{op}: kernel {KH}x{KW} is larger than the padded input "
                          f"{H + 2 * PH}x{W + 2 * PW} (input {H}x{W}, padding {(PH, PW)})")
-    OH, OW = conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW)
+    OH = pool_output_size(H, KH, SH, PH, ceil_mode)
+    OW = pool_output_size(W, KW, SW, PW, ceil_mode)
     return PoolGeometry(KH, KW, OH, OW, SH, SW, PH, PW)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Max pooling of x (N, C, H, W); stride defaults to kernel_size; padding is -inf."""
+def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False):
+    """Max pooling of x (N, C, H, W); stride defaults to kernel_size; padding is -inf.
+    (PyTorch's 5th argument is dilation, which minigrad's pooling lacks: ceil_mode is
+    keyword-only here, so that a positional call cannot mean something else.)"""
     return MaxPool2d.apply(x, geometry=_pool_geometry(x, kernel_size, stride, padding,
-                                                      "max_pool2d"))
+                                                      bool(ceil_mode), "max_pool2d"))
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Average pooling of x (N, C, H, W); stride defaults to kernel_size; padding is 0 and counts
-    in the divisor unless count_include_pad=False (PyTorch semantics)."""
+    in the divisor unless count_include_pad=False (PyTorch's arguments and semantics)."""
     return AvgPool2d.apply(x, geometry=_pool_geometry(x, kernel_size, stride, padding,
-                                                      "avg_pool2d"),
+                                                      bool(ceil_mode), "avg_pool2d"),
                            count_include_pad=bool(count_include_pad))
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average pooling to a fixed output size (OH, OW), as PyTorch: output cell (i, j) averages
+    rows floor(i*H/OH) .. ceil((i+1)*H/OH) - 1 and the columns alike, so the windows may differ
+    in size by one and overlap. output_size 1 is global average pooling, keeping (N, C, 1, 1)."""
+    check_4d(as_array(x), "adaptive_avg_pool2d")
+    OH, OW = int_pair(output_size, "output_size", "adaptive_avg_pool2d", 1)
+    H, W = as_array(x).shape[2:]
+    if (OH, OW) == (1, 1):
+        return global_avg_pool2d(x, keepdims=True)
+    if H % OH == 0 and W % OW == 0:                     # equal windows side by side
+        return avg_pool2d(x, (H // OH, W // OW))
+    rows = [(i * H // OH, -(-(i + 1) * H // OH)) for i in range(OH)]
+    cols = [(j * W // OW, -(-(j + 1) * W // OW)) for j in range(OW)]
+    cells = [stack([mean(getitem(x, (slice(None), slice(None), slice(r0, r1), slice(c0, c1))),
+                         dim=(2, 3)) for c0, c1 in cols], dim=-1)
+             for r0, r1 in rows]                                            # OH x (N, C, OW)
+    return stack(cells, dim=-2)                                             # (N, C, OH, OW)
 
 
 def global_avg_pool2d(x, keepdims=False):
@@ -113,4 +148,4 @@ def global_avg_pool2d(x, keepdims=False):
 
 
 __all__ = ["MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "max_pool2d", "avg_pool2d",
-           "global_avg_pool2d"]
+           "adaptive_avg_pool2d", "global_avg_pool2d", "pool_output_size"]

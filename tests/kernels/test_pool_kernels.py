@@ -3,16 +3,20 @@ import numpy as np
 from hypothesis import assume, given, strategies as st
 
 from minigrad.kernels import pool as K
+from minigrad.ops.pool import pool_output_size
 
 
 @st.composite
 def pool_cases(draw):
-    """(x, geometry) with padding <= kernel/2; some inputs rounded to force ties."""
+    """(x, geometry) with padding <= kernel/2, with and without ceil_mode's last partial
+    window; some inputs rounded to force ties."""
     N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     H, W = draw(st.integers(1, 8)), draw(st.integers(1, 8))
     KH, KW, SH, SW = (draw(st.integers(1, 4)) for _ in range(4))
     PH, PW = draw(st.integers(0, KH // 2)), draw(st.integers(0, KW // 2))
-    OH, OW = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
+    assume(KH <= H + 2 * PH and KW <= W + 2 * PW)
+    ceil_mode = draw(st.booleans())
+    OH, OW = pool_output_size(H, KH, SH, PH, ceil_mode), pool_output_size(W, KW, SW, PW, ceil_mode)
     assume(OH >= 1 and OW >= 1)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.standard_normal((N, C, H, W))

@@ -111,6 +111,8 @@ def test_dropout_is_seedable_scales_in_training_and_is_identity_in_eval():
     np.testing.assert_array_equal(nn.Dropout(0.5)(x).data, shared_first)
     with pytest.raises(ValueError, match="p must be a probability"):
         nn.Dropout(1.5)
+    with pytest.raises(TypeError):     # PyTorch's second argument is inplace, not a seed
+        nn.Dropout(0.5, True)
 
 
 @pytest.mark.parametrize("layer, reference", [
@@ -125,6 +127,9 @@ def test_dropout_is_seedable_scales_in_training_and_is_identity_in_eval():
     (nn.AvgPool2d(2), lambda x: x.reshape(2, 3, 2, 2, 2, 2).mean(axis=(3, 5))),
     (nn.MaxPool2d(2), lambda x: x.reshape(2, 3, 2, 2, 2, 2).max(axis=(3, 5))),
     (nn.GlobalAvgPool2d(), lambda x: x.mean(axis=(2, 3))),
+    (nn.AdaptiveAvgPool2d(1), lambda x: x.mean(axis=(2, 3), keepdims=True)),
+    (nn.AdaptiveAvgPool2d((2, 1)), lambda x: x.reshape(2, 3, 2, 2, 4).mean(axis=(3, 4))[..., None]),
+    (nn.ReLU(inplace=True), lambda x: np.maximum(x, 0)),
 ])
 def test_parameter_free_layers_match_numpy(layer, reference):
     x = randn(2, 3, 4, 4)

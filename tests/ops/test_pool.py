@@ -4,15 +4,17 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 import minigrad as mg
+import minigrad.nn as nn
 from minigrad import kernels
-from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
+from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 from minigrad.testing import assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
 
 @st.composite
 def pool_cases(draw):
-    """x and (kernel, stride, padding): overlapping windows, stride > kernel, kernel == input."""
+    """x and (kernel, stride, padding, ceil_mode): overlapping windows, stride > kernel, kernel
+    == input, and with ceil_mode a last window that runs past the padding."""
     N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
@@ -21,14 +23,26 @@ def pool_cases(draw):
     assume(k[0] <= H + 2 * p[0] and k[1] <= W + 2 * p[1])
     # seeded normal values: no exact ties, so max pooling is differentiable at x
     x = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).standard_normal((N, C, H, W))
-    return x, k, s, p
+    return x, k, s, p, draw(st.booleans())
 
 
-def pool_by_definition(x, k, s, p, reduce, pad_value, divisor=None):
+def windows_along(size, k, s, p, ceil_mode):
+    """Number of windows, from PyTorch's documented formula: floor (or ceil) of
+    (size + 2p - k) / s, plus 1; with ceil_mode a last window starting beyond the input and its
+    left padding is dropped."""
+    span = (size + 2 * p - k) / s
+    out = (int(np.ceil(span)) if ceil_mode else int(np.floor(span))) + 1
+    return out - 1 if ceil_mode and (out - 1) * s >= size + p else out
+
+
+def pool_by_definition(x, k, s, p, ceil_mode, reduce, pad_value):
+    """reduce() of every window of the padded input; a slice past its end is cut short, which is
+    what a last ceil_mode window sees."""
     s = k if s is None else s
     N, C, H, W = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
-    OH, OW = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
+    OH, OW = windows_along(H, k[0], s[0], p[0], ceil_mode), windows_along(W, k[1], s[1], p[1],
+                                                                            ceil_mode)
     y = np.empty((N, C, OH, OW))
     for n, c, i, j in np.ndindex(y.shape):
         y[n, c, i, j] = reduce(xp[n, c, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]])
@@ -37,24 +51,40 @@ def pool_by_definition(x, k, s, p, reduce, pad_value, divisor=None):
 
 @given(pool_cases())
 def test_max_pool_forward_and_gradient(case):
-    x, k, s, p = case
-    np.testing.assert_array_equal(max_pool2d(x, k, s, p).data,
-                                  pool_by_definition(x, k, s, p, np.max, -np.inf))
-    assert_gradients_match(lambda t: max_pool2d(t, k, s, p), x)
+    x, k, s, p, ceil_mode = case
+    np.testing.assert_array_equal(max_pool2d(x, k, s, p, ceil_mode=ceil_mode).data,
+                                  pool_by_definition(x, k, s, p, ceil_mode, np.max, -np.inf))
+    assert_gradients_match(lambda t: max_pool2d(t, k, s, p, ceil_mode=ceil_mode), x)
 
 
 @given(pool_cases(), st.booleans())
 def test_avg_pool_forward_and_gradient(case, count_include_pad):
-    x, k, s, p = case
-    if count_include_pad:
-        expected = pool_by_definition(x, k, s, p, np.mean, 0.0)
+    x, k, s, p, ceil_mode = case
+    if count_include_pad:   # the padding counts; what lies past it (ceil_mode) does not
+        expected = pool_by_definition(x, k, s, p, ceil_mode, np.mean, 0.0)
     else:   # mean of the real elements only: sum / count of ones in the window
-        total = pool_by_definition(x, k, s, p, np.sum, 0.0)
-        count = pool_by_definition(np.ones_like(x), k, s, p, np.sum, 0.0)
+        total = pool_by_definition(x, k, s, p, ceil_mode, np.sum, 0.0)
+        count = pool_by_definition(np.ones_like(x), k, s, p, ceil_mode, np.sum, 0.0)
         expected = total / count
-    np.testing.assert_allclose(avg_pool2d(x, k, s, p, count_include_pad).data, expected,
-                               rtol=1e-12, atol=1e-12)
-    assert_gradients_match(lambda t: avg_pool2d(t, k, s, p, count_include_pad), x)
+    np.testing.assert_allclose(avg_pool2d(x, k, s, p, ceil_mode, count_include_pad).data,
+                               expected, rtol=1e-12, atol=1e-12)
+    assert_gradients_match(lambda t: avg_pool2d(t, k, s, p, ceil_mode, count_include_pad), x)
+
+
+def test_avg_pool_arguments_are_in_torchs_order():
+    """avg_pool2d(x, 3, 2, 0, True) is ceil_mode=True as in PyTorch (it once meant
+    count_include_pad); max_pool2d's ceil_mode is keyword-only, since PyTorch's 5th argument
+    there is dilation."""
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    assert avg_pool2d(x, 2, 2, 0, True).shape == (1, 1, 3, 3)
+    assert avg_pool2d(x, 2, 2, 0, False).shape == (1, 1, 2, 2)
+    assert avg_pool2d(x, 2, 2, 0, False, False).shape == (1, 1, 2, 2)
+    with pytest.raises(TypeError):
+        max_pool2d(x, 2, 2, 0, True)
+    assert max_pool2d(x, 2, 2, 0, ceil_mode=True).data[0, 0, 2, 2] == 24
+    assert nn.AvgPool2d(2, 2, 0, True)(mg.tensor(x)).shape == (1, 1, 3, 3)
+    with pytest.raises(TypeError):
+        nn.MaxPool2d(2, 2, 0, True)
 
 
 def test_max_pool_overlapping_windows_share_the_winner():
@@ -97,16 +127,19 @@ def test_float32_in_float32_out(backend):
 
 
 @pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 2, 0), (3, 2, 1), (2, 1, 1),
-                                   ((3, 2), (1, 2), (1, 0))])
+                                   ((3, 2), (1, 2), (1, 0)), (2, 3, 1)])
 def test_matches_torch(k, s, p):
     torch = torch_or_skip()
     F = torch.nn.functional
     x = np.random.default_rng(2).standard_normal((2, 3, 11, 9))
     g_rng = np.random.default_rng(3)
-    cases = [(lambda t: max_pool2d(t, k, s, p), lambda t: F.max_pool2d(t, k, s, p))]
-    for cip in (True, False):
-        cases.append((lambda t, c=cip: avg_pool2d(t, k, s, p, c),
-                      lambda t, c=cip: F.avg_pool2d(t, k, s, p, count_include_pad=c)))
+    cases = []
+    for ceil in (False, True):
+        cases.append((lambda t, m=ceil: max_pool2d(t, k, s, p, ceil_mode=m),
+                      lambda t, m=ceil: F.max_pool2d(t, k, s, p, ceil_mode=m)))
+        for cip in (True, False):
+            cases.append((lambda t, c=cip, m=ceil: avg_pool2d(t, k, s, p, m, c),
+                          lambda t, c=cip, m=ceil: F.avg_pool2d(t, k, s, p, m, c)))
     for ours, theirs in cases:
         t = leaf(x)
         y = ours(t)
@@ -131,3 +164,30 @@ def test_bad_input(fn):
         fn(np.zeros((1, 1, 8, 8)), 2, stride=0)
     with pytest.raises(TypeError, match="kernel_size"):
         fn(np.zeros((1, 1, 8, 8)), 2.5)
+
+
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 4), st.integers(1, 4),
+       st.integers(0, 2**32 - 1))
+def test_adaptive_avg_pool_forward_and_gradient(H, W, OH, OW, seed):
+    """Cell (i, j) averages rows floor(i*H/OH) .. ceil((i+1)*H/OH) - 1, and the columns alike."""
+    x = np.random.default_rng(seed).standard_normal((2, 2, H, W))
+    expected = np.empty((2, 2, OH, OW))
+    for i, j in np.ndindex(OH, OW):
+        rows = slice(i * H // OH, int(np.ceil((i + 1) * H / OH)))
+        cols = slice(j * W // OW, int(np.ceil((j + 1) * W / OW)))
+        expected[:, :, i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
+    np.testing.assert_allclose(adaptive_avg_pool2d(x, (OH, OW)).data, expected, rtol=1e-12)
+    assert_gradients_match(lambda t: adaptive_avg_pool2d(t, (OH, OW)), x)
+
+
+def test_adaptive_avg_pool_matches_torch():
+    torch = torch_or_skip()
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 9))
+    for size in (1, (2, 3), (3, 3), 7):
+        t, pt = leaf(x), torch.tensor(x, requires_grad=True)
+        y, py = adaptive_avg_pool2d(t, size), torch.nn.functional.adaptive_avg_pool2d(pt, size)
+        g = np.random.default_rng(5).standard_normal(y.shape)
+        y.backward(g)
+        py.backward(torch.tensor(g))
+        np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(t.grad, pt.grad.numpy(), rtol=1e-12)
