@@ -142,7 +142,7 @@ def evaluate(model, loader, loss_fn=F.cross_entropy):
             total_loss += loss_fn(logits, labels).item() * len(labels)
             if confusion is None:
                 confusion = np.zeros((logits.shape[1],) * 2, dtype=np.int64)
-            np.add.at(confusion, (labels, logits.data.argmax(axis=1)), 1)
+            np.add.at(confusion, (labels.numpy(), logits.data.argmax(axis=1)), 1)
     model.train(was_training)
     if confusion is None:
         raise ValueError("evaluate: the loader yielded no batches")

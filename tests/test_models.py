@@ -92,3 +92,53 @@ def test_lenet5_matches_pytorch_with_the_same_weights():
     with torch.no_grad():
         expected = theirs(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)
+
+
+def torch_alexnet_lite(torch, batch_norm):
+    """AlexNet-lite written out in PyTorch, layer for layer as minigrad.models builds it."""
+    tnn = torch.nn
+    layers, in_channels = [], 3
+    for out_channels, kernel, padding, pool in ((64, 5, 2, True), (192, 5, 2, True),
+                                                (256, 3, 1, False), (256, 3, 1, False),
+                                                (128, 3, 1, True)):
+        layers.append(tnn.Conv2d(in_channels, out_channels, kernel, padding=padding,
+                                 bias=not batch_norm))
+        layers += [tnn.BatchNorm2d(out_channels)] if batch_norm else []
+        layers.append(tnn.ReLU())
+        layers += [tnn.MaxPool2d(3, stride=2)] if pool else []
+        in_channels = out_channels
+
+    class TorchAlexNetLite(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = tnn.Sequential(*layers)
+            self.classifier = tnn.Sequential(
+                tnn.Flatten(), tnn.Dropout(0.5), tnn.Linear(1152, 512), tnn.ReLU(),
+                tnn.Dropout(0.5), tnn.Linear(512, 256), tnn.ReLU(), tnn.Linear(256, 10))
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    return TorchAlexNetLite()
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_alexnet_lite_state_dict_round_trips_with_pytorch(batch_norm):
+    """minigrad -> PyTorch and back, strict keys, the same logits in eval mode (running
+    BatchNorm statistics included)."""
+    torch = torch_or_skip()
+    ours = AlexNetLite(batch_norm=batch_norm)
+    forward(ours, (8, 3, 32, 32), seed=1)             # training mode: moves the running stats
+    ours.eval()
+    theirs = torch_alexnet_lite(torch, batch_norm).eval()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()},
+                           strict=True)
+    x, logits = forward(ours, (4, 3, 32, 32), seed=2)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)
+
+    back = AlexNetLite(batch_norm=batch_norm).eval()
+    back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()}, strict=True)
+    np.testing.assert_allclose(forward(back, (4, 3, 32, 32), seed=2)[1], expected, rtol=1e-4,
+                               atol=1e-5)

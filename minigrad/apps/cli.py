@@ -143,7 +143,7 @@ def _finish(model, config, history, eval_loader, eval_name, out, started):
     viz.plot_curves(history, out / "curves.png", val_label=eval_name)
     viz.plot_confusion(result["confusion"], out / "confusion.png")
     viz.plot_filters(model, out / "filters.png")
-    first_image = next(iter(eval_loader))[0][0]
+    first_image = next(iter(eval_loader))[0].numpy()[0]
     viz.plot_feature_maps(model, "features.0", first_image, out / "feature_maps.png")
     print(f"wrote {', '.join(sorted(p.name for p in out.iterdir() if not p.name.startswith('.')))}")
 

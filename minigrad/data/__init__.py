@@ -3,9 +3,10 @@
     images, labels = mnist("train")                       # uint8 (N, 1, 28, 28), int64 (N,)
     loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0,
                         transform=Compose([RandomCrop(28, padding=2), Normalize(0.13, 0.31)]))
-    for x, y in loader: ...                               # float32 (64, 1, 28, 28), int64 (64,)
+    for x, y in loader: ...                  # Tensors: float32 (64, 1, 28, 28), int64 (64,)
 
-Only NumPy and the standard library: importing this package loads nothing else of minigrad.
+The data sets and transforms work on NumPy arrays only; the loader wraps each batch in a
+`Tensor` (minigrad/tensor.py, which needs nothing but NumPy), as PyTorch's loader does.
 """
 from .cifar_data import CIFAR10_CLASSES, cifar10
 from .cluttered_data import cluttered_mnist

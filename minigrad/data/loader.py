@@ -1,13 +1,16 @@
 """DataLoader: mini-batches from a Dataset, shuffled reproducibly, epoch after epoch."""
 import numpy as np
 
+from minigrad.tensor import Tensor
+
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches of ``(x, y)`` arrays.
+    """Iterate over ``dataset`` in batches of ``(x, y)`` Tensors, as PyTorch's DataLoader.
 
     x: float32 (B, C, H, W) -- uint8 images are scaled to [0, 1] here, per batch, so a uint8
     data set stays four times smaller in memory; y: int64 (B,). Further arrays of the data
-    set (e.g. masks) follow y unchanged, integer ones as int64.
+    set (e.g. masks) follow y unchanged, integer ones as int64. The Tensors need no gradient
+    (`x.requires_grad = True` asks for one, e.g. for a saliency map); `x.numpy()` is the array.
 
     Shuffling is reproducible: the order (and the random numbers ``transform`` draws) of
     epoch k depend only on ``(seed, k)``. Each ``iter(loader)`` uses the current epoch and then
@@ -15,10 +18,11 @@ class DataLoader:
     epoch k, which is how a resumed training run replays exactly the same batches.
     With ``seed=None`` a random seed is drawn once, kept in ``loader.seed``.
 
-    transform: called as ``transform(x, rng)`` on every float32 batch (see transforms.py).
+    transform: called as ``transform(x, rng)`` on every float32 batch array (see transforms.py).
+    The arguments after shuffle are keyword-only: PyTorch's fourth is a sampler.
     """
 
-    def __init__(self, dataset, batch_size=64, shuffle=False, seed=None, drop_last=False,
+    def __init__(self, dataset, batch_size=1, shuffle=False, *, seed=None, drop_last=False,
                  transform=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
@@ -54,7 +58,7 @@ class DataLoader:
             x = to_float32(x)
             if self.transform is not None:
                 x = self.transform(x, rng)
-            yield (x, *(_as_int64_if_integer(a) for a in rest))
+            yield (Tensor(x), *(Tensor(_as_int64_if_integer(a)) for a in rest))
 
 
 def to_float32(x):

@@ -22,7 +22,7 @@ defaults to the last conv layer's rectified output: the ReLU right after the las
 """
 import numpy as np
 
-from minigrad.nn.layers import GlobalAvgPool2d, Linear
+from minigrad.nn.layers import AdaptiveAvgPool2d, Linear
 from minigrad.saliency.core import (Explanation, class_scores, layer_activation, layer_gradient,
                                     resolve_layer, resolve_target, saliency_method)
 from minigrad.saliency.gradients import guided_backprop
@@ -118,9 +118,10 @@ def cam(model, x, target=None, score="logit", layer=None):
 
         S_c = sum_k W[c, k] mean_ij F^k_ij + b_c,     map = sum_k W[c, k] F^k
 
-    so the map's mean plus b_c is S_c. F is what the GlobalAvgPool2d module receives (`layer` is
-    not used: the architecture fixes it) and W the weight of the last Linear. Forward only; the
-    score is always the logit (the formula's S_c).
+    so the map's mean plus b_c is S_c. F is what the global average pooling module receives
+    (AdaptiveAvgPool2d(1) -- PyTorch's layout, with a Flatten after it -- or GlobalAvgPool2d;
+    `layer` is not used: the architecture fixes it) and W the weight of the last Linear. Forward
+    only; the score is always the logit (the formula's S_c).
     """
     pool, linear = _gap_and_classifier(model)
     features, logits = layer_activation(model, x, pool, inputs=True)
@@ -134,14 +135,15 @@ def cam(model, x, target=None, score="logit", layer=None):
 
 
 def _gap_and_classifier(model):
-    """The model's GlobalAvgPool2d module and its last Linear, or a clear error."""
+    """The model's last global average pooling module and its last Linear, or a clear error."""
     modules = list(model.modules())
-    pools = [m for m in modules if isinstance(m, GlobalAvgPool2d)]
+    pools = [m for m in modules if isinstance(m, AdaptiveAvgPool2d) and m.is_global]
     linears = [m for m in modules if isinstance(m, Linear)]
     if not pools or not linears:
-        raise ValueError(f"CAM needs a GlobalAvgPool2d module followed by a Linear; "
-                         f"{type(model).__name__} has {len(pools)} GlobalAvgPool2d and "
-                         f"{len(linears)} Linear modules. Use gradcam, which works on any CNN")
+        raise ValueError(f"CAM needs global average pooling (AdaptiveAvgPool2d(1) or "
+                         f"GlobalAvgPool2d) followed by a Linear; {type(model).__name__} has "
+                         f"{len(pools)} such pooling and {len(linears)} Linear modules. Use "
+                         f"gradcam, which works on any CNN")
     return pools[-1], linears[-1]
 
 

@@ -14,7 +14,7 @@ layer below by one rule per layer type:
                 window_c * W[o, c]; keep the channel with the largest one, and in it the
                 position of the largest single term window_c * W[o, c] (the paper's rule).
                 conv_location='centre' keeps the window's centre instead (departs from it).
-    MaxPool2d, AvgPool2d, GlobalAvgPool2d
+    MaxPool2d, AvgPool2d, global average pooling (AdaptiveAvgPool2d(1), GlobalAvgPool2d)
                 the position of the largest input inside the pooling window
     ReLU, BatchNorm, Dropout, Flatten and every other shape-keeping layer
                 pass the fixations through unchanged (a flat index is the same unit before and
@@ -30,7 +30,7 @@ each fixation as the unit's index in that layer's output (one row per unit).
 import numpy as np
 
 from minigrad.nn.blocks import BasicBlock
-from minigrad.nn.layers import AvgPool2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d
+from minigrad.nn.layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Linear, MaxPool2d
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
 from minigrad.saliency.postprocess import gaussian_blur
 from minigrad.tensor import Tensor, no_grad
@@ -120,7 +120,7 @@ def back(module, name, a, y, flat_points, options):
     if isinstance(module, Conv2d):
         return conv_back(module, a, np.unravel_index(flat_points, y.shape),
                          options["conv_location"])
-    if isinstance(module, (MaxPool2d, AvgPool2d, GlobalAvgPool2d)):
+    if isinstance(module, (MaxPool2d, AvgPool2d)) or getattr(module, "is_global", False):
         return pool_back(module, a, np.unravel_index(flat_points, y.shape))
     if isinstance(module, BasicBlock):
         return block_back(module, a, y, flat_points, options)
@@ -128,7 +128,7 @@ def back(module, name, a, y, flat_points, options):
         raise ValueError(f"CNN-Fixations has no rule for layer '{name}' "
                          f"({type(module).__name__}), which changes the shape {a.shape} -> "
                          f"{y.shape}; rules exist for Linear, Conv2d, MaxPool2d, AvgPool2d, "
-                         f"GlobalAvgPool2d, BasicBlock and shape-keeping layers")
+                         f"global average pooling, BasicBlock and shape-keeping layers")
     return flat_points
 
 
@@ -192,7 +192,7 @@ def conv_back(conv, a, units, location):
 
 def pool_back(pool, a, units):
     """Pooling rule: the largest input inside each fixated unit's window (the same channel)."""
-    if isinstance(pool, GlobalAvgPool2d):
+    if isinstance(pool, AdaptiveAvgPool2d):                  # global: one window per channel
         channels = units[0]
         return _flat_input(channels, *np.unravel_index(a[channels].reshape(len(channels), -1)
                                                        .argmax(axis=1), a.shape[1:]),

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from minigrad import Tensor
 from minigrad.data import DataLoader, Dataset, RandomHorizontalFlip, TensorDataset
 
 
@@ -30,9 +31,10 @@ def test_tensor_dataset_rejects_unequal_lengths():
 
 def test_batches_are_float32_images_in_unit_range_and_int64_labels():
     x, y = next(iter(DataLoader(make_dataset(), batch_size=4)))
+    assert isinstance(x, Tensor) and isinstance(y, Tensor) and not x.requires_grad
     assert x.dtype == np.float32 and x.shape == (4, 1, 2, 2)
     assert y.dtype == np.int64 and y.tolist() == [0, 1, 2, 3]
-    np.testing.assert_allclose(x.ravel(), np.arange(16) / 255, rtol=1e-6)
+    np.testing.assert_allclose(x.numpy().ravel(), np.arange(16) / 255, rtol=1e-6)
 
 
 @pytest.mark.parametrize("drop_last, sizes", [(False, [4, 4, 2]), (True, [4, 4])])
@@ -104,3 +106,11 @@ def test_extra_arrays_follow_the_labels():
     x, y, m = next(iter(DataLoader(TensorDataset(np.zeros((6, 1, 2, 2)), np.arange(6), masks),
                                    batch_size=6)))
     assert m.dtype == bool and m.shape == (6, 2, 2)
+
+
+def test_batch_size_defaults_to_one_and_seed_is_keyword_only():
+    """As in PyTorch: DataLoader(ds) gives single examples, and a fourth positional argument
+    (PyTorch's sampler) is refused instead of being taken for the seed."""
+    assert len(DataLoader(make_dataset(10))) == 10
+    with pytest.raises(TypeError):
+        DataLoader(make_dataset(10), 4, True, 3)

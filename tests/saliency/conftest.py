@@ -27,10 +27,11 @@ def small_cnn():
 
 @pytest.fixture
 def gap_cnn():
-    """conv-relu -> global average pool -> Linear: the architecture CAM was made for."""
+    """conv-relu -> global average pool -> Linear: the architecture CAM was made for, in
+    PyTorch's layout (AdaptiveAvgPool2d(1), Flatten)."""
     nn.manual_seed(1)
-    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.GlobalAvgPool2d(),
-                         nn.Linear(6, 4)).double()
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(6, 4)).double()
 
 
 @pytest.fixture

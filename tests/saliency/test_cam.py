@@ -20,7 +20,7 @@ def test_on_a_gap_linear_net_gradcam_and_hirescam_equal_cam_over_hw(gap_cnn, ima
 def test_cam_mean_plus_bias_is_the_logit(gap_cnn, images):
     logits = gap_cnn(nn.Parameter(images)).data
     cam = raw(gap_cnn, images, "cam", target=1)
-    np.testing.assert_allclose(cam.mean(axis=(1, 2)) + gap_cnn[3].bias.data[1], logits[:, 1])
+    np.testing.assert_allclose(cam.mean(axis=(1, 2)) + gap_cnn[4].bias.data[1], logits[:, 1])
 
 
 def test_hirescam_before_flatten_linear_sums_to_logit_minus_bias(small_cnn, images):

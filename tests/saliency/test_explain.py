@@ -75,7 +75,8 @@ def test_scores(small_cnn, images, score):
     ({"method": "vanilla", "layer": "3"}, r"takes no layer; layer= applies to"),
     ({"method": "vanilla", "score": "logits"}, r"unknown score 'logits'; expected one of"),
     ({"method": "gradcam", "postprocess": ("blur",)}, r"unknown post-processing step"),
-    ({"method": "cam"}, r"CAM needs a GlobalAvgPool2d module followed by a Linear"),
+    ({"method": "cam"}, r"CAM needs global average pooling \(AdaptiveAvgPool2d\(1\) or "
+                         r"GlobalAvgPool2d\) followed by a Linear"),
 ])
 def test_bad_input_is_a_clear_error(small_cnn, images, kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -77,7 +77,8 @@ def test_linear_rule_keeps_positive_contributions_or_only_the_largest():
 def test_fixations_run_through_a_residual_block(rng):
     nn.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BasicBlock(4, 8, stride=2),
-                          nn.BasicBlock(8, 8), nn.GlobalAvgPool2d(), nn.Linear(8, 3))
+                          nn.BasicBlock(8, 8), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 3))
     x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
     maps, explanation = explain(model, x, method="fixations", return_explanation=True)
     assert maps.shape == (2, 8, 8) and not np.isnan(maps).any()
