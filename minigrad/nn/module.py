@@ -22,7 +22,7 @@ LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
 class Parameter(Tensor):
     """A Tensor that a Module learns: `requires_grad=True` and found by `parameters()`."""
 
-    def __init__(self, data, requires_grad=True, dtype=None):
+    def __init__(self, data, requires_grad=True, *, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self):
@@ -105,11 +105,12 @@ class Module:
     def children(self):
         return (child for _, child in self.named_children())
 
-    def named_modules(self, prefix=""):
-        """(name, module) for this module ('') and every descendant ('features.3')."""
+    def named_modules(self, *, prefix=""):
+        """(name, module) for this module ('') and every descendant ('features.3'); every name
+        starts with `prefix` (keyword-only: PyTorch's first argument is a memo set)."""
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(_join(prefix, name))
+            yield from child.named_modules(prefix=_join(prefix, name))
 
     def modules(self):
         return (module for _, module in self.named_modules())
