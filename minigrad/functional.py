@@ -13,7 +13,7 @@ from minigrad.ops.loss import (binary_cross_entropy_with_logits, cross_entropy, 
 from minigrad.ops.norm import batch_norm, dropout
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 from minigrad.ops.reduce import amax, amin, argmax, argmin, max, mean, min, sum, var
-from minigrad.ops.shape import (cat, concatenate, flatten, gather, getitem, pad, permute, reshape,
-                                squeeze, stack, transpose, unsqueeze)
+from minigrad.ops.shape import (cat, concatenate, embedding, flatten, gather, getitem, pad,
+                                permute, reshape, squeeze, stack, transpose, unsqueeze)
 
 clamp = clip

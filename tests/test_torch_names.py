@@ -53,7 +53,7 @@ MIRRORED = [
     *[(f"minigrad.functional.{name}", f"torch.nn.functional.{name}", {})
       for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "conv2d",
                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "dropout",
-                   "pad", "mse_loss")],
+                   "pad", "mse_loss", "embedding")],
     ("minigrad.functional.cross_entropy", "torch.nn.functional.cross_entropy", TARGET),
     ("minigrad.functional.nll_loss", "torch.nn.functional.nll_loss", TARGET),
     ("minigrad.functional.binary_cross_entropy_with_logits",
@@ -72,7 +72,7 @@ MIRRORED = [
       for name in ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
                    "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten", "Identity", "ReLU",
                    "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Module",
-                   "Parameter")],
+                   "Parameter", "ModuleList", "Embedding")],
     ("minigrad.nn.Sequential", "torch.nn.Sequential", {"*modules": "*args"}),
     # ----- Module methods
     *[(f"minigrad.nn.Module.{name}", f"torch.nn.Module.{name}", {})

@@ -9,12 +9,12 @@ from minigrad.nn.blocks import BasicBlock
 from minigrad.nn.checkpoint import flatten_state, load, save, select, unflatten_state
 from minigrad.nn.init import manual_seed
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
-                                Dropout, Flatten, GlobalAvgPool2d, Identity, LeakyReLU, Linear,
-                                LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
-from minigrad.nn.module import Module, Parameter, Sequential
+                                Dropout, Embedding, Flatten, GlobalAvgPool2d, Identity, LeakyReLU,
+                                Linear, LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
+from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.summary import summary
 
-__all__ = ["Module", "Parameter", "Sequential", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d",
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Embedding", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d",
            "AdaptiveAvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten", "Identity",
            "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "BasicBlock",
            "summary", "save", "load", "flatten_state", "unflatten_state", "select",

@@ -244,6 +244,28 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+class Embedding(Module):
+    """A learned vector per token: integer indices (any shape) -> (*indices.shape,
+    embedding_dim). weight: (num_embeddings, embedding_dim), initialised N(0, 1) as in PyTorch;
+    the row of padding_idx starts at zero and is never updated (its gradient is 0)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx
+        self.weight = init.normal_(Parameter(np.empty((num_embeddings, embedding_dim),
+                                                     dtype=np.float32)))
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (
+            "" if self.padding_idx is None else f", padding_idx={self.padding_idx}")
+
+
 class Flatten(Module):
     """Merge axes start_dim..end_dim: (N, C, H, W) -> (N, C*H*W) by default."""
 

@@ -272,25 +272,31 @@ def _shape_and_type_problems(targets, state_dict):
     return problems
 
 
-class Sequential(Module):
-    """Modules applied one after another; children are named '0', '1', ... as in PyTorch.
+class _NumberedModules(Module):
+    """Children named '0', '1', ... in order (what Sequential and ModuleList share).
 
-    Indexing gives a child (`model[0]`, `model[-1]`) or, with a slice, a new Sequential that
-    shares those children under their old names (`model[:3]`: the first three layers).
+    Indexing gives a child (`model[0]`, `model[-1]`) or, with a slice, a new container of the
+    same kind that shares those children under their old names (`model[:3]`).
     """
 
-    def __init__(self, *modules):
+    def __init__(self, modules=()):
         super().__init__()
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: argument {index} is a {type(module).__name__}, "
-                                f"expected a Module")
-            setattr(self, str(index), module)
+        for module in modules:
+            self.append(module)
 
-    def forward(self, x):
-        for module in self:
-            x = module(x)
-        return x
+    def append(self, module):
+        """Add `module` as the next child, named by its position."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: item {len(self)} is a "
+                            f"{type(module).__name__}, expected a Module")
+        setattr(self, str(max((int(name) + 1 for name, _ in self.named_children()),
+                              default=0)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
 
     def __len__(self):
         return sum(1 for _ in self.named_children())
@@ -302,7 +308,29 @@ class Sequential(Module):
         named = list(self.named_children())
         if not isinstance(index, slice):
             return named[index][1]
-        part = Sequential()
+        part = type(self)()
         for name, module in named[index]:
             setattr(part, name, module)
         return part
+
+
+class Sequential(_NumberedModules):
+    """Modules applied one after another; children are named '0', '1', ... as in PyTorch."""
+
+    def __init__(self, *modules):
+        super().__init__(modules)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+
+class ModuleList(_NumberedModules):
+    """A list of modules whose parameters the parent finds (a plain Python list would hide
+    them): `self.blocks = ModuleList([Block() for _ in range(4)])`, then `for block in
+    self.blocks: x = block(x)` in forward. Keys 'blocks.0.weight' ... as in PyTorch. It has no
+    forward of its own."""
+
+    def __init__(self, modules=None):
+        super().__init__(() if modules is None else modules)

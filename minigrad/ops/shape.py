@@ -54,6 +54,22 @@ class GetItem(Function):
         return grad_in
 
 
+class Embedding(Function):
+    """y = weight[indices] (one row per index);  dL/dweight[i] = the sum of dL/dy over every
+    position holding index i, and 0 for the padding index (its row is never learned)."""
+
+    def forward(self, weight, indices, padding_idx):
+        self.shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]                               # (*indices.shape, D)
+
+    def backward(self, grad):
+        grad_weight = np.zeros(self.shape, dtype=grad.dtype)
+        np.add.at(grad_weight, self.indices, grad)           # an index used twice gets both
+        if self.padding_idx is not None:
+            grad_weight[self.padding_idx] = 0
+        return grad_weight
+
+
 def _is_basic_index(index):
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
@@ -174,6 +190,25 @@ def gather(x, dim, index):
     where = list(np.indices(index.shape, sparse=True))
     where[dim] = index
     return GetItem.apply(x, index=tuple(where))
+
+
+def embedding(input, weight, padding_idx=None):
+    """The rows of weight (num_embeddings, D) at the integer `input` indices, of any shape:
+    -> (*input.shape, D), as `torch.nn.functional.embedding`. A lookup table is a Linear layer
+    applied to one-hot vectors, without building them."""
+    indices = np.asarray(getattr(input, "data", input))
+    count = weight.shape[0]
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= count):
+        raise ValueError(f"embedding: indices must lie in [0, {count}) for a table of {count} "
+                         f"rows, got values in [{indices.min()}, {indices.max()}]")
+    if padding_idx is not None:
+        if not -count <= padding_idx < count:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is outside the table of "
+                             f"{count} rows")
+        padding_idx %= count
+    return Embedding.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
 def cat(tensors, dim=None, *, axis=None):

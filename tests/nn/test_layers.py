@@ -3,9 +3,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import minigrad.nn as nn
 from minigrad import Tensor, gradcheck
+from minigrad import functional as F
+from minigrad.testing import assert_gradients_match
 
 
 def randn(*shape, seed=0, dtype=np.float64):
@@ -134,3 +137,38 @@ def test_dropout_is_seedable_scales_in_training_and_is_identity_in_eval():
 def test_parameter_free_layers_match_numpy(layer, reference):
     x = randn(2, 3, 4, 4)
     np.testing.assert_allclose(layer(Tensor(x)).data, reference(x), rtol=1e-10)
+
+
+@given(st.data())
+def test_embedding_looks_up_rows_and_sums_the_gradient_of_repeated_indices(data):
+    count, width = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 4))
+    indices = np.array(data.draw(st.lists(st.integers(0, count - 1), min_size=1, max_size=8)))
+    indices = indices.reshape(data.draw(st.sampled_from([(-1,), (1, -1)])))
+    weight = np.random.default_rng(0).standard_normal((count, width))
+    np.testing.assert_array_equal(F.embedding(Tensor(indices), Tensor(weight)).data,
+                                  weight[indices])
+    assert_gradients_match(lambda w: F.embedding(indices, w), weight)
+    padding = data.draw(st.integers(0, count - 1))
+    w = Tensor(weight, requires_grad=True)
+    F.embedding(indices, w, padding_idx=padding).sum().backward()
+    expected = np.zeros_like(weight)
+    np.add.at(expected, indices, 1.0)
+    expected[padding] = 0                        # the padding row is never learned
+    np.testing.assert_array_equal(w.grad, expected)
+
+
+def test_embedding_layer_and_its_errors():
+    nn.manual_seed(0)
+    layer = nn.Embedding(10, 4, padding_idx=-1)
+    assert layer.weight.shape == (10, 4) and not layer.weight.data[9].any()
+    assert layer(Tensor(np.array([[1, 9], [3, 3]]))).shape == (2, 2, 4)
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 10\).*\[0, 10\]"):
+        layer(Tensor(np.array([0, 10])))
+    with pytest.raises(TypeError, match="indices must be integers"):
+        layer(Tensor(np.array([0.0, 1.0])))
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.Embedding(10, 4, padding_idx=9)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+    index = np.array([[1, 9, 2], [2, 2, 0]])
+    out = twin(torch.from_numpy(index))
+    np.testing.assert_allclose(layer(Tensor(index)).data, out.detach().numpy(), rtol=1e-6)

@@ -79,7 +79,7 @@ def test_sequential_indexing_slicing_and_errors():
     assert list(model) == [model[0], model[1], model[2]]
     tail = model[1:]
     assert [name for name, _ in tail.named_children()] == ["1", "2"] and tail[0] is model[1]
-    with pytest.raises(TypeError, match="argument 1 is a int"):
+    with pytest.raises(TypeError, match="item 1 is a int"):
         nn.Sequential(nn.ReLU(), 3)
 
 
@@ -148,3 +148,31 @@ def test_forgetting_super_init_gets_a_clear_error():
 
     with pytest.raises(AttributeError, match=r"Broken.__init__ must call super\(\).__init__\(\)"):
         list(Broken().named_buffers())
+
+
+def test_module_list_registers_its_modules_under_torchs_names():
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
+            self.blocks.append(nn.Linear(3, 1))
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    model = Stack()
+    assert list(model.state_dict()) == ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
+                                        "blocks.1.bias", "blocks.2.weight", "blocks.2.bias"]
+    assert model.num_parameters() == 2 * 12 + 4 and len(model.blocks) == 3
+    assert model(Tensor(np.ones((2, 3)))).shape == (2, 1)
+    assert isinstance(model.blocks[1:], nn.ModuleList) and model.blocks[-1].out_features == 1
+    with pytest.raises(TypeError, match="item 1 is a list"):
+        nn.ModuleList([nn.ReLU(), [nn.ReLU()]])
+    with pytest.raises(NotImplementedError):
+        model.blocks(Tensor(np.ones((2, 3))))
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.ModuleList([torch.nn.Linear(3, 3), torch.nn.Linear(3, 3),
+                                torch.nn.Linear(3, 1)])
+    assert ["blocks." + k for k in twin.state_dict()] == list(model.state_dict())
