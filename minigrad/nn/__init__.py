@@ -5,7 +5,7 @@
                           nn.Linear(6 * 12 * 12, 10))
 """
 from minigrad.nn import attention, fuse, init
-from minigrad.nn.blocks import BasicBlock
+from minigrad.nn.blocks import BasicBlock, Inception, vgg_block
 from minigrad.nn.checkpoint import flatten_state, load, save, select, unflatten_state
 from minigrad.nn.init import manual_seed
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
@@ -14,8 +14,9 @@ from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, Batch
 from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.summary import summary
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Embedding", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d",
-           "AdaptiveAvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten", "Identity",
-           "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "BasicBlock",
-           "summary", "save", "load", "flatten_state", "unflatten_state", "select",
-           "manual_seed", "init", "fuse", "attention"]
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d", "MaxPool2d",
+           "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+           "Dropout", "Embedding", "Flatten", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+           "Softmax", "LogSoftmax", "BasicBlock", "Inception", "vgg_block", "summary", "save",
+           "load", "flatten_state", "unflatten_state", "select", "manual_seed", "init", "fuse",
+           "attention"]

@@ -172,3 +172,34 @@ def test_embedding_layer_and_its_errors():
     index = np.array([[1, 9, 2], [2, 2, 0]])
     out = twin(torch.from_numpy(index))
     np.testing.assert_allclose(layer(Tensor(index)).data, out.detach().numpy(), rtol=1e-6)
+
+
+def test_vgg_block_and_inception_shapes_and_keys_match_torchvision_layouts():
+    block = nn.vgg_block(3, 8, convs=2)
+    assert block(Tensor(randn(2, 3, 8, 8, dtype=np.float32))).shape == (2, 8, 4, 4)
+    assert [type(m).__name__ for m in block] == ["Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d"]
+    module = nn.Inception(8, 4, 3, 6, 2, 5, 7)
+    assert module(Tensor(randn(2, 8, 6, 6, dtype=np.float32))).shape == (2, 4 + 6 + 5 + 7, 6, 6)
+    check_module_gradients(nn.Inception(2, 1, 1, 2, 1, 1, 1).double(), randn(1, 2, 4, 4))
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+
+    class TorchInception(tnn.Module):          # torchvision's layout, without its BatchNorms
+        def __init__(self, cin, c1, c3r, c3, c5r, c5, pool):
+            super().__init__()
+            def conv(a, b, k):
+                return tnn.Sequential(tnn.Conv2d(a, b, k, padding=k // 2), tnn.ReLU())
+            self.branch1 = conv(cin, c1, 1)
+            self.branch2 = tnn.Sequential(conv(cin, c3r, 1), conv(c3r, c3, 3))
+            self.branch3 = tnn.Sequential(conv(cin, c5r, 1), conv(c5r, c5, 5))
+            self.branch4 = tnn.Sequential(tnn.MaxPool2d(3, 1, 1), conv(cin, pool, 1))
+
+        def forward(self, x):
+            return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x),
+                              self.branch4(x)], 1)
+
+    twin = TorchInception(8, 4, 3, 6, 2, 5, 7)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
+    x = randn(2, 8, 6, 6, dtype=np.float32)
+    np.testing.assert_allclose(module(Tensor(x)).data, twin(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
