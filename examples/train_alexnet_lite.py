@@ -3,6 +3,7 @@
     python examples/train_alexnet_lite.py                       # shapes: 10k train / 2k test
     python examples/train_alexnet_lite.py --dataset cifar10     # needs the CIFAR-10 files
     python examples/train_alexnet_lite.py --no-batch-norm       # AlexNet as it was, no BN
+    python examples/train_alexnet_lite.py --epochs 1 --limit 128 --test-limit 64   # a quick look
 
 This one builds its data pipeline from `minigrad.apps.recipes` (the per-data-set normalisation,
 augmentation and hyper-parameters that `minigrad train` uses); see train_lenet.py for every
@@ -28,6 +29,8 @@ parser.add_argument("--dataset", default="shapes", choices=["shapes", "cifar10"]
 parser.add_argument("--epochs", type=int, help="default: the recipe's")
 parser.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
 parser.add_argument("--root", help="directory with cifar-10-binary files")
+parser.add_argument("--limit", type=int, help="train on the first N training images only")
+parser.add_argument("--test-limit", type=int, help="test on the first N test images only")
 parser.add_argument("--out", default="runs/train_alexnet_lite")
 args = parser.parse_args()
 
@@ -35,7 +38,8 @@ recipe = RECIPES[args.dataset]
 epochs = args.epochs or recipe.epochs
 # Random shifts and flips for training; the test split is watched each epoch, never tuned on.
 train_loader, test_loader, _ = make_loaders(args.dataset, recipe, recipe.batch_size,
-                                            root=args.root)
+                                            root=args.root, limit=args.limit,
+                                            test_limit=args.test_limit)
 nn.manual_seed(0)
 model = AlexNetLite(batch_norm=args.batch_norm)
 nn.summary(model, (1, 3, 32, 32))

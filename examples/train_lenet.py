@@ -4,6 +4,7 @@
 
     python examples/train_lenet.py                       # ReLU + max pooling, ~98% in ~1 min
     python examples/train_lenet.py --activation tanh --pooling avg     # closer to the 1998 net
+    python examples/train_lenet.py --epochs 1 --limit 256             # a quick look
 
 The hyper-parameters are those of `minigrad.apps.recipes.RECIPES["mnist"]`, chosen on a validation
 split carved from the training images (never on the test split).
@@ -21,11 +22,13 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--epochs", type=int, default=20)
 parser.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid"])
 parser.add_argument("--pooling", default="max", choices=["max", "avg"])
+parser.add_argument("--limit", type=int, help="train on the first N training digits only")
 parser.add_argument("--out", default="runs/train_lenet")
 args = parser.parse_args()
 
 # 1. Data: 4,000 training and 1,000 test digits, uint8 (N, 1, 28, 28), labels 0..9.
 train_images, train_labels = mnist("train")
+train_images, train_labels = train_images[:args.limit], train_labels[:args.limit]
 test_images, test_labels = mnist("test")
 normalize = Normalize(0.1307, 0.3081)      # MNIST's mean and std: inputs centred, unit spread
 # Random shifts of up to 2 pixels: every epoch sees new variants of the same 4,000 digits.

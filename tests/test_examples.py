@@ -1,8 +1,11 @@
 """The examples are part of the documentation: they must run and say what they promise."""
+import re
 import runpy
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -28,3 +31,126 @@ def test_explain_lenet_writes_its_pictures(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for suffix in ("", "_sanity", "_fixations"):
         assert (tmp_path / f"ex{suffix}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def run_example(name, monkeypatch, capsys, *args):
+    """Run examples/<name> in this process (no interpreter start-up) with these arguments, in
+    a temporary working directory; its printed output."""
+    monkeypatch.setattr(sys, "argv", [name, *map(str, args)])
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def is_png(path):
+    return path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_conv_arithmetic_checks_the_formula_against_conv2d(in_tmp, monkeypatch, capsys):
+    out = run_example("conv_arithmetic.py", monkeypatch, capsys, "--max-size", 3)
+    assert re.search(r"agrees with conv2d in all \d+ cases", out)
+    assert "conv2d agrees: True" in out
+    assert re.search(r"3x3\s+5\s+7\s+9", out)                        # valid, same, full
+    assert re.search(r"1x1 conv .* max difference 0\.0e\+00", out)
+    assert is_png(in_tmp / "conv_arithmetic.png")
+
+
+def test_pooling_as_convolution_shows_which_pooling_is_linear(in_tmp, monkeypatch, capsys):
+    out = run_example("pooling_as_convolution.py", monkeypatch, capsys, "--windows", 2000)
+    assert "equal up to rounding: True" in out
+    assert "maxpool(a + b) = 1  but  maxpool(a) + maxpool(b) = 2" in out
+    errors = dict(re.findall(r"fit to (\w+)\s+pooling: .* error ([\d.]+)%", out))
+    assert float(errors["average"]) < 0.1 and float(errors["max"]) > 30
+    assert is_png(in_tmp / "pooling_as_convolution.png")
+
+
+def test_perceptron_and_logistic_regression_then_xor(in_tmp, monkeypatch, capsys):
+    out = run_example("perceptron_and_logistic_regression.py", monkeypatch, capsys,
+                      "--steps", 150)
+    assert re.search(r"logistic regression: .* accuracy 100%", out)
+    assert re.search(r"perceptron: \d+ updates in \d+ epochs, accuracy 100% \(a pass without", out)
+    straight = int(re.search(r"XOR, one layer .*: (\d+)% of the corners", out).group(1))
+    assert straight <= 75                                       # no line gets all four corners
+    assert "XOR, a hidden layer of 8 tanh units: 100% of the corners" in out
+    assert is_png(in_tmp / "perceptron_and_logistic_regression.png")
+
+
+def test_optimizers_side_by_side(in_tmp, monkeypatch, capsys):
+    out = run_example("optimizers.py", monkeypatch, capsys, "--steps", 300, "--epochs", 1,
+                      "--limit", 256)
+    for name in ("SGD", "momentum 0.9", "RMSprop", "Adam"):
+        assert re.search(rf"{name}\s+lr .* -> \(", out) and re.search(rf"{name}\s+lr .* test", out)
+    distance = {name: float(d) for name, d in
+                re.findall(r"   (SGD|momentum 0\.9)\s+lr .* distance to \(1, 1\) ([\d.]+)", out)}
+    assert distance["momentum 0.9"] < distance["SGD"]           # same lr: momentum got further
+    assert is_png(in_tmp / "optimizers.png")
+
+
+def test_init_and_activations_make_vanishing_gradients_visible(in_tmp, monkeypatch, capsys):
+    out = run_example("init_and_activations.py", monkeypatch, capsys, "--depth", 6, "--width",
+                      64, "--batch", 64)
+    rows = {name: float(ratio) for name, ratio in
+            re.findall(r"   (\w+, [\w (),.^0-9]+?)\s+[\d.e+-]+\s+[\d.e+-]+\s+([\d.e+-]+)", out)}
+    assert rows["sigmoid, Xavier"] < 1e-2                 # the first layers get ~nothing back
+    assert 0.1 < rows["relu, Kaiming"] < 10 and 0.1 < rows["tanh, Xavier"] < 10
+    assert is_png(in_tmp / "init_and_activations.png")
+
+
+def test_cnn_architectures_measure_their_designs_and_train_a_resnet(in_tmp, monkeypatch,
+                                                                    capsys):
+    out = run_example("cnn_architectures.py", monkeypatch, capsys, "--train-size", 64,
+                      "--test-size", 32, "--epochs", 1, "--depths", 2, 8)
+    assert "2 x 3x3: sees 5x5 with 73,728 weights" in out
+    assert re.search(r"114M multiply-adds.*\n.*294M without.*hooks on the module count 114M", out)
+    ratios = re.findall(r"with shortcuts\s+([\d.]+), without\s+([\d.]+)", out)
+    assert len(ratios) == 2 and float(ratios[1][1]) > float(ratios[1][0])
+    assert re.search(r"ResNet, 3 BasicBlocks\s+78,042 parameters", out)
+    assert re.search(r"epoch 1: training loss [\d.]+, test accuracy", out)
+
+
+def test_batchnorm_folding_keeps_outputs(in_tmp, monkeypatch, capsys):
+    out = run_example("batchnorm_folding.py", monkeypatch, capsys, "--batch", 8, "--repeats", 1)
+    gaps = [float(g) for g in re.findall(r"max \|difference\| / max \|output\| = ([\d.e+-]+)",
+                                         out)]
+    assert len(gaps) == 2 and max(gaps) < 1e-5
+    assert "BatchNorm layers 5 -> 0" in out and "BatchNorm layers 6 -> 0" in out
+    assert len(re.findall(r"\d+\.\d+x faster", out)) == 2
+
+
+def test_attention_blocks_report_where_they_look(in_tmp, monkeypatch, capsys):
+    out = run_example("attention_blocks.py", monkeypatch, capsys, "--train-size", 64,
+                      "--test-size", 40, "--epochs", 1)
+    for name in ("trained CBAM", "untrained CBAM", "a centred Gaussian"):
+        assert re.search(rf"{name}.*\s[\d.]+\s+\(above 1 for \d+% of the images\)", out)
+    assert "nan" not in out
+    assert is_png(in_tmp / "attention_blocks.png")
+
+
+def test_train_lenet_runs_a_quick_epoch(in_tmp, monkeypatch, capsys):
+    out = run_example("train_lenet.py", monkeypatch, capsys, "--epochs", 1, "--limit", 128,
+                      "--out", in_tmp / "lenet")
+    assert re.search(r"test accuracy \d+\.\d+%", out)
+    assert is_png(in_tmp / "lenet" / "curves.png")
+
+
+def test_train_alexnet_lite_runs_a_quick_epoch(in_tmp, monkeypatch, capsys):
+    out = run_example("train_alexnet_lite.py", monkeypatch, capsys, "--epochs", 1, "--limit",
+                      16, "--test-limit", 16, "--out", in_tmp / "alexnet")
+    assert re.search(r"test accuracy \d+\.\d+%", out)
+    assert is_png(in_tmp / "alexnet" / "confusion.png")
+
+
+# Examples being given a fast mode and a test on another branch at the time of writing.
+ELSEWHERE = {"explain_shapes.py": "engineer i15 (issue 18's brief)"}
+
+
+def test_every_example_is_run_by_a_test():
+    source = Path(__file__).read_text()
+    untested = [path.name for path in EXAMPLES.glob("*.py")
+                if f'"{path.name}"' not in source and path.name not in ELSEWHERE]
+    assert not untested, f"examples without a test: {untested}"

@@ -54,17 +54,22 @@ RECIPES = {
 }
 
 
-def load_split(dataset, split, root=None):
-    """(images uint8 NCHW, labels int64) of one split: 'train' or 'test'."""
-    if dataset == "mnist":
-        return mnist(split, root)
-    if dataset == "cifar10":
-        return cifar10(split, root)
+def load_split(dataset, split, root=None, count=None):
+    """(images uint8 NCHW, labels int64) of one split: 'train' or 'test'.
+
+    count: only the first `count` images (for shapes, a smaller set made with the split's seed,
+    so that a quick run does not render all 10,000)."""
     if dataset == "shapes":
-        count, seed = SHAPES_SIZES[split]
-        images, labels, _masks = shapes(count, seed=seed)
+        full, seed = SHAPES_SIZES[split]
+        images, labels, _masks = shapes(full if count is None else min(count, full), seed=seed)
         return images, labels
-    raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(RECIPES)}")
+    if dataset == "mnist":
+        images, labels = mnist(split, root)
+    elif dataset == "cifar10":
+        images, labels = cifar10(split, root)
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(RECIPES)}")
+    return (images, labels) if count is None else (images[:count], labels[:count])
 
 
 def transforms(recipe, augment):
@@ -78,24 +83,23 @@ def transforms(recipe, augment):
 
 
 def make_loaders(dataset, recipe, batch_size, val_size=0, augment=True, seed=0, root=None,
-                 limit=None):
+                 limit=None, test_limit=None):
     """(train loader, per-epoch evaluation loader, its name).
 
     val_size > 0 holds out the last val_size training images as the validation set (for
     choosing hyper-parameters); val_size = 0 trains on all of them and evaluates each epoch on
     the test split, named 'test' so that no one mistakes it for a validation score.
-    limit: use only the first `limit` training images (quick runs and tests).
+    limit, test_limit: use only the first `limit` training / `test_limit` test images (quick
+    runs and tests).
     """
-    images, labels = load_split(dataset, "train", root)
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
+    images, labels = load_split(dataset, "train", root, limit)
     if val_size:
         if not 0 < val_size < len(images):
             raise ValueError(f"val_size must be between 1 and {len(images) - 1}, got {val_size}")
         held_out = (images[-val_size:], labels[-val_size:])
         images, labels = images[:-val_size], labels[:-val_size]
     else:
-        held_out = load_split(dataset, "test", root)
+        held_out = load_split(dataset, "test", root, test_limit)
     train = DataLoader(TensorDataset(images, labels), batch_size, shuffle=True, seed=seed,
                        transform=transforms(recipe, augment))
     return train, eval_loader(*held_out, recipe), ("val" if val_size else "test")
