@@ -11,7 +11,8 @@ BatchNorms by Identity): one pass over the feature map instead of two, and nothi
 the model's outputs but the rounding.
 
 Both models are first run in training mode over some shapes images, so that their running
-statistics are real ones, then compared in eval mode, and timed back to back.
+statistics are real ones, then compared in eval mode, and timed taking turns (the best of a few
+passes each: on a busy machine the ratio still varies from run to run).
 """
 import argparse
 import os
@@ -40,15 +41,17 @@ images = shapes(max(args.batch, 64), seed=0)[0].astype(np.float32) / 255
 x = mg.tensor((images[:args.batch] - 0.5) / 0.3)
 
 
-def best_time(model):
-    """The fastest of `repeats` eval forward passes over the batch, in seconds."""
-    times = []
+def best_times(*models):
+    """For each model, the fastest of `repeats` eval forward passes over the batch, in seconds;
+    the models take turns, so that a change in the machine's load hits them alike."""
+    times = [[] for _ in models]
     with mg.no_grad():
         for _ in range(args.repeats):
-            started = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - started)
-    return min(times)
+            for model, spent in zip(models, times):
+                started = time.perf_counter()
+                model(x)
+                spent.append(time.perf_counter() - started)
+    return [min(spent) for spent in times]
 
 
 print(f"load average {os.getloadavg()[0]:.1f}; eval forward passes of {args.batch} images, "
@@ -68,8 +71,9 @@ for name, make in (("AlexNet-lite with BatchNorm", lambda: AlexNetLite(batch_nor
                   for net in (model, fused)]
     gap = np.abs(before - after).max() / np.abs(before).max()
     same_class = np.mean(before.argmax(1) == after.argmax(1))
-    best_time(model), best_time(fused)              # warm up (the first pass allocates)
-    slow, fast = best_time(model), best_time(fused)
+    with mg.no_grad():
+        model(x), fused(x)                          # warm up (the first pass allocates)
+    slow, fast = best_times(model, fused)
     print(f"\n{name}: BatchNorm layers {batchnorms[0]} -> {batchnorms[1]}, "
           f"{model.num_parameters():,} -> {fused.num_parameters():,} parameters")
     print(f"   outputs unchanged: max |difference| / max |output| = {gap:.1e}, "

@@ -111,32 +111,30 @@ class MaxResult(NamedTuple):
     indices: Tensor
 
 
-def dims(x, dim, keepdim, axis, keepdims, op):
-    """PyTorch's (dim, keepdim) or NumPy's (axis, keepdims) -> (sorted positive axes, keep)."""
+def reduction(function, x, dim, keepdim, axis, keepdims, **options):
+    """Apply a reduction Function over PyTorch's (dim, keepdim) or NumPy's (axis, keepdims)."""
+    op = function.__name__.lower()
+    axes = normalize_axes(dim_or_axis(dim, axis, op), x.ndim)
     keep = keepdim if keepdims is None else keepdims
-    return normalize_axes(dim_or_axis(dim, axis, op), x.ndim), bool(keep)
+    return function.apply(x, axes=axes, keepdims=bool(keep), **options)
 
 
 def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    axes, keep = dims(x, dim, keepdim, axis, keepdims, "sum")
-    return Sum.apply(x, axes=axes, keepdims=keep)
+    return reduction(Sum, x, dim, keepdim, axis, keepdims)
 
 
 def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    axes, keep = dims(x, dim, keepdim, axis, keepdims, "mean")
-    return Mean.apply(x, axes=axes, keepdims=keep)
+    return reduction(Mean, x, dim, keepdim, axis, keepdims)
 
 
 def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The largest value over dim (all axes by default); ties share the gradient equally."""
-    axes, keep = dims(x, dim, keepdim, axis, keepdims, "amax")
-    return Max.apply(x, axes=axes, keepdims=keep)
+    return reduction(Max, x, dim, keepdim, axis, keepdims)
 
 
 def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The smallest value over dim (all axes by default); ties share the gradient equally."""
-    axes, keep = dims(x, dim, keepdim, axis, keepdims, "amin")
-    return Min.apply(x, axes=axes, keepdims=keep)
+    return reduction(Min, x, dim, keepdim, axis, keepdims)
 
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -193,5 +191,4 @@ def _arg(x, dim, keepdim, find):
 def var(x, dim=None, *, correction=1, keepdim=False, axis=None, keepdims=None):
     """Variance over dim, divided by n - correction (PyTorch's signature: correction and keepdim
     are keyword-only, so the old positional `var(dim, unbiased)` fails instead of running)."""
-    axes, keep = dims(x, dim, keepdim, axis, keepdims, "var")
-    return Var.apply(x, axes=axes, keepdims=keep, correction=correction)
+    return reduction(Var, x, dim, keepdim, axis, keepdims, correction=correction)

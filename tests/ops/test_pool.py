@@ -191,3 +191,19 @@ def test_adaptive_avg_pool_matches_torch():
         py.backward(torch.tensor(g))
         np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-12)
         np.testing.assert_allclose(t.grad, pt.grad.numpy(), rtol=1e-12)
+
+
+@given(pool_cases())
+def test_average_pooling_is_a_depthwise_convolution_with_weights_one_over_k2(case):
+    """The lesson of examples/pooling_as_convolution.py, for every window and padding: average
+    pooling (padding counted, no ceil_mode) and global average pooling are convolutions with
+    fixed weights 1/(KH*KW), one channel at a time."""
+    x, k, s, p, _ = case
+    C = x.shape[1]
+    weights = np.full((C, 1) + k, 1.0 / (k[0] * k[1]))
+    conv = mg.functional.conv2d(x, weights, stride=k if s is None else s, padding=p, groups=C)
+    np.testing.assert_allclose(avg_pool2d(x, k, s, p).data, conv.data, rtol=1e-12, atol=1e-12)
+    everything = np.full((C, 1) + x.shape[2:], 1.0 / (x.shape[2] * x.shape[3]))
+    np.testing.assert_allclose(adaptive_avg_pool2d(x, 1).data,
+                               mg.functional.conv2d(x, everything, groups=C).data, rtol=1e-12,
+                               atol=1e-12)
