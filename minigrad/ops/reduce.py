@@ -170,22 +170,23 @@ def _extreme(x, dim, keepdim, axis, keepdims, op):
     return MaxResult(values, indices)
 
 
-def argmax(x, dim=None, keepdim=False):
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the first maximum along dim (of the flattened tensor when dim is None), int64;
     an index has no gradient."""
-    return _arg(x, dim, keepdim, np.argmax)
+    return _arg(np.argmax, x, dim_or_axis(dim, axis, "argmax"), keepdim, keepdims)
 
 
-def argmin(x, dim=None, keepdim=False):
+def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the first minimum along dim (of the flattened tensor when dim is None), int64."""
-    return _arg(x, dim, keepdim, np.argmin)
+    return _arg(np.argmin, x, dim_or_axis(dim, axis, "argmin"), keepdim, keepdims)
 
 
-def _arg(x, dim, keepdim, find):
+def _arg(find, x, dim, keepdim, keepdims):
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if dim is not None:
         (dim,) = normalize_axes(dim, data.ndim)
-    return Tensor(find(data, axis=dim, keepdims=bool(keepdim)).astype(np.int64))
+    keep = keepdim if keepdims is None else keepdims
+    return Tensor(find(data, axis=dim, keepdims=bool(keep)).astype(np.int64))
 
 
 def var(x, dim=None, *, correction=1, keepdim=False, axis=None, keepdims=None):

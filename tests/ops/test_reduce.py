@@ -102,6 +102,7 @@ def test_argmax_and_argmin():
     np.testing.assert_array_equal(t.argmax(1).data, [1, 0])
     np.testing.assert_array_equal(t.argmin(dim=0, keepdim=True).data, [[0, 1, 1]])
     np.testing.assert_array_equal(F.argmax(t, -1).data, [1, 0])
+    np.testing.assert_array_equal(t.argmax(axis=1, keepdims=True).data, [[1], [0]])   # NumPy's
 
 
 def test_max_min_and_argmax_against_torch():
