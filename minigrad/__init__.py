@@ -6,6 +6,8 @@ from minigrad.function import Function, unbroadcast  # noqa: E402
 from minigrad.ops import methods as _methods  # noqa: E402,F401  (attaches x + y, x.sum() ... to Tensor)
 from minigrad.gradcheck import GradcheckError, gradcheck  # noqa: E402
 from minigrad import functional, nn, optim  # noqa: E402
+from minigrad.nn.checkpoint import CheckpointError, load, save  # noqa: E402
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Function",
-           "unbroadcast", "gradcheck", "GradcheckError", "functional", "nn", "optim", "__version__"]
+           "unbroadcast", "gradcheck", "GradcheckError", "functional", "nn", "optim", "save",
+           "load", "CheckpointError", "__version__"]

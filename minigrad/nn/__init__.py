@@ -6,7 +6,8 @@
 """
 from minigrad.nn import attention, fuse, init
 from minigrad.nn.blocks import BasicBlock
-from minigrad.nn.checkpoint import flatten_state, load, save, select, unflatten_state
+from minigrad.nn.checkpoint import (CheckpointError, flatten_state, load, remove_partial_files,
+                                   save, select, unflatten_state)
 from minigrad.nn.init import manual_seed
 from minigrad.nn.layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
                                 GlobalAvgPool2d, Identity, LeakyReLU, Linear, LogSoftmax,
@@ -17,5 +18,5 @@ from minigrad.nn.summary import summary
 __all__ = ["Module", "Parameter", "Sequential", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d",
            "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten", "Identity",
            "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "BasicBlock",
-           "summary", "save", "load", "flatten_state", "unflatten_state", "select",
-           "manual_seed", "init", "fuse", "attention"]
+           "summary", "save", "load", "CheckpointError", "remove_partial_files", "flatten_state",
+           "unflatten_state", "select", "manual_seed", "init", "fuse", "attention"]
