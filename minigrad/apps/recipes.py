@@ -54,12 +54,12 @@ RECIPES = {
 }
 
 
-def load_split(dataset, split, root=None):
+def load_split(dataset, split, root=None, download=False):
     """(images uint8 NCHW, labels int64) of one split: 'train' or 'test'."""
     if dataset == "mnist":
-        return mnist(split, root)
+        return mnist(split, root, download)
     if dataset == "cifar10":
-        return cifar10(split, root)
+        return cifar10(split, root, download)
     if dataset == "shapes":
         count, seed = SHAPES_SIZES[split]
         images, labels, _masks = shapes(count, seed=seed)
@@ -78,7 +78,7 @@ def transforms(recipe, augment):
 
 
 def make_loaders(dataset, recipe, batch_size, val_size=0, augment=True, seed=0, root=None,
-                 limit=None):
+                 limit=None, download=False):
     """(train loader, per-epoch evaluation loader, its name).
 
     val_size > 0 holds out the last val_size training images as the validation set (for
@@ -86,7 +86,7 @@ def make_loaders(dataset, recipe, batch_size, val_size=0, augment=True, seed=0, 
     the test split, named 'test' so that no one mistakes it for a validation score.
     limit: use only the first `limit` training images (quick runs and tests).
     """
-    images, labels = load_split(dataset, "train", root)
+    images, labels = load_split(dataset, "train", root, download)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     if val_size:
@@ -95,7 +95,7 @@ def make_loaders(dataset, recipe, batch_size, val_size=0, augment=True, seed=0, 
         held_out = (images[-val_size:], labels[-val_size:])
         images, labels = images[:-val_size], labels[:-val_size]
     else:
-        held_out = load_split(dataset, "test", root)
+        held_out = load_split(dataset, "test", root, download)
     train = DataLoader(TensorDataset(images, labels), batch_size, shuffle=True, seed=seed,
                        transform=transforms(recipe, augment))
     return train, eval_loader(*held_out, recipe), ("val" if val_size else "test")
@@ -128,9 +128,14 @@ def save_trained(model, config, path):
 
 
 def load_trained(path):
-    """(model in eval mode, config) from a file written by `save_trained`."""
+    """(model in eval mode, config) from a file written by `save_trained`, or a checkpoint.npz or
+    interrupted.npz of `minigrad train` (they hold the model and the config too)."""
     saved = nn.load(path)
     config = {key: value.item() for key, value in nn.select(saved, "config").items()}
+    if not {"model", "dataset"} <= set(config):
+        raise nn.CheckpointError(f"{path} was not written by `minigrad train` (it holds no "
+                                 f"run configuration); pass the model.npz, checkpoint.npz or "
+                                 f"interrupted.npz of a run directory")
     model = get_model(config["model"], **model_kwargs(config))
     model.load_state_dict(nn.select(saved, "model"))
     return model.eval(), config
