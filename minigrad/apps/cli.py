@@ -293,7 +293,10 @@ def main(argv=None):
 
 
 def _error(error):
-    print(f"minigrad: error: {error}", file=sys.stderr)
+    message = str(error)
+    if isinstance(error, OSError) and error.strerror:       # without the '[Errno 28]'
+        message = error.strerror + (f": {error.filename}" if error.filename else "")
+    print(f"minigrad: error: {message}", file=sys.stderr)
     return 1
 
 
