@@ -43,10 +43,8 @@ def fork_train(argv, log):
     pid = os.fork()
     if pid == 0:                                                  # the child
         code = 1
-        try:
-            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
+        try:      # pytest's capture replaced sys.stdout: point both streams at the log itself
+            sys.stdout = sys.stderr = open(log, "a", buffering=1)
             code = main(argv)
         finally:
             os._exit(code)
