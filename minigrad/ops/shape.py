@@ -91,8 +91,19 @@ class Pad(Function):
         return grad[self.inner]
 
 
+def _int_tuple(value, name, op):
+    """An int or a sequence of ints as a tuple, or a TypeError naming the op and the argument."""
+    values = (value,) if isinstance(value, (int, np.integer)) else value
+    if not isinstance(values, (tuple, list)) or \
+            not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{op}: {name} must be an int or a sequence of ints, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
 def reshape(x, shape):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = _int_tuple(shape, "shape", "reshape")
+    if any(n < -1 for n in shape):
+        raise ValueError(f"reshape: sizes must be >= 0, or -1 for one inferred size, got {shape}")
     known = int(np.prod([n for n in shape if n != -1]))
     if shape.count(-1) > 1 or (-1 not in shape and known != x.size) or \
             (-1 in shape and (known == 0 or x.size % known)):
@@ -104,7 +115,11 @@ def reshape(x, shape):
 def transpose(x, axes=None):
     """Reverse the axes (axes=None) or permute them, like `np.transpose` / `torch.permute`."""
     if axes is not None:
-        axes = tuple(int(a) % x.ndim for a in axes)
+        given = _int_tuple(axes, "axes", "transpose")
+        if len(given) != x.ndim or any(not -x.ndim <= a < x.ndim for a in given):
+            raise ValueError(f"transpose: axes {given} are not a permutation of the "
+                             f"{x.ndim} axes of a tensor of shape {x.shape}")
+        axes = tuple(a % x.ndim for a in given)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
@@ -131,7 +146,16 @@ def squeeze(x, axis=None):
 
 def getitem(x, index):
     """x[index] with slices, integers, None, Ellipsis, integer arrays or boolean masks."""
-    return GetItem.apply(x, index=_index_arrays(index))
+    index = _index_arrays(index)
+    try:
+        return GetItem.apply(x, index=index)
+    except IndexError as error:          # IndexError, as Python's and PyTorch's (iteration needs it)
+        raise IndexError(f"getitem: index {index!r} is out of range for a tensor of shape "
+                         f"{np.shape(getattr(x, 'data', x))} ({error})") from None
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"getitem: {index!r} is not a valid index for a tensor of shape "
+                        f"{np.shape(getattr(x, 'data', x))}: use ints, slices, None, ..., "
+                        f"integer arrays or boolean masks ({error})") from None
 
 
 def _index_arrays(index):
