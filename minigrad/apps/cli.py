@@ -146,8 +146,7 @@ def run_train(args):
         scratch.keep_freed_memory()
     print(f"minigrad train: {json.dumps(config)}\nwriting to {out}/", flush=True)
     if uncached_kernels():
-        print("compiling minigrad's Numba kernels during the first epoch (once per install; "
-              "later runs load them from Numba's cache)", flush=True)
+        _compile_kernels()
     train_loader, eval_loader, eval_name = _data(
         make_loaders, config["dataset"], args.root, args.download, recipe=recipe,
         batch_size=config["batch_size"], val_size=config["val_size"], augment=config["augment"],
@@ -168,6 +167,25 @@ def run_train(args):
         return 130                         # what a shell reports for a program ended by Ctrl-C
     _finish(model, config, history, eval_loader, eval_name, out, started)
     return 0
+
+
+def _compile_kernels():
+    """Run every Numba kernel once on a tiny input, so that all of them are compiled (and
+    cached by Numba) now, with a word about it, instead of slowing down the first epoch."""
+    import numpy as np
+    from minigrad import functional as F
+    print("compiling minigrad's Numba kernels (once per install; later runs load them from "
+          "Numba's cache) ...", end=" ", flush=True)
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    x = minigrad.tensor(rng.random((1, 4, 6, 6), dtype=np.float32), requires_grad=True)
+    for channels, stride in ((2, 1), (8, 1), (2, 2)):    # each layout of im2col / col2im
+        w = minigrad.tensor(rng.random((channels, 4, 3, 3), dtype=np.float32),
+                            requires_grad=True)
+        F.conv2d(x, w, stride=stride, padding=1).sum().backward()
+    F.max_pool2d(x, 2).sum().backward()
+    F.avg_pool2d(x, 2).sum().backward()
+    print(f"{time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _check_run_directory(args, out):
