@@ -28,3 +28,14 @@ def test_explain_lenet_writes_its_pictures(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for suffix in ("", "_sanity", "_fixations"):
         assert (tmp_path / f"ex{suffix}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_explain_shapes_trains_its_small_cnn_and_scores_the_maps(tmp_path):
+    result = subprocess.run([sys.executable, str(EXAMPLES / "explain_shapes.py"), "--train-size",
+                             "128", "--epochs", "1", "--val-n", "50", "--n", "8", "--out",
+                             str(tmp_path / "shapes.png")], capture_output=True, text=True,
+                            check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "small CNN: " in result.stdout and "on 50 validation images" in result.stdout
+    assert "baseline: centre" in result.stdout and "gradcam" in result.stdout
+    assert (tmp_path / "shapes.png").read_bytes()[:4] == b"\x89PNG"

@@ -63,12 +63,17 @@ def close(ours, theirs, dtype):
                                atol=tolerance)
 
 
+def operands(data, x_min, x_max, w_min, w_max):
+    """(input, weight, bias or None) of random shapes and dtypes."""
+    return (data.draw(tensors(min_dims=x_min, max_dims=x_max)),
+            data.draw(tensors(min_dims=w_min, max_dims=w_max)),
+            data.draw(st.one_of(st.none(), tensors(min_dims=0, max_dims=2))))
+
+
 @FUZZ
 @given(st.data())
 def test_conv2d(data):
-    x = data.draw(tensors(min_dims=3, max_dims=5))
-    w = data.draw(tensors(min_dims=3, max_dims=5))
-    bias = data.draw(st.one_of(st.none(), tensors(min_dims=0, max_dims=2)))
+    x, w, bias = operands(data, 3, 5, 3, 5)
     stride, padding, dilation = (data.draw(INT_OR_PAIR) for _ in range(3))
     padding = data.draw(st.one_of(st.just(padding), st.sampled_from(["same", "valid", "x"])))
     groups = data.draw(st.one_of(st.integers(-1, 3), ODD_VALUES))
@@ -121,9 +126,7 @@ def test_batch_norm(data):
 @FUZZ
 @given(st.data())
 def test_linear_and_matmul(data):
-    x = data.draw(tensors(min_dims=0, max_dims=4))
-    w = data.draw(tensors(min_dims=0, max_dims=3))
-    bias = data.draw(st.one_of(st.none(), tensors(min_dims=0, max_dims=2)))
+    x, w, bias = operands(data, 0, 4, 0, 3)
     y = outcome(lambda: F.linear(x, w, bias))
     if y is not None and torch is not None and x.dtype in (np.float32, np.float64):
         close(y, TF.linear(as_torch(x), as_torch(w), None if bias is None else as_torch(bias)),
