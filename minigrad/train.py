@@ -136,7 +136,8 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
             position.next_epoch()
             run.save_checkpoint(position)
             if ctrl_c.requested:      # pressed during the evaluation or the checkpoint's write
-                return run.interrupted(position, saved=True)
+                return run.interrupted(position)
+    run.finished()
     return history
 
 
@@ -299,21 +300,23 @@ class _Run:
         if self.directory is None:
             return
         nn.save(self._state(position), self.directory / CHECKPOINT_NAME)
-        stale = self.directory / INTERRUPTED_NAME       # superseded by the checkpoint
-        if stale.exists():
+        self.finished()                      # an older interrupted.npz is superseded by it
+
+    def finished(self):
+        """Remove interrupted.npz: the run went past it (or to its end)."""
+        stale = None if self.directory is None else self.directory / INTERRUPTED_NAME
+        if stale is not None and stale.exists():
             stale.unlink()
 
-    def interrupted(self, position, saved=False):
-        """Save everything at the batch where Ctrl-C stopped the run (unless the checkpoint
-        just `saved` holds it: Ctrl-C came at the end of an epoch); -> the history, marked."""
-        where = (f"after epoch {position.epoch}" if saved else
+    def interrupted(self, position):
+        """Save everything at the batch where Ctrl-C stopped the run; -> the history, marked."""
+        where = (f"after epoch {position.epoch}" if position.batch == 0 else
                  f"at epoch {position.epoch + 1}, batch {position.batch}")
         if self.directory is None:
             print(f"\ninterrupted {where}: no checkpoint_dir, nothing saved", file=sys.stderr)
         else:
-            path = self.directory / (CHECKPOINT_NAME if saved else INTERRUPTED_NAME)
-            if not saved:
-                nn.save(self._state(position), path)
+            path = self.directory / INTERRUPTED_NAME
+            nn.save(self._state(position), path)
             print(f"\ninterrupted {where}: saved {path}; resume=True continues from there",
                   file=sys.stderr)
         position.history["interrupted"] = True

@@ -122,7 +122,7 @@ def test_ctrl_c_saves_interrupted_npz_and_the_printed_resume_command_reaches_the
     assert "Traceback" not in stderr
     files = sorted(p.name for p in out.iterdir())
     assert files == ["checkpoint.npz", "interrupted.npz"]      # no model.npz, metrics, plots
-    assert position(out / "interrupted.npz") > (1, 0)
+    assert position(out / "interrupted.npz") >= (1, 0)       # in epoch 2 (or just before it)
     assert run_cli("evaluate", "--model-path", str(out / "interrupted.npz")) == 0
     resume_line = stderr.strip().splitlines()[-1].strip()
     assert resume_line.startswith("minigrad train ") and resume_line.endswith(" --resume")
