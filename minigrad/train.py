@@ -328,6 +328,8 @@ class _Run:
         path, checkpoint = self._latest()
         position = Position.from_checkpoint(checkpoint)
         self._check_config(path, checkpoint)
+        print(f"resuming from {path}: epoch {position.epoch + 1}, batch {position.batch + 1}",
+              file=sys.stderr)
         model_before, optimizer_before = self.model.state_dict(), self.optimizer.state_dict()
         try:
             self.model.load_state_dict(nn.select(checkpoint, "model"))

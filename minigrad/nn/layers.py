@@ -10,7 +10,7 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops._args import conv_padding, int_pair
+from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.conv import conv2d, padding_sides
 from minigrad.ops.norm import batch_norm, dropout
 from minigrad.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
@@ -33,15 +33,6 @@ def _positive_int(value, name, layer):
     if value < 1:
         raise ValueError(f"{layer}: {name} must be >= 1, got {value}")
     return int(value)
-
-
-def _check_range(layer, name, value, low, high, low_open=False):
-    """A clear error unless low (<) <= value <= high (a number, not NaN)."""
-    inside = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and \
-        math.isfinite(value) and (low < value if low_open else low <= value) and value <= high
-    if not inside:
-        interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ValueError(f"{layer}: {name} must be a number in {interval}, got {value!r}")
 
 
 def _affine_parameters(weight_shape, bias):
@@ -187,8 +178,8 @@ class _BatchNorm(Module):
         super().__init__()
         layer = type(self).__name__
         num_features = _positive_int(num_features, "num_features", layer)
-        _check_range(layer, "eps", eps, 0, 1, low_open=True)
-        _check_range(layer, "momentum", momentum, 0, 1)
+        check_number(eps, "eps", layer, 0, 1, low_open=True)
+        check_number(momentum, "momentum", layer, 0, 1)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype=np.float32)) if affine else None

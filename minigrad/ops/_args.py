@@ -61,7 +61,7 @@ def check_number(value, name, op, low=-math.inf, high=math.inf, low_open=False):
     inside = (low < value if low_open else low <= value) and value <= high
     if not inside:                                   # NaN fails both comparisons
         interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ValueError(f"{op}: {name} must be in {interval}, got {value!r}")
+        raise ValueError(f"{op}: {name} must be a number in {interval}, got {value!r}")
     return value
 
 
