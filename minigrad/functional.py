@@ -7,7 +7,7 @@ from minigrad.ops.activation import leaky_relu, log_softmax, relu, sigmoid, soft
 from minigrad.ops.conv import conv2d
 from minigrad.ops.elementwise import (abs, add, clip, div, exp, log, maximum, minimum, mul, neg,
                                       pow, sqrt, sub)
-from minigrad.ops.linalg import matmul
+from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.loss import (binary_cross_entropy_with_logits, cross_entropy, mse_loss,
                                nll_loss)
 from minigrad.ops.norm import batch_norm, dropout

@@ -56,17 +56,34 @@ class RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+NUMBER_KINDS = "biuf"      # NumPy's kind letters of bool, signed and unsigned integer, floating
+
+
 def _to_array(data, dtype):
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        return np.asarray(data, dtype=dtype)
+    if isinstance(data, np.ndarray) and dtype is None and data.dtype.kind in NUMBER_KINDS \
+            and data.dtype != np.float16:
+        return data           # the common case (every op's output): nothing to convert
     from_python = not isinstance(data, (np.ndarray, np.generic))
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as error:        # ragged lists, dtype='foo', 'abc' as float
+        raise type(error)(f"tensor: cannot make an array of numbers from "
+                          f"{_describe(data)}{'' if dtype is None else f' as {dtype!r}'}: "
+                          f"{error}") from None
+    if array.dtype.kind not in NUMBER_KINDS:
+        raise TypeError(f"tensor: expected numbers (bool, integer or floating point), got dtype "
+                        f"{array.dtype} from {_describe(data)}")
     # Python floats and float16 become float32, the library's default; float64 arrays stay float64.
-    if array.dtype == np.float16 or (from_python and array.dtype == np.float64):
+    if dtype is None and (array.dtype == np.float16 or (from_python and array.dtype == np.float64)):
         array = array.astype(np.float32)
     return array
+
+
+def _describe(data):
+    text = repr(data)
+    return f"{type(data).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 
 class Tensor:

@@ -114,19 +114,21 @@ def plot_confusion(confusion, path, class_names=None):
     return _save(figure, path)
 
 
-def _grid(figure, images, title, cmap=None):
-    """Show `images` (K, H, W) or (K, H, W, 3) in a near-square grid without axes."""
+def _grid(figure, images, spec, **imshow):
+    """Show `images` (K, H, W) or (K, H, W, 3) in a near-square grid without axes, inside the
+    GridSpec cell `spec`; -> the last AxesImage (for a colour bar)."""
     columns = math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
+    cells = spec.subgridspec(rows, columns, wspace=0.08, hspace=0.08)
     for index, image in enumerate(images):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        axes.imshow(image, cmap=cmap)
+        axes = figure.add_subplot(cells[index // columns, index % columns])
+        shown = axes.imshow(image, **imshow)
         axes.axis("off")
-    figure.suptitle(title)
+    return shown
 
 
 def _rescale(array):
-    """Stretch to [0, 1] (filters have arbitrary sign and scale)."""
+    """Stretch to [0, 1]."""
     low, high = array.min(), array.max()
     return (array - low) / (high - low) if high > low else np.zeros_like(array)
 
@@ -139,24 +141,51 @@ def first_conv(model):
     raise ValueError(f"{type(model).__name__} has no Conv2d layer")
 
 
-def plot_filters(model, path):
-    """The first convolution's filters as little images, to `path`.
+def layer_title(model, module):
+    """A layer as a reader knows it: 'conv1 (6 filters 5x5)', 'ReLU after conv2', not
+    'features.0'. Convolutions are numbered from 1 in module order."""
+    number = 0
+    for candidate in model.modules():
+        if isinstance(candidate, Conv2d):
+            number += 1
+            last_conv = candidate
+        if candidate is module:
+            if isinstance(module, Conv2d):
+                kh, kw = module.kernel_size
+                return f"conv{number} ({module.out_channels} filters {kh}x{kw})"
+            return type(module).__name__ + (f" after conv{number}" if number else "")
+    raise ValueError(f"{type(module).__name__} is not a layer of {type(model).__name__}")
 
-    RGB filters (3 input channels) are shown in colour; otherwise each filter's first input
-    channel in grey. Each filter is stretched to the full range on its own.
+
+def plot_filters(model, path):
+    """The first convolution's filters as little images, on one shared scale, to `path`.
+
+    One input channel: each filter's weights in a diverging colour map, white at 0, with a
+    colour bar of the weights. Three (RGB): each filter in colour, mid-grey at 0, all filters
+    scaled together, so that a faint filter looks faint.
     """
-    weight = first_conv(model).weight.data                    # (OC, C, KH, KW)
+    conv = first_conv(model)
+    weight = conv.weight.data                                   # (OC, C, KH, KW)
+    peak = float(np.abs(weight).max()) or 1.0
+    figure = _figure(6.5, 6)
+    spec = figure.add_gridspec(1, 1, left=0.03, right=0.82, top=0.88, bottom=0.04)[0]
     if weight.shape[1] == 3:
-        images, cmap = [_rescale(w).transpose(1, 2, 0) for w in weight], None
+        images = [(w / peak / 2 + 0.5).transpose(1, 2, 0) for w in weight]
+        _grid(figure, images, spec)
+        note = f"colour: RGB weights, mid-grey = 0, full colour = +-{peak:.3g}"
     else:
-        images, cmap = [_rescale(w[0]) for w in weight], "gray"
-    figure = _figure(6, 6)
-    _grid(figure, images, f"first-layer filters {tuple(weight.shape)}", cmap)
-    return _save(figure, path)
+        shown = _grid(figure, [w[0] for w in weight], spec, cmap="bwr", vmin=-peak, vmax=peak)
+        bar = figure.colorbar(shown, cax=figure.add_axes((0.86, 0.1, 0.03, 0.72)))
+        bar.set_label("weight")
+        note = "first input channel" if weight.shape[1] > 1 else "red > 0 > blue"
+    figure.suptitle(f"filters of {layer_title(model, conv)}\n{note}")
+    figure.savefig(path)
+    return path
 
 
 def plot_feature_maps(model, layer, image, path, max_maps=64):
-    """What `layer` of `model` outputs for one `image` (C, H, W): up to max_maps channels.
+    """The input `image` (C, H, W) and what `layer` of `model` makes of it: up to max_maps
+    channels, on one shared colour scale, to `path`.
 
     layer: a module of the model, or its name ('features.0'). Uses a forward hook, so it works
     for any layer of any model; the model runs once in eval mode without a graph.
@@ -173,7 +202,20 @@ def plot_feature_maps(model, layer, image, path, max_maps=64):
         handle.remove()
         model.train(was_training)
     maps = captured[0][0][:max_maps]                           # (C, H, W) of the one image
-    name = layer if isinstance(layer, str) else type(layer).__name__
-    figure = _figure(8, 8)
-    _grid(figure, maps, f"feature maps of {name} {tuple(captured[0].shape[1:])}", "viridis")
-    return _save(figure, path)
+    figure = _figure(11, 6)
+    left, right = figure.add_gridspec(1, 2, width_ratios=(1, 2.2), left=0.02, right=0.88,
+                                      top=0.86, bottom=0.04, wspace=0.08)
+    axes = figure.add_subplot(left)
+    picture = np.asarray(image, dtype=np.float32)
+    axes.imshow(picture[0] if picture.shape[0] == 1 else _rescale(picture).transpose(1, 2, 0),
+                cmap="gray")
+    axes.set_title("input")
+    axes.axis("off")
+    shown = _grid(figure, maps, right, cmap="viridis", vmin=float(maps.min()),
+                  vmax=float(maps.max()))
+    figure.colorbar(shown, cax=figure.add_axes((0.9, 0.1, 0.02, 0.7))).set_label("activation")
+    figure.suptitle(f"what {layer_title(model, module)} makes of the input: "
+                    f"{len(maps)} of {captured[0].shape[1]} feature maps, "
+                    f"{maps.shape[1]}x{maps.shape[2]} each")
+    figure.savefig(path)
+    return path

@@ -138,9 +138,8 @@ def test_train_alexnet_lite_runs_a_quick_epoch(in_tmp, monkeypatch, capsys):
     assert is_png(in_tmp / "alexnet" / "confusion.png")
 
 
-# Examples run by a test in another file (the file named), or being given a fast mode and a
-# test on another branch at the time of writing (None).
-ELSEWHERE = {"train_lenet.py": "tests/test_train.py", "explain_shapes.py": None}
+# Examples run by a test in another file (the file named).
+ELSEWHERE = {"train_lenet.py": "tests/test_train.py"}
 
 
 def test_every_example_is_run_by_a_test():
@@ -150,4 +149,15 @@ def test_every_example_is_run_by_a_test():
                 and path.name not in ELSEWHERE]
     assert not untested, f"examples without a test: {untested}"
     for name, test_file in ELSEWHERE.items():
-        assert test_file is None or name in (root / test_file).read_text(), (name, test_file)
+        assert name in (root / test_file).read_text(), (name, test_file)
+
+
+def test_explain_shapes_trains_its_small_cnn_and_scores_the_maps(tmp_path):
+    result = subprocess.run([sys.executable, str(EXAMPLES / "explain_shapes.py"), "--train-size",
+                             "128", "--epochs", "1", "--val-n", "50", "--n", "8", "--out",
+                             str(tmp_path / "shapes.png")], capture_output=True, text=True,
+                            check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "small CNN: " in result.stdout and "on 50 validation images" in result.stdout
+    assert "baseline: centre" in result.stdout and "gradcam" in result.stdout
+    assert (tmp_path / "shapes.png").read_bytes()[:4] == b"\x89PNG"

@@ -53,7 +53,7 @@ MIRRORED = [
     *[(f"minigrad.functional.{name}", f"torch.nn.functional.{name}", {})
       for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "conv2d",
                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "dropout",
-                   "pad", "mse_loss", "embedding")],
+                   "pad", "mse_loss", "embedding", "linear")],
     ("minigrad.functional.cross_entropy", "torch.nn.functional.cross_entropy", TARGET),
     ("minigrad.functional.nll_loss", "torch.nn.functional.nll_loss", TARGET),
     ("minigrad.functional.binary_cross_entropy_with_logits",

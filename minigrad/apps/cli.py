@@ -9,14 +9,30 @@
 Every subcommand is a subparser whose `set_defaults(run=...)` names the function that runs it.
 Heavy imports (the engine, matplotlib) happen inside those functions, so `minigrad --help` is
 instant.
+
+What goes wrong is said in one line, `minigrad: error: ...`: arguments out of range (checked
+before any work starts, exit 2, as argparse does), and the user's or the machine's mistakes met
+later -- a corrupt file, a full disk, a diverging run (exit 1). A traceback means a bug in
+minigrad; `--debug` shows the traceback of any error. Ctrl-C during `train` saves
+`interrupted.npz`, prints the command that resumes, and exits 130.
 """
 import argparse
 import json
+import math
+import shlex
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import minigrad
 from minigrad.apps.explain_cli import register as _add_saliency_commands
+from minigrad.apps.options import (UsageError, add_debug_option, non_negative_float,
+                                   non_negative_int, positive_float, positive_int)
+
+RUN_FILES = ("checkpoint.npz", "interrupted.npz", "model.npz", "metrics.json")
+PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png")
+MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn")
 
 
 def build_parser():
@@ -24,10 +40,14 @@ def build_parser():
         prog="minigrad",
         description="minigrad: a readable deep-learning engine on NumPy and Numba.")
     parser.add_argument("--version", action="version", version=f"minigrad {minigrad.__version__}")
+    add_debug_option(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
     _add_evaluate(commands)
     _add_saliency_commands(commands)
+    for command in commands.choices.values():
+        add_debug_option(command, default=argparse.SUPPRESS)    # after the command, too
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -38,25 +58,37 @@ def _add_train(commands):
                     "(minigrad/apps/recipes.py): bare `minigrad train` trains LeNet-5 on the "
                     "bundled MNIST subset to about 98% test accuracy in seconds to a minute.")
     train.add_argument("--dataset", default="mnist", choices=["mnist", "shapes", "cifar10"])
-    train.add_argument("--model",
-                       help="lenet5 | alexnet_lite | alexnet_lite_bn (default: the recipe's)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule")
+    train.add_argument("--model", choices=MODEL_NAMES, help="default: the recipe's")
+    train.add_argument("--epochs", type=positive_int)
+    train.add_argument("--batch-size", type=positive_int)
+    train.add_argument("--lr", type=positive_float,
+                       help="peak learning rate of the one-cycle schedule")
     train.add_argument("--optimizer", choices=["sgd", "adam"])
-    train.add_argument("--weight-decay", type=float)
+    train.add_argument("--weight-decay", type=non_negative_float)
     train.add_argument("--no-augment", dest="augment", action="store_false",
                        help="train without random shifts/flips")
-    train.add_argument("--val-size", type=int, default=0,
+    train.add_argument("--val-size", type=non_negative_int, default=0,
                        help="hold out the last N training images and validate on them (use "
                             "this to choose hyper-parameters); 0: report the test split")
-    train.add_argument("--limit", type=int, help="train on the first N training images only")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--limit", type=positive_int,
+                       help="train on the first N training images only")
+    train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--root", help="directory of the data set files (default: "
                                       "$MINIGRAD_DATA or ~/.cache/minigrad)")
-    train.add_argument("--out", help="output directory (default: runs/MODEL-DATASET)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue from OUT/checkpoint.npz")
+    train.add_argument("--download", action="store_true",
+                       help="fetch the data set's files if they are missing (needs internet)")
+    train.add_argument("--out", help="output directory (default: runs/MODEL-DATASET); a "
+                                     "directory that holds a run is never overwritten unless "
+                                     "--overwrite")
+    resume = train.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true",
+                        help="continue the run in OUT from its checkpoint.npz or "
+                             "interrupted.npz, whichever is further (same settings)")
+    resume.add_argument("--overwrite", action="store_true",
+                        help="delete the run already in OUT and start a new one")
+    train.add_argument("--detect-anomaly", action="store_true",
+                       help="check every op for NaN/inf and name the first that made one "
+                            "(slower; see minigrad.detect_anomaly)")
     train.add_argument("--no-progress", dest="progress", action="store_false")
     train.add_argument("--no-keep-freed-memory", dest="keep_freed_memory", action="store_false",
                        help="let malloc give freed memory back to the OS as it likes (to "
@@ -68,9 +100,12 @@ def _add_evaluate(commands):
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model.npz",
                                    description="Accuracy, loss and confusion matrix of a model "
                                                "saved by `minigrad train`.")
-    evaluate.add_argument("--model-path", required=True)
+    evaluate.add_argument("--model-path", required=True,
+                          help="model.npz, checkpoint.npz or interrupted.npz of a run directory")
     evaluate.add_argument("--split", default="test", choices=["train", "test"])
     evaluate.add_argument("--root", help="directory of the data set files")
+    evaluate.add_argument("--download", action="store_true",
+                          help="fetch the data set's files if they are missing")
     evaluate.add_argument("--confusion", help="also save the confusion matrix to this PNG")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -84,17 +119,24 @@ def _resolve_config(args):
               for name in ("model", "epochs", "batch_size", "lr", "optimizer", "weight_decay")}
     config.update(dataset=args.dataset, augment=args.augment, val_size=args.val_size,
                   seed=args.seed, limit=args.limit)
+    if config["limit"] is not None and config["val_size"] >= config["limit"]:
+        raise UsageError(f"--val-size {config['val_size']} must be smaller than --limit "
+                         f"{config['limit']}", usage=True)
+    args.model_name = config["model"]
     return config, recipe
 
 
 def run_train(args):
     from minigrad import nn
-    from minigrad.kernels import scratch
+    from minigrad.kernels import scratch, uncached_kernels
     from minigrad.models import get_model
     from minigrad.apps.recipes import make_loaders, make_optimizer, model_kwargs, one_cycle
-    from minigrad.train import TrainingDiverged, fit
+    from minigrad.train import fit
 
     started = time.perf_counter()
+    config, recipe = _resolve_config(args)
+    out = Path(args.out or f"runs/{config['model']}-{config['dataset']}")
+    _check_run_directory(args, out)        # before any work: exit 2, nothing written
     if args.keep_freed_memory:
         # Steps of one size, over and over: keeping freed pages for the next step saves the OS
         # zero-filling them again. In a bare loop of LeNet-5 steps that is 1.3-1.6x; here, loading
@@ -102,27 +144,97 @@ def run_train(args):
         # not depend on such accidents (benchmarks/README.md). A process-wide policy, so the
         # application opts in, not the library.
         scratch.keep_freed_memory()
-    config, recipe = _resolve_config(args)
-    out = Path(args.out or f"runs/{config['model']}-{config['dataset']}")
-    out.mkdir(parents=True, exist_ok=True)
     print(f"minigrad train: {json.dumps(config)}\nwriting to {out}/", flush=True)
-    train_loader, eval_loader, eval_name = make_loaders(
-        config["dataset"], recipe, config["batch_size"], config["val_size"], config["augment"],
-        config["seed"], args.root, config["limit"])
+    if uncached_kernels():
+        _compile_kernels()
+    train_loader, eval_loader, eval_name = _data(
+        make_loaders, config["dataset"], args.root, args.download, recipe=recipe,
+        batch_size=config["batch_size"], val_size=config["val_size"], augment=config["augment"],
+        seed=config["seed"], limit=config["limit"])
     nn.manual_seed(config["seed"])        # the same initial weights for the same seed
     model = get_model(config["model"], **model_kwargs(config))
     optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"],
                                config["weight_decay"])
     scheduler = one_cycle(optimizer, config["lr"], config["epochs"], len(train_loader))
-    try:
+    with minigrad.detect_anomaly(args.detect_anomaly):
         history = fit(model, train_loader, eval_loader, optimizer, config["epochs"], scheduler,
                       checkpoint_dir=out, resume=args.resume, scheduler_step="batch",
-                      seed=config["seed"], progress=args.progress, val_name=eval_name)
-    except TrainingDiverged as error:
-        print(error)
-        return 1
+                      seed=config["seed"], progress=args.progress, val_name=eval_name,
+                      config=config)
+    if history.get("interrupted"):
+        print(f"minigrad train: interrupted; no final files were written. To continue:\n"
+              f"  {_resume_command(args)}", file=sys.stderr)
+        return 130                         # what a shell reports for a program ended by Ctrl-C
     _finish(model, config, history, eval_loader, eval_name, out, started)
     return 0
+
+
+def _compile_kernels():
+    """Run every Numba kernel once on a tiny input, so that all of them are compiled (and
+    cached by Numba) now, with a word about it, instead of slowing down the first epoch."""
+    import numpy as np
+    from minigrad import functional as F
+    print("compiling minigrad's Numba kernels (once per install; later runs load them from "
+          "Numba's cache) ...", end=" ", flush=True)
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    x = minigrad.tensor(rng.random((1, 4, 6, 6), dtype=np.float32), requires_grad=True)
+    for channels, stride in ((2, 1), (8, 1), (2, 2)):    # each layout of im2col / col2im
+        w = minigrad.tensor(rng.random((channels, 4, 3, 3), dtype=np.float32),
+                            requires_grad=True)
+        F.conv2d(x, w, stride=stride, padding=1).sum().backward()
+    F.max_pool2d(x, 2).sum().backward()
+    F.avg_pool2d(x, 2).sum().backward()
+    print(f"{time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _check_run_directory(args, out):
+    """Refuse, before anything is written, an --out that cannot hold this run: a file, a folder
+    that cannot be written, a finished or unfinished run (unless --resume or --overwrite), or
+    --resume with nothing to resume. --overwrite deletes the old run's files here."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a directory", usage=True)
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if args.resume and not {"checkpoint.npz", "interrupted.npz"} & set(existing):
+        raise UsageError(f"--resume: there is no checkpoint.npz or interrupted.npz in {out}/ to "
+                         f"continue from; leave out --resume to start a new run", usage=True)
+    if existing and not (args.resume or args.overwrite):
+        raise UsageError(f"--out {out}/ already holds a run ({', '.join(existing)}); add "
+                         f"--resume to continue it, --overwrite to replace it, or choose "
+                         f"another --out", usage=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):       # can we write there? (root can, anywhere)
+            pass
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})",
+                         usage=True) from None
+    if args.overwrite:
+        removed = [name for name in RUN_FILES + PLOTS if (out / name).exists()]
+        for name in removed:
+            (out / name).unlink()
+        if removed:
+            print(f"--overwrite: deleted the previous run's {', '.join(removed)}")
+
+
+def _resume_command(args):
+    """The command line of this run with --resume: what the user types to continue it."""
+    argv = [word for word in args.argv if word not in ("--resume", "--overwrite")]
+    if "--out" not in argv and not any(word.startswith("--out=") for word in argv):
+        argv += ["--out", args.out or f"runs/{args.model_name}-{args.dataset}"]
+    return shlex.join(["minigrad"] + argv + ["--resume"])
+
+
+def _data(load, dataset, root, download, **kwargs):
+    """load(dataset, ..., root=root, download=download), with a missing-files error that says
+    which options to use."""
+    try:
+        return load(dataset, root=root, download=download, **kwargs)
+    except FileNotFoundError as error:
+        what = str(error).split(";")[0]
+        bundled = ", or leave out --root for the bundled subset" if dataset == "mnist" else ""
+        raise UsageError(f"{what}: add --download to fetch the files (needs internet), or "
+                         f"--root DIR where they are{bundled}") from None
 
 
 def _finish(model, config, history, eval_loader, eval_name, out, started):
@@ -154,7 +266,8 @@ def run_evaluate(args):
     from minigrad.train import evaluate
 
     model, config = load_trained(args.model_path)
-    images, labels = load_split(config["dataset"], args.split, args.root)
+    images, labels = _data(load_split, config["dataset"], args.root, args.download,
+                           split=args.split)
     result = evaluate(model, eval_loader(images, labels, RECIPES[config["dataset"]]))
     print(f"{config['model']} on {config['dataset']} {args.split} ({len(labels)} images): "
           f"accuracy {result['accuracy']:.2%}  loss {result['loss']:.4f}")
@@ -166,12 +279,43 @@ def run_evaluate(args):
 
 
 def main(argv=None):
+    """Run the command line; -> the exit status (0 ok, 1 error, 2 bad arguments, 130 Ctrl-C)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    args.argv = argv
+    try:
+        return args.run(args)
+    except UsageError as error:
+        if args.debug:
+            raise
+        if error.usage:                   # an argument's fault: argparse's form and exit 2
+            args.command_parser.error(str(error))
+        return _error(error)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("\nminigrad: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError, FloatingPointError) as error:
+        from minigrad.train import TrainingDiverged
+        # the library's messages for bad input (ValueError, CheckpointError), a file or a disk
+        # (OSError), a diverging run or --detect-anomaly's find; any other error is a bug
+        if args.debug or (isinstance(error, RuntimeError) and
+                          not isinstance(error, TrainingDiverged)):
+            raise
+        return _error(error)
+
+
+def _error(error):
+    message = str(error)
+    if isinstance(error, OSError) and error.strerror:       # without the '[Errno 28]'
+        message = error.strerror + (f": {error.filename}" if error.filename else "")
+    print(f"minigrad: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -4,12 +4,19 @@
         --out explain.png
     minigrad explain-benchmark --dataset shapes --model-path runs/shapes/model.npz --n 500
 """
+import sys
+
 import numpy as np
 
 from minigrad.saliency import LAYER_METHODS, METHODS, explain
+from minigrad.apps.options import UsageError, non_negative_int, positive_int
 from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
                                          DEFAULT_ARCHITECTURE, SPLITS, format_table, load_dataset,
                                          load_model, run_benchmark, train_model)
+
+
+# One of each family, so that the default picture stays a readable grid; --methods all for every one.
+SHOWN_METHODS = ("vanilla", "grad_x_input", "guided_backprop", "gradcam", "hirescam", "occlusion")
 
 
 def register(subparsers):
@@ -19,11 +26,13 @@ def register(subparsers):
     command.add_argument("--dataset", default="mnist", choices=("mnist",) + DATASETS)
     command.add_argument("--model", choices=ARCHITECTURES,
                          help="architecture (default: the data set's usual one)")
-    command.add_argument("--index", type=int, default=0, help="which test image")
-    command.add_argument("--methods", default="all",
-                         help=f"comma-separated, or 'all': {', '.join(METHODS)}")
+    command.add_argument("--index", default="0,1,2,3",
+                         help="which test images, comma-separated: one row each")
+    command.add_argument("--methods", default=",".join(SHOWN_METHODS),
+                         help=f"one column each, comma-separated, or 'all': {', '.join(METHODS)}")
     command.add_argument("--layer", help="layer for the CAM family (default: last conv)")
-    command.add_argument("--target", type=int, help="class to explain (default: predicted)")
+    command.add_argument("--target", type=non_negative_int,
+                         help="class to explain (default: predicted)")
     command.add_argument("--out", default="explain.png")
     command.set_defaults(run=run_explain)
 
@@ -32,18 +41,20 @@ def register(subparsers):
     bench.add_argument("--dataset", default="shapes", choices=DATASETS)
     bench.add_argument("--model-path", help="weights (.npz); without it a model is trained")
     bench.add_argument("--model", choices=ARCHITECTURES)
-    bench.add_argument("--n", type=int, default=500, help="test images to score")
+    bench.add_argument("--n", type=positive_int, default=500, help="test images to score")
     bench.add_argument("--methods", default="all")
-    bench.add_argument("--steps", type=int, default=16, help="of deletion/insertion curves")
-    bench.add_argument("--expensive-n", type=int,
+    bench.add_argument("--steps", type=positive_int, default=16,
+                       help="of deletion/insertion curves")
+    bench.add_argument("--expensive-n", type=positive_int,
                        help="run SmoothGrad, IG, Score-CAM and occlusion on fewer images")
-    bench.add_argument("--curve-n", type=int, help="deletion/insertion on fewer images")
+    bench.add_argument("--curve-n", type=positive_int,
+                       help="deletion/insertion on fewer images")
     bench.add_argument("--layer", help="layer of the CAM-family methods (default: the ReLU "
                        "after the last Conv2d); choose it with --split validation")
     bench.add_argument("--split", default="test", choices=SPLITS,
                        help="images to score (validation: for choices such as --layer)")
-    bench.add_argument("--epochs", type=int, default=4, help="when training")
-    bench.add_argument("--train-size", type=int, default=12000, help="when training")
+    bench.add_argument("--epochs", type=positive_int, default=4, help="when training")
+    bench.add_argument("--train-size", type=positive_int, default=12000, help="when training")
     bench.add_argument("--out", help="also write the table (Markdown) to this file")
     bench.set_defaults(run=run_benchmark_command)
 
@@ -52,41 +63,66 @@ def parse_methods(text, allowed):
     if text == "all":
         return list(allowed)
     methods = [name.strip() for name in text.split(",")]
-    unknown = [name for name in methods if name not in METHODS]
+    unknown = [name for name in methods if name not in allowed]
     if unknown:
-        raise SystemExit(f"unknown method(s) {unknown}; the methods are {list(METHODS)}")
+        raise UsageError(f"--methods: unknown method(s) {unknown}; the methods are "
+                         f"{list(allowed)}", usage=True)
     return methods
 
 
-def one_test_image(dataset, index):
-    """One test image (1, C, H, W) in [0, 1] and its label."""
+def test_images(dataset, indices):
+    """Test images (K, C, H, W) in [0, 1] and their labels, by index."""
     if dataset == "mnist":
         from minigrad.data import mnist
         images, labels = mnist("test")
         images = images.astype(np.float32) / 255
     else:
-        images, labels, _ = load_dataset(dataset, index + 1)
-    if not 0 <= index < len(images):
-        raise SystemExit(f"--index must be in 0..{len(images) - 1}, got {index}")
-    return images[index:index + 1], int(labels[index])
+        images, labels, _ = load_dataset(dataset, max(indices) + 1)
+    if max(indices) >= len(images):
+        raise UsageError(f"--index must be in 0..{len(images) - 1}, got {max(indices)}",
+                         usage=True)
+    return images[indices], labels[indices]
+
+
+def parse_indices(text):
+    try:
+        indices = [int(word) for word in text.split(",")]
+    except ValueError:
+        indices = [-1]
+    if min(indices) < 0:
+        raise UsageError(f"--index: expected integers >= 0 separated by commas, got {text!r}",
+                         usage=True)
+    return indices
 
 
 def run_explain(args):
+    from minigrad import Tensor
+    from minigrad.functional import softmax
+    from minigrad.saliency.core import predict
     from minigrad.saliency.plot import overlay_grid
+    indices = parse_indices(args.index)
+    methods = parse_methods(args.methods, METHODS)
     model, preprocess = load_model(args.model_path,
                                    args.model or DEFAULT_ARCHITECTURE[args.dataset])
-    image, label = one_test_image(args.dataset, args.index)
-    image = preprocess(image)
-    maps = {}
-    for method in parse_methods(args.methods, METHODS):
+    images, labels = test_images(args.dataset, indices)
+    x = preprocess(images)
+    maps, failures = {}, {}
+    for method in methods:
         layer = args.layer if method in LAYER_METHODS else None
         try:
-            maps[method] = explain(model, image, args.target, method, layer=layer)
+            maps[method] = explain(model, x, args.target, method, layer=layer)
         except ValueError as error:              # e.g. CAM on a model without a GAP head
-            print(f"skipped {method}: {error}")
-    overlay_grid(image, maps, titles=[f"label {label}"]).savefig(args.out, dpi=120)
-    print(f"wrote {args.out}: {len(maps)} methods for test image {args.index} "
-          f"(label {label}) of {args.dataset}")
+            failures[method] = str(error)
+            print(f"skipped {method}: {error}", file=sys.stderr)
+    if not maps:
+        raise UsageError(f"every method failed ({', '.join(failures)}), so nothing was drawn; "
+                         f"the first said: {next(iter(failures.values()))}")
+    probabilities = softmax(Tensor(predict(model, x)), axis=1).data
+    titles = [f"true {label}\npredicted {p.argmax()} ({p.max():.0%})"
+              for label, p in zip(labels, probabilities)]
+    overlay_grid(images, maps, titles=titles).savefig(args.out, dpi=100)
+    print(f"wrote {args.out}: {len(maps)} methods (rows: test images {indices}) of "
+          f"{args.dataset}")
     return 0
 
 

@@ -54,19 +54,20 @@ RECIPES = {
 }
 
 
-def load_split(dataset, split, root=None, count=None):
+def load_split(dataset, split, root=None, count=None, download=False):
     """(images uint8 NCHW, labels int64) of one split: 'train' or 'test'.
 
     count: only the first `count` images (for shapes, a smaller set made with the split's seed,
-    so that a quick run does not render all 10,000)."""
+    so that a quick run does not render all 10,000). download: fetch missing MNIST/CIFAR-10
+    files."""
     if dataset == "shapes":
         full, seed = SHAPES_SIZES[split]
         images, labels, _masks = shapes(full if count is None else min(count, full), seed=seed)
         return images, labels
     if dataset == "mnist":
-        images, labels = mnist(split, root)
+        images, labels = mnist(split, root, download)
     elif dataset == "cifar10":
-        images, labels = cifar10(split, root)
+        images, labels = cifar10(split, root, download)
     else:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(RECIPES)}")
     return (images, labels) if count is None else (images[:count], labels[:count])
@@ -83,7 +84,7 @@ def transforms(recipe, augment):
 
 
 def make_loaders(dataset, recipe, batch_size, val_size=0, augment=True, seed=0, root=None,
-                 limit=None, test_limit=None):
+                 limit=None, test_limit=None, download=False):
     """(train loader, per-epoch evaluation loader, its name).
 
     val_size > 0 holds out the last val_size training images as the validation set (for
@@ -92,14 +93,14 @@ def make_loaders(dataset, recipe, batch_size, val_size=0, augment=True, seed=0, 
     limit, test_limit: use only the first `limit` training / `test_limit` test images (quick
     runs and tests).
     """
-    images, labels = load_split(dataset, "train", root, limit)
+    images, labels = load_split(dataset, "train", root, limit, download)
     if val_size:
         if not 0 < val_size < len(images):
             raise ValueError(f"val_size must be between 1 and {len(images) - 1}, got {val_size}")
         held_out = (images[-val_size:], labels[-val_size:])
         images, labels = images[:-val_size], labels[:-val_size]
     else:
-        held_out = load_split(dataset, "test", root, test_limit)
+        held_out = load_split(dataset, "test", root, test_limit, download)
     train = DataLoader(TensorDataset(images, labels), batch_size, shuffle=True, seed=seed,
                        transform=transforms(recipe, augment))
     return train, eval_loader(*held_out, recipe), ("val" if val_size else "test")
@@ -135,9 +136,14 @@ def save_trained(model, config, path):
 
 
 def load_trained(path):
-    """(model in eval mode, config) from a file written by `save_trained`."""
+    """(model in eval mode, config) from a file written by `save_trained`, or a checkpoint.npz or
+    interrupted.npz of `minigrad train` (they hold the model and the config too)."""
     saved = nn.load(path)
     config = {key: value.item() for key, value in nn.select(saved, "config").items()}
+    if not {"model", "dataset"} <= set(config):
+        raise nn.CheckpointError(f"{path} was not written by `minigrad train` (it holds no "
+                                 f"run configuration); pass the model.npz, checkpoint.npz or "
+                                 f"interrupted.npz of a run directory")
     model = get_model(config["model"], **model_kwargs(config))
     model.load_state_dict(nn.select(saved, "model"))
     return model.eval(), config

@@ -21,9 +21,10 @@ from OpenBLAS, and parallel kernels fought those threads (figures: benchmarks/RE
 code is the way it is").
 """
 import contextlib
+import glob
 import os
 
-from minigrad.kernels._numba import HAVE_NUMBA
+from minigrad.kernels._numba import HAVE_NUMBA, numba
 from minigrad.kernels import im2col as _im2col
 from minigrad.kernels import pool as _pool
 
@@ -112,3 +113,19 @@ def avg_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
 def avg_pool2d_backward(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
     return _twin(_pool, "avg_pool2d_backward")(dout, tuple(x_shape), KH, KW, OH, OW, SH, SW,
                                                PH, PW, bool(count_include_pad))
+
+
+def uncached_kernels():
+    """Names of the Numba kernels with no compiled copy in Numba's cache (`cache=True`) yet: the
+    first run compiles them, a few seconds once per install, then loads them from the cache."""
+    if not HAVE_NUMBA or _backend != "numba":
+        return []
+    missing = []
+    for module in (_im2col, _pool):
+        for name, kernel in vars(module).items():
+            if isinstance(kernel, numba.core.dispatcher.Dispatcher):
+                index = os.path.join(glob.escape(kernel.stats.cache_path),
+                                     f"*.{kernel.py_func.__qualname__}-*.nbi")
+                if not glob.glob(index):
+                    missing.append(name)
+    return missing

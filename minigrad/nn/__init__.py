@@ -6,7 +6,8 @@
 """
 from minigrad.nn import attention, fuse, init
 from minigrad.nn.blocks import BasicBlock, Inception, vgg_block
-from minigrad.nn.checkpoint import flatten_state, load, save, select, unflatten_state
+from minigrad.nn.checkpoint import (CheckpointError, flatten_state, load, remove_partial_files,
+                                    save, select, unflatten_state)
 from minigrad.nn.init import manual_seed
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Embedding, Flatten, GlobalAvgPool2d, Identity, LeakyReLU,
@@ -18,5 +19,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d"
            "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d",
            "Dropout", "Embedding", "Flatten", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "Softmax", "LogSoftmax", "BasicBlock", "Inception", "vgg_block", "summary", "save",
-           "load", "flatten_state", "unflatten_state", "select", "manual_seed", "init", "fuse",
-           "attention"]
+           "load", "CheckpointError", "remove_partial_files", "flatten_state", "unflatten_state",
+           "select", "manual_seed", "init", "fuse", "attention"]

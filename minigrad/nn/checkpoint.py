@@ -12,9 +12,19 @@ nested (dicts, lists, numbers); `flatten_state` turns any such nesting into dott
     optimizer.load_state_dict(unflatten_state(select(checkpoint, "optimizer")))
     scheduler.load_state_dict(unflatten_state(select(checkpoint, "scheduler")))
     epoch = int(checkpoint["epoch"])
+
+A file that cannot be read (truncated, corrupt, not an .npz, or holding pickled objects, which are
+never unpickled) raises `CheckpointError` naming the file and what is wrong with it. A save that
+fails (disk full, permission denied) raises an OSError that names the file and says the old file
+was kept. The temporary file of a save in progress is named `.NAME.XXXX.partial`: if the process
+is killed mid-write it stays behind as obvious junk, and `remove_partial_files` (called by `fit`
+and `minigrad train` when they start) deletes it.
 """
+import glob
 import os
 import tempfile
+import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -22,32 +32,96 @@ import numpy as np
 from minigrad.nn.module import Module
 
 
+PARTIAL_SUFFIX = ".partial"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")     # a zip file's first bytes (an empty one: the second)
+NPY_MAGIC = b"\x93NUMPY"
+
+
+class CheckpointError(ValueError):
+    """A state file that cannot be loaded; the message names the file and what is wrong."""
+
+
 def save(model_or_state, path):
     """Write a Module's state dict (or any state, see `flatten_state`) to the .npz file `path`.
 
     Atomic: the arrays go to a temporary file in the same directory, which then replaces `path`
-    in one `os.replace`; a crash or an exception mid-write leaves any old file intact.
+    in one `os.replace`; a crash, a kill or an exception mid-write leaves any old file intact.
     """
     state = model_or_state.state_dict() if isinstance(model_or_state, Module) else model_or_state
     arrays = flatten_state(state)  # before any file exists: bad values fail here
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    directory, name = os.path.split(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.",
+                                             suffix=PARTIAL_SUFFIX)
+    except OSError as error:
+        raise _save_error(error, path) from error
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the name points at them
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _save_error(error, path) from error
         raise
 
 
+def _save_error(error, path):
+    """The OSError of a failed save, saying which file and that the old one is untouched."""
+    kept = "the previous file was kept" if os.path.exists(path) else "nothing was written"
+    return type(error)(error.errno, f"could not save {path}: {error.strerror or error}; {kept}")
+
+
+def remove_partial_files(directory):
+    """Delete the temporary files that saves killed mid-write left in `directory`; -> their
+    names. (Only for a directory no other process is saving into at the same moment.)"""
+    removed = []
+    for partial in sorted(glob.glob(os.path.join(glob.escape(os.fspath(directory)),
+                                                 f".*{PARTIAL_SUFFIX}"))):
+        os.unlink(partial)
+        removed.append(os.path.basename(partial))
+    return removed
+
+
 def load(path):
-    """The flat dict name -> ndarray stored in the .npz file `path` (pickles refused)."""
-    with np.load(path, allow_pickle=False) as archive:
-        return OrderedDict((name, archive[name]) for name in archive.files)
+    """The flat dict name -> ndarray stored in the .npz file `path`.
+
+    Never unpickles: a file holding Python objects, like any file that is not a complete .npz,
+    raises CheckpointError naming the file and the problem. All arrays are read (and their
+    checksums verified) here, so a corrupt file fails now, not at first use.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"cannot load {path}: it is a directory, not an .npz file")
+    with open(path, "rb") as file:              # a missing file: FileNotFoundError, naming it
+        start = file.read(6)
+    _check_magic(path, start)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return OrderedDict((name, archive[name]) for name in archive.files)
+    except ValueError as error:
+        if "pickled" in str(error) or "Object arrays" in str(error):
+            raise CheckpointError(f"cannot load {path}: it holds pickled Python objects, which "
+                                  f"minigrad never unpickles (they can run code); save plain "
+                                  f"arrays with minigrad.save") from None
+        raise CheckpointError(f"cannot load {path}: the file is corrupt ({error})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise CheckpointError(f"cannot load {path}: the file is truncated or corrupt ({error}); "
+                              f"it may have been cut short while it was written") from None
+
+
+def _check_magic(path, start):
+    if not start:
+        raise CheckpointError(f"cannot load {path}: the file is empty")
+    if start.startswith(NPY_MAGIC):
+        raise CheckpointError(f"cannot load {path}: it is a single .npy array, not an .npz "
+                              f"state file (write one with minigrad.save)")
+    if not start.startswith(ZIP_MAGIC):
+        raise CheckpointError(f"cannot load {path}: it is not an .npz file (it does not start "
+                              f"like a zip archive; first bytes {start!r})")
 
 
 def flatten_state(state, prefix=""):

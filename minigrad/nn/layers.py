@@ -10,6 +10,7 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
+from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.conv import conv2d, padding_sides
 from minigrad.ops.norm import batch_norm, dropout
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
@@ -17,12 +18,21 @@ from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d
 
 def _check_input(layer, x, ndims, expected, channels=None):
     """Raise, naming the layer, unless x has one of `ndims` dimensions and `channels` on axis 1."""
-    if x.ndim not in ndims or (channels is not None and x.shape[1] != channels):
-        raise ValueError(f"{layer!r}: expected input of shape {expected}, got {x.shape}")
+    name = f"{type(layer).__name__}({layer.extra_repr()})"
+    if x.ndim not in ndims:
+        raise ValueError(f"{name}: expected input of shape {expected}, got {x.shape}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name}: expected {channels} channels on axis 1 of the input "
+                         f"{expected}, got shape {x.shape}, which has {x.shape[1]}")
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+def _positive_int(value, name, layer):
+    """value as an int >= 1, or an error naming the layer and the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{layer}: {name} must be >= 1, got {value}")
+    return int(value)
 
 
 def _affine_parameters(weight_shape, bias):
@@ -46,7 +56,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = _positive_int(in_features, "in_features", "Linear")
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
         self.weight, self.bias = _affine_parameters((out_features, in_features), bias)
 
     def forward(self, x):
@@ -72,13 +83,18 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True):
         super().__init__()
+        self.in_channels = _positive_int(in_channels, "in_channels", "Conv2d")
+        self.out_channels = _positive_int(out_channels, "out_channels", "Conv2d")
+        self.groups = _positive_int(groups, "groups", "Conv2d")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} "
                              f"and out_channels={out_channels}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation = _pair(dilation)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = int_pair(stride, "stride", "Conv2d", 1)
+        self.dilation = int_pair(dilation, "dilation", "Conv2d", 1)
+        conv_padding(padding, self.kernel_size, self.dilation, self.stride, "Conv2d")  # checks
+        self.padding = padding if isinstance(padding, str) else int_pair(padding, "padding",
+                                                                          "Conv2d", 0)
         self.weight, self.bias = _affine_parameters(
             (out_channels, in_channels // groups) + self.kernel_size, bias)
 
@@ -109,6 +125,13 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False):
         super().__init__()
+        layer = type(self).__name__
+        kernel = int_pair(kernel_size, "kernel_size", layer, 1)
+        int_pair(kernel_size if stride is None else stride, "stride", layer, 1)
+        pad = int_pair(padding, "padding", layer, 0)
+        if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
+            raise ValueError(f"{layer}: padding should be at most half the kernel size, got "
+                             f"padding={padding!r} for kernel_size={kernel_size!r}")
         self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
         self.ceil_mode = ceil_mode
 
@@ -147,7 +170,7 @@ class AdaptiveAvgPool2d(Module):
     @property
     def is_global(self):
         """True when every channel is pooled to a single value (output size 1)."""
-        return _pair(self.output_size) == (1, 1)
+        return int_pair(self.output_size, "output_size", "AdaptiveAvgPool2d", 1) == (1, 1)
 
     def forward(self, x):
         return adaptive_avg_pool2d(x, self.output_size)
@@ -188,6 +211,10 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True):
         super().__init__()
+        layer = type(self).__name__
+        num_features = _positive_int(num_features, "num_features", layer)
+        check_number(eps, "eps", layer, 0, 1, low_open=True)
+        check_number(momentum, "momentum", layer, 0, 1)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype=np.float32)) if affine else None

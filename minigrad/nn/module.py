@@ -214,13 +214,15 @@ class Module:
         targets = OrderedDict(self._named_state())
         missing = [name for name in targets if name not in state_dict]
         unexpected = [name for name in state_dict if name not in targets]
-        problems = _shape_and_type_problems(targets, state_dict)
+        problems = _first(_shape_and_type_problems(targets, state_dict), "mismatched entries")
         if strict:
-            problems += [f"missing key '{name}'" for name in missing]
-            problems += [f"unexpected key '{name}'" for name in unexpected]
+            problems += _first([f"missing key '{name}'" for name in missing], "missing keys")
+            problems += _first([f"unexpected key '{name}'" for name in unexpected],
+                               "unexpected keys")
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed, the model is "
-                             f"unchanged:\n  " + "\n  ".join(problems))
+                             f"unchanged{_prefix_hint(targets, state_dict)}:\n  "
+                             + "\n  ".join(problems))
         for name, target in targets.items():
             if name in state_dict:
                 target[...] = state_dict[name]
@@ -255,6 +257,26 @@ def _annotation(module):
     if count:
         notes.append(f"{count:,} params")
     return "  # " + ", ".join(notes) if notes else ""
+
+
+def _first(problems, kind, shown=4):
+    """The first few problems of one kind, and how many more there are: a state dict of another
+    architecture differs in every key, and the first ones are what tells the reader why."""
+    if len(problems) <= shown:
+        return problems
+    return problems[:shown] + [f"... and {len(problems) - shown} more {kind}"]
+
+
+def _prefix_hint(targets, state_dict):
+    """A hint when the keys are the model's under a prefix, e.g. a training checkpoint's
+    'model.conv1.weight': then `nn.select(state, 'model')` is what to load."""
+    prefixes = {name.split(".", 1)[0] for name in state_dict if "." in name}
+    for prefix in sorted(prefixes):
+        inner = {name[len(prefix) + 1:] for name in state_dict if name.startswith(prefix + ".")}
+        if set(targets) <= inner:
+            return (f" (the state dict holds this model's keys under '{prefix}.': load "
+                    f"nn.select(state_dict, '{prefix}'))")
+    return ""
 
 
 def _shape_and_type_problems(targets, state_dict):

@@ -1,6 +1,8 @@
 """Argument checks shared by the image ops (conv, pooling, batch norm) and CNN-Fixations: each
 turns what the user passed into the form the op needs, or raises an error that names the op, the
 argument, what was expected and what came."""
+import math
+
 import numpy as np
 
 
@@ -58,3 +60,21 @@ def conv_padding(padding, kernel, dilation, stride, op):
                          f"got {padding!r}")
     ph, pw = int_pair(padding, "padding", op, 0)
     return ph, ph, pw, pw
+
+
+def check_number(value, name, op, low=-math.inf, high=math.inf, low_open=False):
+    """A clear error unless value is a real number (not bool, not NaN) in [low, high] (or
+    (low, high] with low_open)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
+    inside = (low < value if low_open else low <= value) and value <= high
+    if not inside:                                   # NaN fails both comparisons
+        interval = f"{'(' if low_open else '['}{low}, {high}]"
+        raise ValueError(f"{op}: {name} must be a number in {interval}, got {value!r}")
+    return value
+
+
+def check_not_empty(x, op, what="input"):
+    if x.size == 0:
+        raise ValueError(f"{op}: the {what} is empty (shape {x.shape}); it needs at least one "
+                         f"element along every axis")

@@ -2,6 +2,7 @@
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops.shape import Transpose
 
 
 class MatMul(Function):
@@ -48,3 +49,20 @@ def matmul(a, b):
         raise ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} "
                          f"cannot be broadcast together") from None
     return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None):
+    """y = x @ weight^T + bias, as torch.nn.functional.linear: x (..., in), weight (out, in),
+    bias (out,) or None -> y (..., out). Built from matmul and add, so its backward is theirs."""
+    x_shape, w_shape = np.shape(getattr(x, "data", x)), np.shape(getattr(weight, "data", weight))
+    if len(w_shape) != 2:
+        raise ValueError(f"linear: expected a weight of shape (out_features, in_features), got "
+                         f"{w_shape}")
+    if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
+        raise ValueError(f"linear: expected an input of shape (..., {w_shape[1]}) for a weight "
+                         f"of shape {w_shape}, got {x_shape}")
+    if bias is not None and np.shape(getattr(bias, "data", bias)) != w_shape[:1]:
+        raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
+                         f"{np.shape(getattr(bias, 'data', bias))}")
+    y = matmul(x, Transpose.apply(weight))
+    return y if bias is None else y + bias

@@ -95,8 +95,12 @@ def _check_same_shape(name, prediction, target):
 def _class_labels(logits, labels, name):
     """Validate (N, C) scores against (N,) integer labels in [0, C); return the label array."""
     labels = np.asarray(getattr(labels, "data", labels))
-    if logits.ndim != 2:
-        raise ValueError(f"{name}: expected input of shape (N, C), got {logits.shape}")
+    if not np.issubdtype(logits.dtype, np.floating):
+        raise TypeError(f"{name}: expected floating-point scores, got dtype {logits.dtype} "
+                        f"(convert them with .astype(np.float32))")
+    if logits.ndim != 2 or logits.shape[1] == 0:
+        raise ValueError(f"{name}: expected input of shape (N, C) with C >= 1 classes, got "
+                         f"{logits.shape}")
     if labels.shape != logits.shape[:1]:
         raise ValueError(f"{name}: expected labels of shape {logits.shape[:1]} to match input "
                          f"{logits.shape}, got {labels.shape}")

@@ -24,7 +24,7 @@ scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the i
 import numpy as np
 
 from minigrad.function import Function
-from minigrad.ops._args import as_array
+from minigrad.ops._args import as_array, check_not_empty, check_number
 
 
 def _channel_view(a, ndim):
@@ -87,6 +87,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                          f"{xa.shape}")
     if not np.issubdtype(xa.dtype, np.floating):
         raise TypeError(f"batch_norm: expected a floating-point input, got dtype {xa.dtype}")
+    check_not_empty(xa, "batch_norm")
+    check_number(momentum, "momentum", "batch_norm", 0.0, 1.0)
+    check_number(eps, "eps", "batch_norm", 0.0, low_open=True)
     C = xa.shape[1]
     for name, value in (("running_mean", running_mean), ("running_var", running_var)):
         if value is None:
@@ -106,9 +109,6 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if training and xa.size // max(C, 1) < 2:
         raise ValueError(f"batch_norm: training needs more than 1 value per channel to compute "
                          f"a variance, got input shape {xa.shape}")
-    if not 0.0 <= momentum <= 1.0 or eps <= 0:
-        raise ValueError(f"batch_norm: need 0 <= momentum <= 1 and eps > 0, got momentum="
-                         f"{momentum}, eps={eps}")
     return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
                            training=bool(training), momentum=momentum, eps=eps)
 

@@ -110,8 +110,19 @@ class Pad(Function):
         return grad[self.inner]
 
 
+def _int_tuple(value, name, op):
+    """An int or a sequence of ints as a tuple, or a TypeError naming the op and the argument."""
+    values = (value,) if isinstance(value, (int, np.integer)) else value
+    if not isinstance(values, (tuple, list)) or \
+            not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{op}: {name} must be an int or a sequence of ints, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
 def reshape(x, shape):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = _int_tuple(shape, "shape", "reshape")
+    if any(n < -1 for n in shape):
+        raise ValueError(f"reshape: sizes must be >= 0, or -1 for one inferred size, got {shape}")
     known = int(np.prod([n for n in shape if n != -1]))
     size = int(np.prod(x.shape))
     if shape.count(-1) > 1 or (-1 not in shape and known != size) or \
@@ -125,9 +136,11 @@ def permute(x, dims=None):
     """Reorder the axes: y.shape[i] = x.shape[dims[i]], like `torch.permute` / `np.transpose`
     (dims=None reverses them, as `x.T`)."""
     if dims is not None:
-        dims = tuple(int(a) % x.ndim for a in dims)
-        if sorted(dims) != list(range(x.ndim)):
-            raise ValueError(f"permute: dims {dims} are not a permutation of the "
+        given = _int_tuple(dims, "dims", "permute")
+        dims = tuple(a % x.ndim for a in given) if x.ndim else given
+        if len(given) != x.ndim or any(not -x.ndim <= a < x.ndim for a in given) \
+                or sorted(dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {given} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
     return Transpose.apply(x, axes=dims)
 
@@ -135,6 +148,10 @@ def permute(x, dims=None):
 def transpose(x, dim0, dim1):
     """Swap two axes, like `torch.transpose` (NumPy's transpose, reordering all axes, is
     `permute`)."""
+    dim0, dim1 = _int_tuple((dim0, dim1), "dims", "transpose")
+    if not all(-x.ndim <= d < x.ndim for d in (dim0, dim1)):
+        raise ValueError(f"transpose: dims ({dim0}, {dim1}) out of range for a tensor of shape "
+                         f"{x.shape}")
     order = list(range(x.ndim))
     order[dim0], order[dim1] = order[dim1], order[dim0]
     return permute(x, order)
@@ -166,7 +183,16 @@ def squeeze(x, dim=None, *, axis=None):
 
 def getitem(x, index):
     """x[index] with slices, integers, None, Ellipsis, integer arrays or boolean masks."""
-    return GetItem.apply(x, index=_index_arrays(index))
+    index = _index_arrays(index)
+    try:
+        return GetItem.apply(x, index=index)
+    except IndexError as error:          # IndexError, as Python's and PyTorch's (iteration needs it)
+        raise IndexError(f"getitem: index {index!r} is out of range for a tensor of shape "
+                         f"{np.shape(getattr(x, 'data', x))} ({error})") from None
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"getitem: {index!r} is not a valid index for a tensor of shape "
+                        f"{np.shape(getattr(x, 'data', x))}: use ints, slices, None, ..., "
+                        f"integer arrays or boolean masks ({error})") from None
 
 
 def _index_arrays(index):

@@ -10,6 +10,8 @@ As in PyTorch, `param_groups` is a list of dicts, one per group of parameters, e
     SGD([{"params": model.features.parameters()},
          {"params": model.classifier.parameters(), "lr": 1e-3}], lr=1e-2, momentum=0.9)
 """
+import math
+
 import numpy as np
 
 from minigrad.tensor import Tensor
@@ -129,9 +131,13 @@ def l2_gradient(param, grad, weight_decay):
 
 
 def check_hyperparameters(name, **values):
-    """Raise ValueError naming the optimizer unless every value is >= 0 (betas: in [0, 1))."""
+    """Raise ValueError naming the optimizer unless every value is a finite number >= 0 (betas:
+    in [0, 1)). An lr of inf or NaN would turn every weight into NaN at the first step."""
     for key, value in values.items():
-        bad = not 0.0 <= value < 1.0 if key.startswith("beta") else not value >= 0.0
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{name}: {key} must be a number, got {value!r}")
+        bad = not 0.0 <= value < 1.0 if key.startswith("beta") else \
+            not (value >= 0.0 and math.isfinite(value))
         if bad:
-            allowed = "in [0, 1)" if key.startswith("beta") else ">= 0"
+            allowed = "in [0, 1)" if key.startswith("beta") else "a finite number >= 0"
             raise ValueError(f"{name}: {key} must be {allowed}, got {value}")

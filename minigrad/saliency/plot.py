@@ -28,24 +28,37 @@ def _show_image(ax, image, title=None):
         ax.set_title(title, fontsize=8)
 
 
-def overlay_grid(images, maps_by_method, titles=None, alpha=0.5, cell=1.6):
-    """images (N, C, H, W); maps_by_method {name: (N, H, W)} -> Figure of N rows.
+def overlay_grid(images, maps_by_method, titles=None, alpha=0.5, cell=1.6, colorbar=True):
+    """images (N, C, H, W); maps_by_method {name: (N, H, W)} -> Figure of N rows: the image
+    (titled by `titles[i]`), then each method's map over it (the method's name above row 1).
 
-    Maps are drawn with a diverging colour map centred on 0 when they have negative values
-    (signed attributions), else with 'jet' from 0 to their maximum."""
+    Each map is divided by its largest magnitude, so that every map uses its colour scale to
+    the full. Maps with negative values (signed attributions) are drawn with the diverging 'bwr'
+    from -1 to 1, the others with 'jet' from 0 to 1; `colorbar` adds a bar for each scale used.
+    """
     n, methods = len(images), list(maps_by_method)
-    fig = Figure(figsize=(cell * (1 + len(methods)), cell * n))
+    bars_width = 1.3 if colorbar else 0.0                        # inches kept for the bars
+    width = cell * (1 + len(methods)) + bars_width
+    fig = Figure(figsize=(width, cell * n + 0.3))
     axes = np.asarray(fig.subplots(n, 1 + len(methods), squeeze=False))
+    scales = {}
     for i in range(n):
         _show_image(axes[i, 0], images[i], titles[i] if titles else "image")
         for j, name in enumerate(methods):
-            saliency = np.asarray(maps_by_method[name][i])
+            saliency = np.asarray(maps_by_method[name][i], dtype=np.float64)
             _show_image(axes[i, j + 1], images[i], name if i == 0 else None)
-            peak = np.abs(saliency).max() or 1.0
             signed = saliency.min() < 0
-            axes[i, j + 1].imshow(saliency, cmap="bwr" if signed else "jet", alpha=alpha,
-                                  vmin=-peak if signed else 0, vmax=peak)
-    fig.tight_layout()
+            cmap, low = ("bwr", -1.0) if signed else ("jet", 0.0)
+            scales[cmap] = axes[i, j + 1].imshow(saliency / (np.abs(saliency).max() or 1.0),
+                                                 cmap=cmap, alpha=alpha, vmin=low, vmax=1.0)
+    fig.tight_layout(rect=(0, 0, 1 - bars_width / width, 1))
+    if colorbar:
+        for k, (cmap, image) in enumerate(sorted(scales.items())):
+            left = 1 - (bars_width - 0.1 - 0.6 * k) / width
+            bar = fig.colorbar(image, cax=fig.add_axes((left, 0.15, 0.12 / width, 0.7)))
+            bar.set_label("map / max |map| (signed)" if cmap == "bwr" else "map / max of map",
+                          fontsize=7)
+            bar.ax.tick_params(labelsize=6)
     return fig
 
 

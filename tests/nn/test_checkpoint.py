@@ -1,9 +1,13 @@
 """state_dict round trips, strict loading, and atomic .npz checkpoints."""
+import errno
 import os
+import pickle
+import zipfile
 
 import numpy as np
 import pytest
 
+import minigrad as mg
 import minigrad.nn as nn
 from minigrad import Tensor
 from minigrad.nn import checkpoint
@@ -76,6 +80,126 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
         nn.save(trained_model(), path)
     assert path.read_bytes() == old_bytes
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EACCES])
+def test_disk_full_or_permission_denied_while_saving_names_the_file_and_keeps_the_old_one(
+        tmp_path, monkeypatch, failure):
+    path = tmp_path / "checkpoint.npz"
+    nn.save(make_model(), path)
+    old_bytes = path.read_bytes()
+
+    def fail(file, **arrays):
+        file.write(b"PK\x03\x04 a few bytes")
+        raise OSError(failure, os.strerror(failure))
+
+    monkeypatch.setattr(checkpoint.np, "savez", fail)
+    with pytest.raises(OSError, match=rf"could not save {path}: {os.strerror(failure)}; the "
+                                      rf"previous file was kept") as error:
+        nn.save(trained_model(), path)
+    assert error.value.errno == failure
+    assert path.read_bytes() == old_bytes and os.listdir(tmp_path) == ["checkpoint.npz"]
+
+
+def test_a_directory_that_refuses_the_temporary_file_gives_the_same_clear_error(tmp_path,
+                                                                                monkeypatch):
+    def refuse(**kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match=r"could not save .*x.npz: Permission denied; "
+                                              r"nothing was written"):
+        nn.save(make_model(), tmp_path / "x.npz")
+
+
+def test_a_save_killed_midway_leaves_obvious_junk_that_remove_partial_files_deletes(tmp_path,
+                                                                                    monkeypatch):
+    def killed(file, **arrays):             # what SIGKILL leaves: the temporary, never unlinked
+        file.write(b"half")
+        monkeypatch.setattr(checkpoint.os, "unlink", lambda path: None)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(checkpoint.np, "savez", killed)
+    with pytest.raises(KeyboardInterrupt):
+        nn.save(make_model(), tmp_path / "checkpoint.npz")
+    monkeypatch.undo()
+    [junk] = os.listdir(tmp_path)
+    assert junk.startswith(".checkpoint.npz.") and junk.endswith(".partial")
+    (tmp_path / "keep.npz").write_bytes(b"")
+    assert nn.remove_partial_files(tmp_path) == [junk]
+    assert os.listdir(tmp_path) == ["keep.npz"]
+
+
+def corrupt_files(directory):
+    """name -> (path of a broken state file, what the error must say)."""
+    good = directory / "good.npz"
+    nn.save(make_model(), good)
+    data = good.read_bytes()
+    files = {"truncated": (data[:len(data) // 2], "the file is truncated or corrupt"),
+             "empty": (b"", "the file is empty"),
+             "text": (b"hello, world", "it is not an .npz file"),
+             "flipped": (data[:100] + bytes([data[100] ^ 0xFF]) + data[101:],
+                         "the file is truncated or corrupt")}
+    paths = {}
+    for name, (content, message) in files.items():
+        paths[name] = (directory / f"{name}.npz", message)
+        paths[name][0].write_bytes(content)
+    np.save(directory / "single.npy", np.arange(3))
+    paths["npy"] = (directory / "single.npy", "it is a single .npy array")
+    return paths
+
+
+def test_corrupt_files_raise_one_error_naming_the_file_and_the_problem(tmp_path):
+    for name, (path, message) in corrupt_files(tmp_path).items():
+        with pytest.raises(nn.CheckpointError) as error:
+            mg.load(path)
+        assert str(error.value).startswith(f"cannot load {path}: {message}"), name
+    assert issubclass(mg.CheckpointError, ValueError) and mg.CheckpointError is nn.CheckpointError
+    with pytest.raises(nn.CheckpointError, match="it is a directory"):
+        mg.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        mg.load(tmp_path / "missing.npz")
+
+
+class Alarm:
+    """Unpickling this writes a file: the proof, if it exists, that a pickle was loaded."""
+    marker = None
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_pickle_inside_an_npz_is_refused_and_never_unpickled(tmp_path):
+    Alarm.marker = tmp_path / "unpickled"
+    path = tmp_path / "evil.npz"
+    with zipfile.ZipFile(path, "w") as archive:      # an .npy member holding an object array
+        with archive.open("weight.npy", "w") as member:
+            np.lib.format.write_array(member, np.array([Alarm()], dtype=object),
+                                      allow_pickle=True)
+    with pytest.raises(nn.CheckpointError, match=rf"cannot load {path}: it holds pickled Python "
+                                                 rf"objects, which minigrad never unpickles"):
+        mg.load(path)
+    (tmp_path / "plain.pkl").write_bytes(pickle.dumps(Alarm()))
+    with pytest.raises(nn.CheckpointError, match="it is not an .npz file"):
+        mg.load(tmp_path / "plain.pkl")
+    assert not Alarm.marker.exists()
+
+
+def test_a_failed_load_leaves_the_model_as_it_was(tmp_path):
+    model = make_model()
+    before = model.state_dict()
+    path, _ = corrupt_files(tmp_path)["truncated"]
+    with pytest.raises(nn.CheckpointError):
+        model.load_state_dict(mg.load(path))
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+def test_save_and_load_are_at_the_top_level(tmp_path):
+    model = trained_model()
+    mg.save(model, tmp_path / "m.npz")
+    fresh = make_model()
+    fresh.load_state_dict(mg.load(tmp_path / "m.npz"))
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
 
 
 def test_unsaveable_values_fail_before_any_file_is_written(tmp_path):

@@ -59,8 +59,9 @@ def test_conv2d_shapes_defaults_and_errors():
         == (1, 1, 5, 5)
     with pytest.raises(ValueError, match="groups=2 must divide in_channels=3"):
         nn.Conv2d(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match=r"Conv2d\(4, 6.*expected input of shape \(N, 4, H, W\), "
-                                         r"got \(1, 3, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"Conv2d\(4, 6.*expected 4 channels on axis 1 of the "
+                                         r"input \(N, 4, H, W\), got shape \(1, 3, 8, 8\), "
+                                         r"which has 3"):
         conv(Tensor(randn(1, 3, 8, 8, dtype=np.float32)))
 
 
@@ -97,7 +98,9 @@ def test_batchnorm_input_checks():
     assert nn.BatchNorm1d(3)(Tensor(randn(4, 3, 5, dtype=np.float32))).shape == (4, 3, 5)
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3.*\(N, C, H, W\), got \(4, 3\)"):
         nn.BatchNorm2d(3)(Tensor(randn(4, 3)))
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(3.*got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(3.*expected 3 channels on axis 1 of the "
+                                         r"input \(N, C\) or \(N, C, L\), got shape \(4, 2\), "
+                                         r"which has 2"):
         nn.BatchNorm1d(3)(Tensor(randn(4, 2)))
 
 

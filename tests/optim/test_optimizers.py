@@ -165,7 +165,7 @@ def test_constructor_and_load_errors():
     param = nn.Parameter(np.ones(3))
     with pytest.raises(ValueError, match="SGD got an empty parameter list"):
         SGD([], lr=0.1)
-    with pytest.raises(ValueError, match="SGD: lr must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="SGD: lr must be a finite number >= 0, got -1"):
         SGD([param], lr=-1)
     with pytest.raises(ValueError, match="nesterov needs momentum > 0"):
         SGD([param], lr=0.1, nesterov=True)

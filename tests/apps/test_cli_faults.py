@@ -1,0 +1,330 @@
+"""`minigrad train` under faults, for real: SIGKILL in the middle of checkpoint writes, Ctrl-C
+(SIGINT) and --resume to the same weights, a full disk, corrupt files, and every argument it
+must refuse before it starts.
+
+The 20 kills run in children forked from this process (already warm: minigrad imported, kernels
+compiled), so each costs a fraction of a second instead of a fresh interpreter's start; the
+SIGINT test runs `python -m minigrad` itself, three times.
+"""
+import errno
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.apps.cli import main
+
+TINY = ["--limit", "96", "--val-size", "32", "--batch-size", "32", "--no-progress"]
+
+
+def run_cli(*argv):
+    """main(argv) -> exit status, whether it returned or exited through argparse."""
+    try:
+        return main(list(argv))
+    except SystemExit as exit:
+        return exit.code
+
+
+def position(path):
+    saved = mg.load(path)                    # reads (and checksums) every array: a full file
+    return int(saved["position.epoch"]), int(saved["position.batch"])
+
+
+def fork_train(argv, log):
+    """Run main(argv) in a forked child whose output goes to `log`; -> its pid."""
+    pid = os.fork()
+    if pid == 0:                                                  # the child
+        code = 1
+        try:      # pytest's capture replaced sys.stdout: point both streams at the log itself
+            sys.stdout = sys.stderr = open(log, "a", buffering=1)
+            code = main(argv)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def replaced(path, inode):
+    """Has `path` been (re)written since it had `inode`? (os.replace gives it a new inode.)"""
+    try:
+        return path.stat().st_ino != inode
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.002)
+
+
+def test_sigkill_during_checkpoint_writes_20_times_leaves_a_checkpoint_that_loads_and_resumes(
+        tmp_path):
+    out, log = tmp_path / "run", tmp_path / "log.txt"
+    argv = ["train", "--epochs", "100000", "--limit", "64", "--val-size", "32",
+            "--batch-size", "64", "--no-progress", "--out", str(out)]
+    checkpoint = out / "checkpoint.npz"
+    # warm this process up first (kernels compiled, data read), so that every child starts warm
+    assert run_cli(*argv[:2], "1", *argv[3:-1], str(tmp_path / "warm-up")) == 0
+    rng = random.Random(15)
+    last, last_inode, started, cpu = (0, 0), None, time.perf_counter(), 0.0
+    for kill in range(20):
+        pid = fork_train(argv + (["--resume"] if kill else []), log)
+        # resumed, and at least one epoch further: every child continues the one before
+        wait_until(lambda: replaced(checkpoint, last_inode))
+        assert position(checkpoint) > last
+        wait_until(lambda: any(out.glob(".checkpoint.npz.*.partial")))   # the next write ...
+        time.sleep(rng.uniform(0.0, 0.004))      # ... is under way: kill it at a random moment
+        os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        assert os.WTERMSIG(status) == signal.SIGKILL
+        cpu += usage.ru_utime + usage.ru_stime
+        now = position(checkpoint)               # the latest checkpoint is whole and loads
+        assert now >= last
+        last, last_inode = now, checkpoint.stat().st_ino
+        junk = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+        assert all(name.startswith(".checkpoint.npz.") and name.endswith(".partial")
+                   for name in junk), junk
+        assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == \
+            ["checkpoint.npz"]
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert text.count("left by a save that was killed midway") >= 1   # some kills hit a write
+    print(f"20 kills in {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU in the children): "
+          f"{text.count('left by a save that was killed midway')} partial files removed at the "
+          f"next start; last position {last}")
+
+
+def test_ctrl_c_saves_interrupted_npz_and_the_printed_resume_command_reaches_the_same_weights(
+        tmp_path):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "minigrad", "train", "--epochs", "3", "--limit", "256",
+               "--val-size", "32", "--batch-size", "32", "--no-progress"]
+    straight = subprocess.run(command + ["--out", str(tmp_path / "straight")], env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert straight.returncode == 0, straight.stderr
+    out = tmp_path / "interrupted"
+    child = subprocess.Popen(command + ["--out", str(out)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: (out / "checkpoint.npz").exists())    # epoch 1 is done: Ctrl-C in 2
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=300)
+    assert child.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["checkpoint.npz", "interrupted.npz"]      # no model.npz, metrics, plots
+    assert position(out / "interrupted.npz") >= (1, 0)       # in epoch 2 (or just before it)
+    assert run_cli("evaluate", "--model-path", str(out / "interrupted.npz")) == 0
+    resume_line = stderr.strip().splitlines()[-1].strip()
+    assert resume_line.startswith("minigrad train ") and resume_line.endswith(" --resume")
+    resumed = subprocess.run([sys.executable, "-m"] + shlex.split(resume_line), env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    expected, got = mg.load(tmp_path / "straight" / "model.npz"), mg.load(out / "model.npz")
+    assert list(expected) == list(got)
+    for name in expected:
+        np.testing.assert_array_equal(expected[name], got[name], err_msg=name)
+    assert not (out / "interrupted.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished 1-epoch run (in this process) whose directory the tests below reuse."""
+    out = tmp_path_factory.mktemp("finished")
+    assert run_cli("train", "--epochs", "1", *TINY, "--out", str(out)) == 0
+    return out
+
+
+def test_a_finished_run_is_never_overwritten_without_overwrite(finished_run, tmp_path, capsys):
+    model = (finished_run / "model.npz").read_bytes()
+    assert run_cli("train", "--epochs", "1", *TINY, "--out", str(finished_run)) == 2
+    assert "already holds a run (checkpoint.npz, model.npz, metrics.json); add --resume to " \
+           "continue it, --overwrite to replace it" in capsys.readouterr().err
+    assert (finished_run / "model.npz").read_bytes() == model
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("model.npz", "checkpoint.npz", "metrics.json", "filters.png"):
+        (copy / name).write_bytes((finished_run / name).read_bytes())
+    assert run_cli("train", "--epochs", "1", *TINY, "--seed", "1", "--out", str(copy),
+                   "--overwrite") == 0
+    assert "--overwrite: deleted the previous run's checkpoint.npz, model.npz, metrics.json, " \
+           "filters.png" in capsys.readouterr().out
+    assert (copy / "model.npz").read_bytes() != model
+
+
+def test_evaluate_accepts_the_checkpoint_and_says_which_files_to_pass(finished_run, tmp_path,
+                                                                       capsys):
+    assert run_cli("evaluate", "--model-path", str(finished_run / "checkpoint.npz")) == 0
+    assert "lenet5 on mnist test (1000 images): accuracy" in capsys.readouterr().out
+    bare = tmp_path / "weights.npz"
+    mg.save(mg.load(finished_run / "model.npz"), bare)      # not from `minigrad train`
+    bare_state = {k[len("model."):]: v for k, v in mg.load(bare).items() if k.startswith("model.")}
+    mg.save(bare_state, bare)
+    assert run_cli("evaluate", "--model-path", str(bare)) == 1
+    assert capsys.readouterr().err == (
+        f"minigrad: error: {bare} was not written by `minigrad train` (it holds no run "
+        f"configuration); pass the model.npz, checkpoint.npz or interrupted.npz of a run "
+        f"directory\n")
+
+
+def test_resume_with_other_settings_is_refused_naming_them(finished_run, capsys):
+    before = (finished_run / "checkpoint.npz").read_bytes()
+    assert run_cli("train", "--epochs", "1", *TINY, "--optimizer", "adam", "--lr", "0.01",
+                   "--out", str(finished_run), "--resume") == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"minigrad: error: cannot resume from {finished_run / 'checkpoint.npz'}"
+                          f": it was trained with other settings (lr: 0.05 in the checkpoint, "
+                          f"0.01 now; optimizer: 'sgd' in the checkpoint, 'adam' now)")
+    assert len(err.splitlines()) == 1
+    assert (finished_run / "checkpoint.npz").read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "argument --epochs: expected an integer >= 1, got 0"),
+    (["--epochs", "-1"], "argument --epochs: expected an integer >= 1, got -1"),
+    (["--batch-size", "0"], "argument --batch-size: expected an integer >= 1, got 0"),
+    (["--lr", "-1"], "argument --lr: expected a finite number > 0, got -1"),
+    (["--lr", "nan"], "argument --lr: expected a finite number > 0, got nan"),
+    (["--lr", "inf"], "argument --lr: expected a finite number > 0, got inf"),
+    (["--lr", "fast"], "argument --lr: expected a finite number > 0, got 'fast'"),
+    (["--limit", "0"], "argument --limit: expected an integer >= 1, got 0"),
+    (["--limit", "-5"], "argument --limit: expected an integer >= 1, got -5"),
+    (["--val-size", "-1"], "argument --val-size: expected an integer >= 0, got -1"),
+    (["--seed", "-1"], "argument --seed: expected an integer >= 0, got -1"),
+    (["--weight-decay", "-0.1"], "argument --weight-decay: expected a finite number >= 0"),
+    (["--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
+    (["--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
+    (["--limit", "64", "--val-size", "64"], "--val-size 64 must be smaller than --limit 64"),
+    (["--resume", "--overwrite"], "argument --overwrite: not allowed with argument --resume"),
+])
+def test_out_of_range_arguments_are_argparse_errors_before_anything_is_written(
+        tmp_path, capsys, argv, message):
+    out = tmp_path / "never"
+    assert run_cli("train", *argv, "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: minigrad train") and f"minigrad train: error: {message}" in err
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_unwritable_or_without_a_checkpoint_to_resume(tmp_path, capsys,
+                                                                         monkeypatch):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("not a directory")
+    assert run_cli("train", "--out", str(a_file)) == 2
+    assert f"--out {a_file}: is a file, not a directory" in capsys.readouterr().err
+    assert run_cli("train", "--out", str(a_file / "run")) == 2
+    assert "cannot write there (Not a directory)" in capsys.readouterr().err
+    assert run_cli("train", "--out", str(tmp_path / "empty"), "--resume") == 2
+    assert "--resume: there is no checkpoint.npz or interrupted.npz in" in capsys.readouterr().err
+    import tempfile
+
+    def read_only(**kwargs):                 # what a read-only folder does (root writes anyway)
+        raise PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    assert run_cli("train", "--out", str(tmp_path / "ro")) == 2
+    assert f"--out {tmp_path / 'ro'}: cannot write there (Permission denied)" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EACCES])
+def test_disk_full_or_permission_denied_while_saving_is_one_line_and_keeps_the_checkpoint(
+        tmp_path, capsys, monkeypatch, failure):
+    from minigrad.nn import checkpoint
+    savez, saves = checkpoint.np.savez, []
+
+    def second_save_fails(file, **arrays):
+        saves.append(1)
+        if len(saves) == 2:
+            raise OSError(failure, os.strerror(failure))
+        savez(file, **arrays)
+    monkeypatch.setattr(checkpoint.np, "savez", second_save_fails)
+    out = tmp_path / "run"
+    assert run_cli("train", "--epochs", "2", *TINY, "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert err == (f"minigrad: error: could not save {out / 'checkpoint.npz'}: "
+                   f"{os.strerror(failure)}; the previous file was kept\n")
+    assert position(out / "checkpoint.npz") == (1, 0)
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz"]
+
+
+def test_a_corrupt_file_is_one_line_in_a_real_process_and_debug_shows_the_traceback(tmp_path):
+    broken = tmp_path / "model.npz"
+    broken.write_bytes(b"PK\x03\x04 cut short")
+    command = [sys.executable, "-m", "minigrad", "evaluate", "--model-path", str(broken)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"minigrad: error: cannot load {broken}: the file is truncated or corrupt (File is not "
+        f"a zip file); it may have been cut short while it was written"]
+    with pytest.raises(mg.CheckpointError):
+        main(["evaluate", "--model-path", str(broken), "--debug"])
+    with pytest.raises(mg.CheckpointError):
+        main(["--debug", "evaluate", "--model-path", str(broken)])
+
+
+def test_a_huge_learning_rate_stops_with_the_divergence_message_or_names_the_op(tmp_path,
+                                                                                capsys):
+    assert run_cli("train", "--epochs", "1", *TINY, "--lr", "1e6", "--out",
+                   str(tmp_path / "a")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigrad: error: training stopped at epoch 1, batch ")
+    assert "The learning rate was " in err and "try a smaller one" in err
+    assert not (tmp_path / "a" / "checkpoint.npz").exists()
+    assert run_cli("train", "--epochs", "1", *TINY, "--lr", "1e30", "--detect-anomaly", "--out",
+                   str(tmp_path / "b")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigrad: error: detect_anomaly: ") and "<" in err and ">" in err
+    assert not mg.is_anomaly_enabled()
+
+
+def test_hints_name_the_flags_to_use(tmp_path, capsys):
+    assert run_cli("train", "--dataset", "cifar10", "--root", str(tmp_path), "--out",
+                   str(tmp_path / "run")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigrad: error: CIFAR-10 train: ") and err.endswith(
+        ": add --download to fetch the files (needs internet), or --root DIR where they are\n")
+    assert run_cli("evaluate", "--model-path", str(Path("missing.npz"))) == 1
+    assert capsys.readouterr().err == "minigrad: error: No such file or directory: missing.npz\n"
+
+
+def test_numba_compilation_is_announced_once_when_the_cache_is_empty(tmp_path, capsys,
+                                                                     monkeypatch):
+    from minigrad import kernels
+    assert set(kernels.uncached_kernels()) <= {"_valid_range", "_row_offsets", "_im2col_into",
+                                               "_im2col_rows_into", "_col2im_into",
+                                               "_max_pool2d_forward", "_max_pool2d_backward",
+                                               "_divisor", "_avg_pool2d_forward",
+                                               "_avg_pool2d_backward"}
+    monkeypatch.setattr(kernels.glob, "glob", lambda pattern: [])    # as on a fresh install
+    assert "_im2col_into" in kernels.uncached_kernels()
+    assert run_cli("train", "--epochs", "1", "--limit", "64", "--val-size", "32", "--out",
+                   str(tmp_path / "run"), "--no-progress") == 0
+    assert capsys.readouterr().out.count("compiling minigrad's Numba kernels (once per "
+                                         "install; later runs load them from Numba's cache) "
+                                         "...") == 1
+
+
+def test_explain_exits_non_zero_when_every_method_failed(finished_run, tmp_path, capsys):
+    picture = tmp_path / "explain.png"
+    assert run_cli("explain", "--model-path", str(finished_run / "model.npz"), "--methods",
+                   "cam", "--out", str(picture)) == 1
+    err = capsys.readouterr().err
+    assert "minigrad: error: every method failed (cam), so nothing was drawn; the first said: " \
+           "CAM needs global average pooling" in err
+    assert not picture.exists()
+    assert run_cli("explain", "--model-path", str(finished_run / "model.npz"), "--methods",
+                   "gradcam,vanilla", "--index", "3,5", "--out", str(picture)) == 0
+    assert picture.exists()
+    assert run_cli("explain", "--model-path", str(finished_run / "model.npz"), "--index",
+                   "-1") == 2
+    assert "--index: expected integers >= 0 separated by commas, got '-1'" in \
+        capsys.readouterr().err
