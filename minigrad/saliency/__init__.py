@@ -6,10 +6,11 @@ One call for every method:
 
 x is an image (C, H, W) or a batch (N, C, H, W), normalised as the model expects; target defaults
 to the predicted class; score is 'logit', 'prob' or 'log_prob' (None: the method's own default,
-'logit' for all but Score-CAM); layer (CAM family) defaults to the last conv layer's rectified
-output (the ReLU after the last Conv2d, see core.rectified). Every method
-first computes a raw, signed map at its own resolution; `postprocess` then applies named steps
-('relu', 'abs', 'upsample', 'normalize' -- see postprocess.py). The model is left as it was.
+'logit' for all but Score-CAM; CAM and CNN-Fixations explain the logit only); layer (CAM family)
+defaults to the last conv layer's rectified output (the ReLU after the last Conv2d, see
+core.rectified). Every method first computes a raw, signed map at its own resolution;
+`postprocess` then applies named steps ('relu', 'abs', 'upsample', 'normalize' -- see
+postprocess.py). The model is left as it was.
 
     gradients.py   vanilla gradient (and the signed gradient), gradient x input, SmoothGrad,
                    Integrated Gradients, guided backprop, deconvnet
@@ -26,7 +27,7 @@ from minigrad.saliency import cam as _cam
 from minigrad.saliency import fixations as _fixations
 from minigrad.saliency import gradients as _gradients
 from minigrad.saliency import occlusion as _occlusion
-from minigrad.saliency.core import Explanation, as_batch
+from minigrad.saliency.core import Explanation, as_batch, check_score
 from minigrad.saliency.postprocess import apply_steps
 
 # name -> (function, default post-processing steps, default score)
@@ -51,6 +52,9 @@ METHODS = {
 }
 LAYER_METHODS = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
                  "guided_gradcam")
+# defined on the logit alone: CAM's map is the last Linear's weights times the features (its mean
+# plus the bias is the logit), CNN-Fixations follows the class unit back without any score
+LOGIT_ONLY_METHODS = ("cam", "fixations")
 
 
 def explain(model, x, target=None, method="gradcam", layer=None, score=None,
@@ -62,7 +66,8 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
     target:      class to explain, an int or one per image; None: the predicted class
     layer:       for the CAM family, a module name ('features.6') or module; None: the ReLU
                  after the last Conv2d (or that Conv2d if no ReLU follows it)
-    score:       'logit', 'prob' or 'log_prob'; None: the method's default
+    score:       'logit', 'prob' or 'log_prob'; None: the method's default (LOGIT_ONLY_METHODS
+                 take 'logit' only)
     postprocess: 'default' (the method's steps), a sequence of steps, or () for the raw map
     return_explanation: also get the raw map and extras -> (maps, Explanation)
     """
@@ -74,6 +79,11 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
                          f"{LAYER_METHODS}")
     if layer is not None:
         options["layer"] = layer
+    if score is not None:
+        check_score(score)
+    if score not in (None, "logit") and method in LOGIT_ONLY_METHODS:
+        raise ValueError(f"method {method!r} explains the logit only; score={score!r} applies "
+                         f"to the other methods")
     batch = as_batch(x)
     explanation = function(model, batch, target, score or default_score, **options)
     steps = default_steps if postprocess == "default" else tuple(postprocess or ())
@@ -81,4 +91,4 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
     return (maps, explanation) if return_explanation else maps
 
 
-__all__ = ["explain", "METHODS", "LAYER_METHODS", "Explanation"]
+__all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation"]

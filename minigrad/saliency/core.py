@@ -79,14 +79,19 @@ def resolve_target(logits, target):
     return target
 
 
+def check_score(score):
+    """Refuse a score that is not one of SCORES, naming them."""
+    if score not in SCORES:
+        raise ValueError(f"unknown score {score!r}; expected one of {SCORES}")
+
+
 def scored(output, score="logit"):
     """The model's output turned into the chosen score for every class: (N, classes) Tensor.
 
     score: 'logit' (the pre-softmax output, the usual choice: it does not depend on the other
     classes), 'prob' (softmax) or 'log_prob' (log-softmax).
     """
-    if score not in SCORES:
-        raise ValueError(f"unknown score {score!r}; expected one of {SCORES}")
+    check_score(score)
     if score == "prob":
         return softmax(output, axis=1)
     if score == "log_prob":

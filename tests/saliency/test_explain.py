@@ -1,4 +1,5 @@
-"""The one entry point: every method, the model left as it was, and clear errors."""
+"""The one entry point: every method, the model left as it was, and clear errors (what each
+score means for each method: test_scores.py)."""
 import numpy as np
 import pytest
 
@@ -62,11 +63,6 @@ def test_postprocess_steps_are_explicit(small_cnn, images):
     assert shown.shape == (3, 8, 8) and shown.min() >= 0 and np.isclose(shown.max(), 1)
 
 
-@pytest.mark.parametrize("score", ["logit", "prob", "log_prob"])
-def test_scores(small_cnn, images, score):
-    assert explain(small_cnn, images, method="vanilla", score=score).shape == (3, 8, 8)
-
-
 @pytest.mark.parametrize("kwargs, message", [
     ({"method": "gradcamm"}, r"unknown method 'gradcamm'; the methods are \[.*'gradcam'"),
     ({"method": "gradcam", "layer": "conv9"}, r"layer 'conv9' is not in the model; .*'3'"),
@@ -74,6 +70,7 @@ def test_scores(small_cnn, images, score):
     ({"method": "vanilla", "target": -1}, r"target -1 is out of range"),
     ({"method": "vanilla", "layer": "3"}, r"takes no layer; layer= applies to"),
     ({"method": "vanilla", "score": "logits"}, r"unknown score 'logits'; expected one of"),
+    ({"method": "fixations", "score": "logits"}, r"unknown score 'logits'; expected one of"),
     ({"method": "gradcam", "postprocess": ("blur",)}, r"unknown post-processing step"),
     ({"method": "cam"}, r"CAM needs global average pooling \(AdaptiveAvgPool2d\(1\) or "
                          r"GlobalAvgPool2d\) followed by a Linear"),

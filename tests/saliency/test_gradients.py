@@ -60,9 +60,11 @@ def test_integrated_gradients_is_complete_to_one_percent(small_cnn, rng, rule):
                                maps.sum(axis=(1, 2)) - change)
 
 
-def test_smoothgrad_with_no_noise_is_the_vanilla_gradient(small_cnn, images):
-    np.testing.assert_allclose(raw(small_cnn, images, "smoothgrad", noise=0.0, samples=3),
-                               raw(small_cnn, images, "vanilla"))
+@pytest.mark.parametrize("score", ["logit", "prob", "log_prob"])
+def test_smoothgrad_with_no_noise_is_the_vanilla_gradient(small_cnn, images, score):
+    np.testing.assert_allclose(raw(small_cnn, images, "smoothgrad", noise=0.0, samples=3,
+                                   score=score),
+                               raw(small_cnn, images, "vanilla", score=score))
 
 
 class ReluNet(nn.Module):
@@ -81,19 +83,26 @@ class ReluNet(nn.Module):
         return self.out(F.relu(h) if self.functional else self.relu(h))
 
 
+def score_gradient(z, c, score):
+    """dS_c/dz for the logits z: e_c, p_c (e_c - p), or e_c - p (d log softmax_c / dz)."""
+    one_hot, p = np.eye(len(z))[c], np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    return {"logit": one_hot, "prob": p[c] * (one_hot - p), "log_prob": one_hot - p}[score]
+
+
+@pytest.mark.parametrize("score", ["logit", "prob", "log_prob"])
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
-def test_modified_relu_rules_match_the_hand_computation(rng, method):
+def test_modified_relu_rules_match_the_hand_computation(rng, method, score):
     nn.manual_seed(3)
     model = ReluNet().double()
     x = rng.normal(size=(1, 1, 2, 2))
     w1, w2 = model.hidden.weight.data, model.out.weight.data
     h = w1 @ x.reshape(4)
-    g = w2[0]                                        # dS_0/d(relu output)
+    g = w2.T @ score_gradient(w2 @ np.maximum(h, 0), 0, score)   # dS_0/d(relu output)
     passed = g * (h > 0) * (g > 0) if method == "guided_backprop" else np.maximum(g, 0)
     expected = np.abs(w1.T @ passed).reshape(2, 2)
-    np.testing.assert_allclose(raw(model, x, method, target=0)[0], expected)
+    np.testing.assert_allclose(raw(model, x, method, target=0, score=score)[0], expected)
     true_gradient = np.abs(w1.T @ (g * (h > 0))).reshape(2, 2)     # the rule is gone afterwards
-    np.testing.assert_allclose(raw(model, x, "vanilla", target=0)[0], true_gradient)
+    np.testing.assert_allclose(raw(model, x, "vanilla", target=0, score=score)[0], true_gradient)
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
