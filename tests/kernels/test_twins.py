@@ -1,0 +1,90 @@
+"""The twins are two programs, not one under two names: each Numba twin runs compiled code, each
+NumPy twin none, and the switch runs the twin it names.
+
+Every compiled (Numba) function of a kernel module is replaced by a spy that notes the call and
+runs it, so a test sees which code really ran: a Numba twin that quietly called its NumPy twin,
+or a switch that always picked one backend, would fail here.
+"""
+import importlib
+import pkgutil
+
+import numpy as np
+import pytest
+
+import minigrad.kernels as kernels
+from minigrad.kernels._numba import HAVE_NUMBA, numba
+from minigrad.ops.conv import conv_geometry
+
+pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
+
+KERNEL_MODULES = [importlib.import_module(f"minigrad.kernels.{info.name}")
+                  for info in pkgutil.iter_modules(kernels.__path__)
+                  if not info.name.startswith("_") and info.name != "scratch"]
+
+
+def twins():
+    """{kernel name: its module} for every kernel that has a NumPy and a Numba twin."""
+    return {name[:-len("_numba")]: module for module in KERNEL_MODULES for name in vars(module)
+            if name.endswith("_numba") and hasattr(module, name[:-len("_numba")] + "_numpy")}
+
+
+def arguments():
+    """One call of every kernel: a (2, 3, 5, 6) input, conv and pool geometries with padding."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 6))
+    conv = tuple(conv_geometry(x.shape, (3, 2), (1, 2), (1, 1, 1, 0), (1, 1)))
+    pool = (3, 2, 3, 3, 2, 2, 1, 0)                     # KH KW OH OW SH SW PH PW
+    cols = rng.standard_normal((3 * 3 * 2, 2 * conv[2] * conv[3]))
+    dout = rng.standard_normal((2, 3, 3, 3))
+    arg = kernels.max_pool2d_forward(x, *pool)[1]
+    return {"im2col": (x, *conv), "col2im": (cols, x.shape, *conv),
+            "max_pool2d_forward": (x, *pool), "max_pool2d_backward": (dout, arg, x.shape),
+            "avg_pool2d_forward": (x, *pool, False),
+            "avg_pool2d_backward": (dout, x.shape, *pool, True)}
+
+
+CALLS = arguments()
+
+
+def test_every_twin_is_checked_here():
+    assert set(twins()) == set(CALLS)
+
+
+@pytest.fixture
+def compiled_calls(monkeypatch):
+    """Spy on every Numba function of the kernel modules; -> the list of their calls."""
+    for name, args in CALLS.items():                 # compile first: a spy cannot be compiled
+        getattr(twins()[name], f"{name}_numba")(*args)
+    calls = []
+    for module in KERNEL_MODULES:
+        for name, function in list(vars(module).items()):
+            if isinstance(function, numba.core.dispatcher.Dispatcher):
+                monkeypatch.setattr(module, name, spy(function, name, calls))
+    return calls
+
+
+def spy(function, name, calls):
+    def run(*args, **kwargs):
+        calls.append(name)
+        return function(*args, **kwargs)
+    return run
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_the_numba_twin_runs_compiled_code_and_the_numpy_twin_none(name, compiled_calls):
+    module = twins()[name]
+    expected = getattr(module, f"{name}_numpy")(*CALLS[name])
+    assert compiled_calls == [], f"{name}_numpy ran compiled code {compiled_calls}"
+    result = getattr(module, f"{name}_numba")(*CALLS[name])
+    assert compiled_calls, f"{name}_numba ran no compiled code"
+    for a, b in zip(*[r if isinstance(r, tuple) else (r,) for r in (result, expected)]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", kernels.BACKENDS)
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_the_switch_runs_the_twin_it_names(name, backend, compiled_calls):
+    with kernels.use_backend(backend), kernels.recorded() as recorded:
+        getattr(kernels, name)(*CALLS[name])
+    assert recorded == [(name, backend)]
+    assert bool(compiled_calls) == (backend == "numba"), compiled_calls
