@@ -69,7 +69,8 @@ class Pow(Function):
     """z = x ** p;  dL/dx = dL/dz * p * x**(p-1),  dL/dp = dL/dz * z * log(x).
 
     As in PyTorch, dL/dp is taken as 0 where x == 0 and p >= 0 (the limit of x**p log x), and is
-    NaN for negative x, where x**p is not a differentiable function of a real p.
+    NaN for negative x, where x**p is not a differentiable function of a real p; dL/dx is 0 where
+    p == 0 (x**0 = 1 is constant, also at x == 0, where p * x**(p-1) would be 0 * inf).
     """
 
     def forward(self, x, p):
@@ -80,7 +81,8 @@ class Pow(Function):
     def backward(self, grad):
         grad_x = grad_p = None
         if self.needs_input_grad[0]:
-            grad_x = grad * self.p * self.x ** (self.p - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_x = grad * np.where(self.p == 0, 0, self.p * self.x ** (self.p - 1))
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_x = np.where((self.x == 0) & (self.p >= 0), 0, np.log(self.x))

@@ -43,9 +43,24 @@ def test_pow_with_scalar_exponent(x, exponent):
 
 
 def test_pow_exponent_gradient_at_zero_base_is_zero_like_torch():
-    x, p = leaf([0.0, 2.0]), leaf([2.0, 3.0])
+    x, p = leaf([0.0, 0.0, 0.0, 2.0]), leaf([0.0, 0.5, 2.0, 3.0])
     (x ** p).sum().backward()
-    assert p.grad[0] == 0.0 and np.isclose(p.grad[1], 8 * np.log(2))
+    np.testing.assert_array_equal(p.grad[:3], 0.0)              # lim x**p log x = 0 (p >= 0)
+    assert np.isclose(p.grad[3], 8 * np.log(2))
+    # d(x**p)/dx = p x**(p-1): 0 for the constant x**0, inf for sqrt at 0, 0 for x**2
+    np.testing.assert_array_equal(x.grad, [0.0, np.inf, 0.0, 12.0])
+    torch = torch_or_skip()
+    tx, tp = (torch.tensor(a, dtype=torch.float64, requires_grad=True)
+              for a in ([0.0, 0.0, 0.0, 2.0], [0.0, 0.5, 2.0, 3.0]))
+    (tx ** tp).sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+    np.testing.assert_allclose(p.grad, tp.grad.numpy())
+
+
+def test_the_gradient_of_x_to_the_zero_is_zero_also_at_zero():
+    x = leaf([0.0, 1.0, -2.0])
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, 0.0)
 
 
 UNARY = {
