@@ -167,3 +167,37 @@ def test_integer_index_tensor_and_grad_dtype():
     F.relu(x[mg.tensor([1, 3])]).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad, [0, 1, 0, 1])
+
+
+class ScaleShift(mg.Function):
+    """y = x * s (+ b if b is given);  dL/dx = dL/dy * s, dL/db = dL/dy."""
+
+    def forward(self, x, b, s):
+        self.s = s
+        return x * s if b is None else x * s + b
+
+    def backward(self, grad):
+        return grad * self.s, grad
+
+
+def test_a_none_input_passes_through_apply_and_backward():
+    x, b = leaf([1.0, 2.0]), leaf([0.5, 0.5])
+    y = ScaleShift.apply(x, None, s=3.0)             # as conv2d(x, w, bias=None)
+    assert y.grad_fn.inputs == (x, None)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    x.grad = None
+    ScaleShift.apply(x, b, s=2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_backward_frees_what_forward_saved_unless_the_graph_is_retained():
+    x = leaf([1.0, 2.0])
+    kept = ScaleShift.apply(x, None, s=3.0)
+    kept.sum().backward(retain_graph=True)
+    assert kept.grad_fn.s == 3.0 and not kept.grad_fn.freed
+    freed = ScaleShift.apply(x, None, s=3.0)
+    freed.sum().backward()
+    assert freed.grad_fn.freed and not hasattr(freed.grad_fn, "s")
+    assert freed.grad_fn.inputs == (x, None)         # the graph's shape is kept, its buffers not
