@@ -120,3 +120,20 @@ def test_bad_shapes_are_named():
         F.cat([x, mg.tensor(np.zeros((2, 4)))], dim=0)
     with pytest.raises(ValueError, match="all shapes must be equal"):
         F.stack([x, mg.tensor(np.zeros((3, 2)))])
+
+
+@given(arrays(shapes(min_dims=0, max_dims=3)))
+def test_unsqueeze_every_axis_like_numpy(x):
+    for axis in range(-x.ndim - 1, x.ndim + 1):         # -1 adds a last axis, as in torch
+        np.testing.assert_array_equal(mg.tensor(x).unsqueeze(axis).data, np.expand_dims(x, axis))
+        assert_gradients_match(lambda t: t.unsqueeze(axis), x)
+
+
+@pytest.mark.parametrize("axis,expected", [(None, (3, 2)), (0, (3, 1, 2)), (-2, (1, 3, 2)),
+                                           (1, (1, 3, 1, 2)), ((0, 2), (3, 2))])
+def test_squeeze_drops_only_size_one_axes_like_torch(axis, expected):
+    x = np.arange(6.0).reshape(1, 3, 1, 2)
+    squeezed = mg.tensor(x).squeeze() if axis is None else mg.tensor(x).squeeze(axis)
+    assert squeezed.shape == expected                 # axis 1 (size 3) is left alone
+    np.testing.assert_array_equal(squeezed.data.ravel(), x.ravel())
+    assert_gradients_match(lambda t: t.squeeze(axis), x)
