@@ -6,7 +6,7 @@ from hypothesis import assume, given, strategies as st
 import minigrad as mg
 from minigrad import kernels
 from minigrad.kernels._numba import HAVE_NUMBA
-from minigrad.ops.conv import conv2d, conv2d_simple, conv_output_size
+from minigrad.ops.conv import conv2d, conv2d_simple, conv_output_size, padding_sides
 from minigrad.testing import assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -164,6 +164,21 @@ def test_float32_stays_float32_and_no_input_grad_skips_dx():
     assert y.dtype == np.float32
     y.sum().backward()
     assert x.grad is None and w.grad.dtype == np.float32 and w.grad.shape == w.shape
+
+
+@pytest.mark.parametrize("padding,kernel,dilation,sides", [
+    ("same", 4, 2, (3, 3, 3, 3)),             # span 6: 3 on each side
+    ("same", (3, 4), (1, 1), (1, 1, 1, 2)),   # span 3 along W: the odd pixel goes right
+    ("full", 3, 2, (4, 4, 4, 4)), ("valid", 5, 1, (0, 0, 0, 0)), ((2, 1), 3, 1, (2, 2, 1, 1))])
+def test_padding_sides_names_the_padding_conv2d_applies(padding, kernel, dilation, sides):
+    assert padding_sides(padding, kernel, dilation=dilation) == sides
+    x = np.random.default_rng(9).standard_normal((1, 1, 9, 8))
+    w = np.random.default_rng(10).standard_normal((1, 1) + ((kernel,) * 2 if np.isscalar(kernel)
+                                                             else kernel))
+    expected = conv2d_by_definition(x, w, None, (1, 1), sides, (dilation,) * 2
+                                    if np.isscalar(dilation) else dilation, 1)
+    np.testing.assert_allclose(conv2d(x, w, padding=padding, dilation=dilation).data, expected,
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_output_size_helper():

@@ -42,3 +42,20 @@ def test_matmul_against_torch():
     (ma @ mb).tanh().sum().backward()
     np.testing.assert_allclose(ma.grad, ta.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(mb.grad, tb.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("needs", ["a", "b"])
+def test_only_the_operand_that_requires_grad_gets_one(needs):
+    """As x @ W in a first layer (the data needs no gradient) or a frozen W in saliency."""
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
+    ta = leaf(a) if needs == "a" else mg.tensor(a)
+    tb = leaf(b) if needs == "b" else mg.tensor(b)
+    g = rng.normal(size=(2, 4))
+    (ta @ tb).backward(g)
+    if needs == "a":
+        assert tb.grad is None
+        np.testing.assert_allclose(ta.grad, g @ b.T, rtol=1e-12)
+    else:
+        assert ta.grad is None
+        np.testing.assert_allclose(tb.grad, a.T @ g, rtol=1e-12)
