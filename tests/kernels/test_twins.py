@@ -15,7 +15,7 @@ import minigrad.kernels as kernels
 from minigrad.kernels._numba import HAVE_NUMBA, numba
 from minigrad.ops.conv import conv_geometry
 
-pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
 
 KERNEL_MODULES = [importlib.import_module(f"minigrad.kernels.{info.name}")
                   for info in pkgutil.iter_modules(kernels.__path__)
@@ -46,6 +46,7 @@ def arguments():
 CALLS = arguments()
 
 
+@needs_numba
 def test_every_twin_is_checked_here():
     assert set(twins()) == set(CALLS)
 
@@ -70,6 +71,7 @@ def spy(function, name, calls):
     return run
 
 
+@needs_numba
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_the_numba_twin_runs_compiled_code_and_the_numpy_twin_none(name, compiled_calls):
     module = twins()[name]
@@ -81,6 +83,7 @@ def test_the_numba_twin_runs_compiled_code_and_the_numpy_twin_none(name, compile
         np.testing.assert_array_equal(a, b)
 
 
+@needs_numba
 @pytest.mark.parametrize("backend", kernels.BACKENDS)
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_the_switch_runs_the_twin_it_names(name, backend, compiled_calls):
@@ -88,3 +91,12 @@ def test_the_switch_runs_the_twin_it_names(name, backend, compiled_calls):
         getattr(kernels, name)(*CALLS[name])
     assert recorded == [(name, backend)]
     assert bool(compiled_calls) == (backend == "numba"), compiled_calls
+
+
+def test_without_numba_only_the_numpy_twins_can_be_chosen(monkeypatch):
+    monkeypatch.setattr(kernels, "_backend", kernels.get_backend())      # restored afterwards
+    monkeypatch.setattr(kernels, "HAVE_NUMBA", False)
+    kernels.set_backend("numpy")
+    with pytest.raises(ValueError, match="'numba' requested but numba is not installed"):
+        kernels.set_backend("numba")
+    assert kernels.get_backend() == "numpy"

@@ -169,6 +169,7 @@ def test_float32_stays_float32_and_no_input_grad_skips_dx():
 @pytest.mark.parametrize("padding,kernel,dilation,sides", [
     ("same", 4, 2, (3, 3, 3, 3)),             # span 6: 3 on each side
     ("same", (3, 4), (1, 1), (1, 1, 1, 2)),   # span 3 along W: the odd pixel goes right
+    ("same", (2, 5), 1, (0, 1, 2, 2)),         # and at the bottom; each axis its own span
     ("full", 3, 2, (4, 4, 4, 4)), ("valid", 5, 1, (0, 0, 0, 0)), ((2, 1), 3, 1, (2, 2, 1, 1))])
 def test_padding_sides_names_the_padding_conv2d_applies(padding, kernel, dilation, sides):
     assert padding_sides(padding, kernel, dilation=dilation) == sides
