@@ -33,3 +33,15 @@ def test_keep_freed_memory_is_opt_in_and_reports_success():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["bool", "1000000.0"]
+
+
+def test_the_pool_counts_its_bytes_and_keeps_no_more_than_max_bytes_in_all(monkeypatch):
+    monkeypatch.setattr(scratch, "_spare", {})
+    monkeypatch.setattr(scratch, "_bytes", 0)
+    monkeypatch.setattr(scratch, "MAX_BYTES", 1000)
+    big, small = np.empty(100), np.empty(50)              # 800 and 400 bytes, two shapes
+    scratch.give(big)
+    assert scratch._bytes == 800
+    scratch.give(small)                                   # 1200 > 1000: not kept
+    assert scratch._bytes == 800 and scratch.take((50,), np.float64) is not small
+    assert scratch.take((100,), np.float64) is big and scratch._bytes == 0
