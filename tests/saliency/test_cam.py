@@ -66,6 +66,33 @@ def test_layercam_and_xgradcam_by_hand(small_cnn, images):
                                (w * activations).sum(axis=1))
 
 
+def test_gradcampp_by_hand(small_cnn, images):
+    # alpha_ij = g_ij^2 / (2 g_ij^2 + sum_ab A_ab g_ij^3), w = sum_ij alpha_ij relu(g_ij)
+    activations = small_cnn[:5](nn.Parameter(images)).data
+    g = np.broadcast_to(small_cnn[6].weight.data[2].reshape(6, 4, 4), activations.shape)
+    denominator = 2 * g ** 2 + activations.sum(axis=(2, 3), keepdims=True) * g ** 3
+    alpha = np.where(denominator != 0, g ** 2 / np.where(denominator != 0, denominator, 1), 0)
+    w = (alpha * np.maximum(g, 0)).sum(axis=(2, 3), keepdims=True)
+    np.testing.assert_allclose(raw(small_cnn, images, "gradcam++", layer="4", target=2),
+                               (w * activations).sum(axis=1))
+
+
+def test_after_conv_and_batch_norm_the_default_layer_is_the_relu(images):
+    """conv -> BatchNorm -> ReLU (AlexNet-lite's blocks): the rectified maps are the ReLU's; a
+    pooling layer between conv and ReLU ends the search (the conv itself is used)."""
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.GlobalAvgPool2d(), nn.Linear(4, 2)).double()
+    np.testing.assert_allclose(raw(model, images, "gradcam"),
+                               raw(model, images, "gradcam", layer="2"))
+    assert not np.allclose(raw(model, images, "gradcam", layer="1"),
+                           raw(model, images, "gradcam", layer="2"))
+    pooled = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
+                           nn.Flatten(), nn.Linear(64, 2)).double()
+    np.testing.assert_allclose(raw(pooled, images, "gradcam"),
+                               raw(pooled, images, "gradcam", layer="0"))
+
+
 def test_cam_family_gives_zeros_not_nan_for_dead_channels(images):
     nn.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.GlobalAvgPool2d(),

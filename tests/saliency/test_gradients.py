@@ -67,6 +67,17 @@ def test_smoothgrad_with_no_noise_is_the_vanilla_gradient(small_cnn, images, sco
                                raw(small_cnn, images, "vanilla", score=score))
 
 
+def test_smoothgrad_noise_is_a_fraction_of_the_input_range(rng):
+    """S = relu(x_0): dS/dx_0 = [x_0 + e > 0], so the averaged gradient is P(e > -x_0) =
+    Phi(x_0 / sigma) with sigma = noise * (max(x) - min(x)) = 0.15 * 2 here: Phi(1) = 0.841."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False), nn.ReLU()).double()
+    model[1].weight.data[...] = [[1.0, 0.0, 0.0, 0.0]]
+    x = np.array([0.3, -1.0, 1.0, 0.0]).reshape(1, 1, 2, 2)
+    maps = raw(model, x, "smoothgrad", target=0, samples=4000, noise=0.15)
+    assert abs(maps[0, 0, 0] - 0.8413) < 0.02                    # binomial s.d. 0.006
+    np.testing.assert_array_equal(maps[0].ravel()[1:], 0.0)
+
+
 class ReluNet(nn.Module):
     """x -> W1 x -> relu -> W2 . : guided backprop by hand. `functional` calls F.relu instead of
     the nn.ReLU module."""
