@@ -62,6 +62,25 @@ def test_conv_rule_picks_the_channel_with_the_largest_contribution_then_its_argm
     np.testing.assert_array_equal(dict(centre.info["points"][0])["input"], [(1, 2, 2)])
 
 
+@pytest.mark.parametrize("tap, pixel", [((0, 0), (4, 4)), ((2, 2), (0, 0))])
+def test_a_window_centre_in_the_padding_moves_to_the_nearest_input_pixel(tap, pixel):
+    # padding 2 around a 5x5 input, one tap: out(i, j) = x(i + tap - 2, j + tap - 2); the
+    # evidence sits in a corner, so the fixated unit's window centre lies in the padding
+    model = nn.Sequential(nn.Conv2d(1, 1, 3, padding=2, bias=False), nn.GlobalAvgPool2d(),
+                          nn.Linear(1, 2, bias=False)).double()
+    kernel = np.zeros((1, 1, 3, 3))
+    kernel[(0, 0) + tap] = 1.0
+    set_weights(model[0], kernel)
+    set_weights(model[2], np.array([[1.0], [-1.0]]))
+    x = np.zeros((1, 1, 5, 5))
+    x[(0, 0) + pixel] = 1.0
+    for location in ("centre", "argmax"):
+        _, explanation = explain(model, x, target=0, method="fixations", conv_location=location,
+                                 return_explanation=True)
+        np.testing.assert_array_equal(dict(explanation.info["points"][0])["input"],
+                                      [(0,) + pixel])
+
+
 def test_linear_rule_keeps_positive_contributions_or_only_the_largest():
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False)).double()
     set_weights(model[1], np.array([[1.0, -1.0, 3.0, 0.5]]))
