@@ -111,3 +111,16 @@ def test_normalize_and_blur_never_make_nan():
     np.testing.assert_allclose(normalize(np.array([[[-2.0, 1.0]]])), [[[-1.0, 0.5]]])
     constant = np.full((1, 7, 7), 3.0)
     np.testing.assert_allclose(gaussian_blur(constant, 1.5), constant)
+
+
+@pytest.mark.parametrize("sigma", [1.5, 3.0])
+def test_the_blur_of_a_point_has_the_gaussian_spread(sigma):
+    """A unit impulse blurred by sigma keeps its mass and has variance sigma^2 along each axis
+    (within 2%: the kernel stops at 3 sigma)."""
+    impulse = np.zeros((1, 41, 41))
+    impulse[0, 20, 20] = 1.0
+    blurred = gaussian_blur(impulse, sigma)[0]
+    d = np.arange(41) - 20
+    assert np.isclose(blurred.sum(), 1.0)
+    np.testing.assert_allclose([(blurred.sum(axis=1) * d ** 2).sum(),
+                                (blurred.sum(axis=0) * d ** 2).sum()], sigma ** 2, rtol=0.02)
