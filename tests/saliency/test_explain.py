@@ -1,5 +1,5 @@
-"""The one entry point: every method, the model left as it was, and clear errors (what each
-score means for each method: test_scores.py)."""
+"""The one entry point: every method, the model left as it was, the score passed on, and clear
+errors (what each score means for each method: test_scores.py)."""
 import numpy as np
 import pytest
 
@@ -61,6 +61,15 @@ def test_postprocess_steps_are_explicit(small_cnn, images):
     assert raw.shape == (3, 4, 4) and (raw < 0).any()                  # signed, layer-sized
     shown = explain(small_cnn, images, method="gradcam")
     assert shown.shape == (3, 8, 8) and shown.min() >= 0 and np.isclose(shown.max(), 1)
+
+
+@pytest.mark.parametrize("method", ["vanilla", "gradcam", "scorecam", "occlusion"])
+def test_score_reaches_the_method_and_none_is_its_own_default(small_cnn, images, method):
+    maps = {score: explain(small_cnn, images, method=method, score=score, postprocess=())
+            for score in (None, "logit", "prob", "log_prob")}
+    np.testing.assert_array_equal(maps[None], maps[METHODS[method][2]])
+    for a, b in [("logit", "prob"), ("logit", "log_prob"), ("prob", "log_prob")]:
+        assert not np.allclose(maps[a], maps[b]), (method, a, b)
 
 
 @pytest.mark.parametrize("kwargs, message", [
