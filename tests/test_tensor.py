@@ -29,7 +29,7 @@ def test_properties_and_conversions():
     d = x.detach()
     assert not d.requires_grad and d.grad_fn is None and d.numpy() is x.numpy()
     assert "requires_grad=True" in repr(x) and "dtype=float64" in repr(x)
-    assert "grad_fn=<Mul>" in repr(x * 2)
+    assert "grad_fn=<Mul>" in repr(x * 2) and "dtype=float64" in repr(x * 2)
 
 
 def test_comparisons_return_boolean_arrays():
@@ -38,6 +38,9 @@ def test_comparisons_return_boolean_arrays():
     assert isinstance(result, np.ndarray) and result.dtype == bool
     np.testing.assert_array_equal(x == mg.tensor([1.0, 0.0, 3.0]), [True, False, True])
     np.testing.assert_array_equal(x <= 2, [True, True, False])
+    for compare, expected in [(x < 2, [1, 0, 0]), (x <= 2, [1, 1, 0]), (x > 2, [0, 0, 1]),
+                              (x >= 2, [0, 1, 1]), (x != 2, [1, 0, 1])]:
+        np.testing.assert_array_equal(compare, np.array(expected, dtype=bool))  # at equality too
 
 
 def test_tensor_used_twice():
