@@ -307,6 +307,8 @@ def test_channels_not_matching_weight_names_both():
 def test_kernel_larger_than_padded_input():
     with pytest.raises(ValueError, match="larger than the padded input 6x6"):
         conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 7, 7)), padding=1)
+    with pytest.raises(ValueError, match=r"kernel 1x7 .* larger than the padded input 4x4"):
+        conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 1, 7)))       # too wide only
 
 
 def test_groups_not_dividing_channels():
