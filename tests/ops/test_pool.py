@@ -207,3 +207,10 @@ def test_average_pooling_is_a_depthwise_convolution_with_weights_one_over_k2(cas
     np.testing.assert_allclose(adaptive_avg_pool2d(x, 1).data,
                                mg.functional.conv2d(x, everything, groups=C).data, rtol=1e-12,
                                atol=1e-12)
+
+
+def test_defaults_are_pytorchs_stride_kernel_and_no_padding():
+    x = np.random.default_rng(4).standard_normal((2, 3, 6, 4))
+    blocks = x.reshape(2, 3, 3, 2, 2, 2)                  # 2x2 blocks: (n, c, i, a, j, b)
+    np.testing.assert_allclose(avg_pool2d(x, 2).data, blocks.mean(axis=(3, 5)), rtol=1e-12)
+    np.testing.assert_array_equal(max_pool2d(x, 2).data, blocks.max(axis=(3, 5)))
