@@ -6,6 +6,7 @@ import minigrad.functional as F
 from minigrad import nn
 from minigrad.saliency import explain
 from minigrad.saliency.core import input_gradient, untouched
+from minigrad.saliency.gradients import integration_rule
 
 
 def raw(model, x, method, **options):
@@ -65,6 +66,19 @@ def test_smoothgrad_with_no_noise_is_the_vanilla_gradient(small_cnn, images, sco
     np.testing.assert_allclose(raw(small_cnn, images, "smoothgrad", noise=0.0, samples=3,
                                    score=score),
                                raw(small_cnn, images, "vanilla", score=score))
+
+
+@pytest.mark.parametrize("rule, steps, exact_degree", [("gauss-legendre", 4, 7),
+                                                        ("trapezoid", 5, 1)])
+def test_integration_rules_are_exact_for_the_polynomials_they_promise(rule, steps, exact_degree):
+    """int_0^1 a^k da = 1/(k+1): Gauss-Legendre with n nodes is exact up to degree 2n - 1, the
+    trapezoid rule for straight lines (k <= 1), and both weights sum to 1."""
+    nodes, weights = integration_rule(steps, rule)
+    assert nodes.min() >= 0 and nodes.max() <= 1
+    for k in range(exact_degree + 1):
+        assert np.isclose(weights @ nodes ** k, 1 / (k + 1), rtol=1e-12), k
+    assert not np.isclose(weights @ nodes ** (exact_degree + 1), 1 / (exact_degree + 2),
+                          rtol=1e-6)
 
 
 def test_smoothgrad_noise_is_a_fraction_of_the_input_range(rng):
