@@ -94,6 +94,28 @@ def test_numba_and_numpy_twins_give_the_same_forward_and_backward():
         np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.parametrize("backend", kernels.BACKENDS)
+@pytest.mark.parametrize("options,shapes", [
+    (dict(padding=1), ((5, 3, 6, 7), (4, 3, 3, 3))),
+    (dict(stride=2, groups=2, dilation=(1, 2)), ((4, 4, 9, 8), (6, 2, 3, 2))),
+    (dict(padding=(1, 0)), ((3, 6, 5, 5), (2, 6, 3, 3)))])          # OC < C: dx by correlation
+def test_parts_of_the_batch_on_two_threads_give_the_whole_batch_result(two_threads, backend,
+                                                                       options, shapes):
+    from minigrad.kernels import parallel
+    rng = np.random.default_rng(12)
+    x, w, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1]), \
+        rng.standard_normal(shapes[1][0])
+    parallel.set_num_threads(1)
+    whole, whole_calls = run_conv_with(backend, x, w, b, **options)
+    parallel.set_num_threads(2)
+    two_threads.clear()
+    parts, parts_calls = run_conv_with(backend, x, w, b, **options)
+    assert two_threads == [2, 2]                        # forward and backward each split in two
+    assert sorted(parts_calls) == sorted(whole_calls * 2)      # every kernel ran once a part
+    for a, c in zip(whole, parts):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("padding,kernel,stride,dilation", [
     ("valid", 3, 1, 1), ("same", 3, 1, 1), ("same", 4, 1, 1), ("same", 3, 1, 2),
     ("full", 3, 1, 1), ("full", 2, 1, 2), (2, 5, 1, 1), ((0, 1), 3, 2, 1)])
