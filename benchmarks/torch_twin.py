@@ -1,0 +1,133 @@
+"""The PyTorch side of bench_train.py: the same network, the same weights, the same batch.
+
+    python benchmarks/torch_twin.py step CASE.npz STEPS    # img/s of STEPS training steps
+    python benchmarks/torch_twin.py train DATA.npz CONFIG  # `minigrad train`'s job, in torch
+
+bench_train.py writes CASE.npz (the layer list of the minigrad model, its state dict and the
+batch) and runs this file in a fresh process, which imports only NumPy and torch: its peak
+memory is PyTorch's own, not PyTorch's plus minigrad's and Numba's.
+"""
+import json
+import resource
+import sys
+import time
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def peak_rss_mb():
+    """This process's own peak resident memory in MB (VmHWM: not the parent's, which a forked
+    child's ru_maxrss would include)."""
+    try:
+        status = open("/proc/self/status").read()
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(layers):
+    """A torch.nn.Sequential tree from bench_train.describe()'s layer list [(path, kind, args)],
+    so that the state-dict keys are minigrad's."""
+    tnn = torch.nn
+    makers = {"Conv2d": lambda a: tnn.Conv2d(*a[:5], bias=a[5]), "Linear": lambda a: tnn.Linear(*a),
+              "MaxPool2d": lambda a: tnn.MaxPool2d(*a), "AvgPool2d": lambda a: tnn.AvgPool2d(*a),
+              "BatchNorm2d": lambda a: tnn.BatchNorm2d(*a), "Dropout": lambda a: tnn.Dropout(*a),
+              "ReLU": lambda a: tnn.ReLU(), "Tanh": lambda a: tnn.Tanh(),
+              "Sigmoid": lambda a: tnn.Sigmoid(), "Flatten": lambda a: tnn.Flatten()}
+    tree = OrderedDict()
+    for path, kind, args in layers:
+        *parents, name = path.split(".")
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, OrderedDict())
+        node[name] = makers[kind](args)
+
+    def sequential(node):
+        return tnn.Sequential(OrderedDict(
+            (name, sequential(child) if isinstance(child, OrderedDict) else child)
+            for name, child in node.items()))
+    return sequential(tree)
+
+
+def training_step(net, x, y):
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(net(inputs), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def load_case(path):
+    case = np.load(path, allow_pickle=False)
+    net = build(json.loads(str(case["layers"])))
+    state = {key[len("state."):]: torch.from_numpy(case[key]) for key in case.files
+             if key.startswith("state.")}
+    net.load_state_dict(state)
+    return net, case["x"], case["y"]
+
+
+def time_steps(path, steps):
+    net, x, y = load_case(path)
+    step = training_step(net, x, y)
+    for _ in range(2):                           # warm up, as the minigrad worker does
+        step()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    rate = len(x) * steps / (time.perf_counter() - started)
+    print(json.dumps({"rate": rate, "peak_mb": peak_rss_mb()}))
+
+
+def train(data_path, config):
+    """LeNet-5 on the bundled MNIST as `minigrad train` trains it: SGD with Nesterov momentum
+    and weight decay, one-cycle schedule, random shifts, evaluation on the test split after
+    every epoch. Prints the test accuracy."""
+    started = time.perf_counter()
+    config = json.loads(config)
+    torch.manual_seed(config["seed"])
+    data = np.load(data_path, allow_pickle=False)
+    net = build(config["layers"])
+    mean, std = config["mean"], config["std"]
+    optimizer = torch.optim.SGD(net.parameters(), lr=config["lr"], momentum=0.9, nesterov=True,
+                                weight_decay=config["weight_decay"])
+    batches = -(-len(data["train_y"]) // config["batch_size"])
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config["lr"], epochs=config["epochs"],
+                                                    steps_per_epoch=batches, pct_start=0.15)
+    rng = np.random.default_rng(config["seed"])
+    test_x = (torch.from_numpy(data["test_x"]).float() / 255 - mean) / std
+    test_y = torch.from_numpy(data["test_y"])
+    shift = config["shift"]
+    for _ in range(config["epochs"]):
+        net.train()
+        order = rng.permutation(len(data["train_y"]))
+        for i in range(batches):
+            index = order[i * config["batch_size"]:(i + 1) * config["batch_size"]]
+            padded = np.pad(data["train_x"][index], ((0, 0), (0, 0), (shift,) * 2, (shift,) * 2))
+            top, left = rng.integers(0, 2 * shift + 1, size=(2, len(index)))   # per image
+            windows = sliding_window_view(padded, (28, 28), axis=(2, 3))
+            images = windows[np.arange(len(index)), :, top, left]
+            inputs = (torch.from_numpy(np.ascontiguousarray(images)).float() / 255 - mean) / std
+            loss = torch.nn.functional.cross_entropy(net(inputs), torch.from_numpy(data["train_y"][index]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+        net.eval()
+        with torch.no_grad():
+            accuracy = (net(test_x).argmax(1) == test_y).float().mean().item()
+    print(json.dumps({"accuracy": accuracy, "seconds": time.perf_counter() - started,
+                      "peak_mb": peak_rss_mb()}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "step":
+        time_steps(sys.argv[2], int(sys.argv[3]))
+    else:
+        train(sys.argv[2], sys.argv[3])
