@@ -11,12 +11,13 @@ process of its own, as its application runs it (minigrad after `keep_freed_memor
 under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` (`--machine-env` keeps the machine's own
 OpenBLAS settings instead: the information column). Repeats of the engines are interleaved, so
 that noise from other jobs hits all alike; the table gives the best and the median repeat of
-each, the ratios within this run, and the peak RSS of each engine's process (`ru_maxrss`, from
-the process's start: libraries included). The load average is printed before and after.
+each, the ratios within this run, and the peak RSS of each engine's process (its VmHWM: from
+the process's start, libraries included). The load average is printed before and after.
 
-minigrad and torch get the same architecture with the same weights and the same random batch:
-the torch process (benchmarks/torch_twin.py) imports only NumPy and torch and rebuilds the net
-from the minigrad model's layer list and state dict. The peers (benchmarks/peers.py) build the
+The engines' processes are those of `minigrad bench` (minigrad/apps/bench.py): minigrad and torch
+get the same architecture with the same weights and the same random batch; the torch process
+(minigrad/apps/torch_twin.py) imports only NumPy and torch and rebuilds the net from the minigrad
+model's layer list and state dict. The peers (benchmarks/peers.py) build the
 same LeNet-5 with their own initial weights, under `--peers-python` (default: this Python).
 """
 import argparse
@@ -24,7 +25,6 @@ import cProfile
 import json
 import os
 import pstats
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,75 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from minigrad import functional as F
-from minigrad import nn, optim
+from minigrad import nn
+from minigrad.apps.bench import (CASES, TORCH_TWIN, describe, engine_command, make_case,
+                                 minigrad_step, write_case)
 from minigrad.models import get_model
-from minigrad.tensor import Tensor
 
 HERE = Path(__file__).resolve().parent
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-# (model, batch size, input shape of one image, training steps per timed repeat)
-CASES = (("lenet5", 64, (1, 28, 28), 40), ("lenet5", 256, (1, 28, 28), 10),
-         ("alexnet_lite", 64, (3, 32, 32), 3))
 PEERS = ("dezero", "chainer")
-
-
-def minigrad_step(model, x, y):
-    """One training step in minigrad; returns a function that runs it."""
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    inputs = Tensor(x)
-
-    def step():
-        loss = F.cross_entropy(model(inputs), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
-
-
-def describe(model):
-    """The layer list [(path, kind, constructor args)] that torch_twin.build() turns back into
-    the same network in torch, with the same state-dict keys."""
-    args = {nn.Conv2d: lambda m: [m.in_channels, m.out_channels, m.kernel_size, m.stride,
-                                  m.padding, m.bias is not None],
-            nn.Linear: lambda m: [m.in_features, m.out_features],
-            nn.MaxPool2d: lambda m: [m.kernel_size, m.stride, m.padding],
-            nn.AvgPool2d: lambda m: [m.kernel_size, m.stride, m.padding],
-            nn.BatchNorm2d: lambda m: [m.num_features], nn.Dropout: lambda m: [m.p]}
-    return [(path, type(m).__name__, args.get(type(m), lambda m: [])(m))
-            for path, m in model.named_modules() if path and not list(m.children())]
-
-
-def images_per_second(step, batch_size, steps):
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return batch_size * steps / (time.perf_counter() - started)
-
-
-def peak_rss_mb():
-    """This process's own peak resident memory in MB (VmHWM: not the parent's, which a forked
-    child's ru_maxrss would include)."""
-    try:
-        status = open("/proc/self/status").read()
-        return int(status.split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def make_case(name, batch_size, image_shape):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch_size, *image_shape)).astype(np.float32)
-    y = rng.integers(0, 10, batch_size)
-    nn.manual_seed(0)
-    return get_model(name, in_channels=image_shape[0]), x, y
-
-
-def write_case(path, name, batch_size, image_shape):
-    """The case as torch_twin.py reads it: layer list, state dict, batch."""
-    model, x, y = make_case(name, batch_size, image_shape)
-    state = {f"state.{k}": v for k, v in model.state_dict().items()}
-    np.savez(path, layers=json.dumps(describe(model)), x=x, y=y, **state)
 
 
 def child_env(machine_env):
@@ -122,34 +61,6 @@ def run_measured(command, env):
     return done.stdout.strip().splitlines(), time.perf_counter() - started
 
 
-def engine_command(engine, case_file, spec, steps, peers_python):
-    name, batch_size, image_shape = spec
-    if engine == "torch":
-        return [sys.executable, str(HERE / "torch_twin.py"), "step", case_file, str(steps)]
-    if engine in PEERS:
-        return [peers_python, str(HERE / "peers.py"), engine, str(batch_size), str(steps)]
-    return [sys.executable, __file__, "--worker",
-            json.dumps([name, batch_size, list(image_shape), steps, engine])]
-
-
-def worker(spec):
-    """A minigrad engine's process: build the case, warm up, time `steps` steps.
-
-    engine: 'minigrad' (after `minigrad.kernels.scratch.keep_freed_memory()`, as `minigrad
-    train` runs), or 'minigrad-malloc-defaults' (without it)."""
-    name, batch_size, image_shape, steps, engine = json.loads(spec)
-    if engine == "minigrad":
-        from minigrad.kernels import scratch
-        if not scratch.keep_freed_memory():
-            raise SystemExit("keep_freed_memory() is not available here (no glibc mallopt)")
-    model, x, y = make_case(name, batch_size, tuple(image_shape))
-    step = minigrad_step(model, x, y)
-    for _ in range(2):                           # warm up: Numba cache, allocator, caches
-        step()
-    print(json.dumps({"rate": images_per_second(step, batch_size, steps),
-                      "peak_mb": peak_rss_mb()}))
-
-
 def run_case(spec, steps, repeats, engines, env, peers_python):
     """({engine: [(img/s, peak MB) per repeat] or 'why it does not run'}, {peer: its NumPy})."""
     results, notes = {engine: [] for engine in engines}, {}
@@ -160,13 +71,15 @@ def run_case(spec, steps, repeats, engines, env, peers_python):
             for engine in engines:
                 if isinstance(results[engine], str):
                     continue
-                lines, _ = run_measured(
-                    engine_command(engine, case_file, spec, steps, peers_python), env)
-                reply = json.loads(lines[-1])
+                command = [peers_python, str(HERE / "peers.py"), engine, str(spec[1]),
+                           str(steps)] if engine in PEERS else \
+                    engine_command(engine, [["step", case_file, steps]])
+                reply = json.loads(run_measured(command, env)[0][-1])
                 if "error" in reply:
                     results[engine] = f"does not run on NumPy {reply['numpy']}: {reply['error']}"
                     continue
-                results[engine].append((reply["rate"], reply["peak_mb"]))
+                results[engine].append((reply.get("rate") or reply["results"][0],
+                                        reply["peak_mb"]))
                 if engine in PEERS:
                     notes[engine] = f"NumPy {reply['numpy']}"
     return results, notes
@@ -228,7 +141,7 @@ def bench_train_command(repeats, env):
             print(f"  minigrad train: {seconds:5.1f} s  {accuracy:>7}  "
                   f"{json.loads(lines[-1])['peak_mb']:5.0f} MB", flush=True)
             lines, seconds = run_measured(
-                [sys.executable, str(HERE / "torch_twin.py"), "train", data, json.dumps(config)],
+                [sys.executable, str(TORCH_TWIN), "train", data, json.dumps(config)],
                 env)
             reply = json.loads(lines[-1])
             print(f"  torch twin:     {seconds:5.1f} s  {reply['accuracy']:7.2%}  "
@@ -266,13 +179,10 @@ def main():
     parser.add_argument("--profile", choices=["lenet5", "alexnet_lite"],
                         help="profile this model instead of benchmarking")
     parser.add_argument("--batch-size", type=int, default=64, help="with --profile")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--train-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.worker)
-        return
     if args.train_worker:              # bare `minigrad train`, then this process's peak RSS
+        from minigrad.apps.torch_twin import peak_rss_mb
         from minigrad.apps.cli import main as minigrad_main
         code = minigrad_main(["train", "--no-progress", "--out", args.train_worker])
         print(json.dumps({"peak_mb": peak_rss_mb()}))

@@ -10,7 +10,6 @@ benchmarks/README.md). Same architecture, batch and optimizer as bench_train's L
 It imports nothing from minigrad, so that the process holds only the peer.
 """
 import json
-import resource
 import sys
 import time
 
@@ -74,16 +73,6 @@ def chainer_step(x, t):
     return step
 
 
-def peak_rss_mb():
-    """This process's own peak resident memory in MB (VmHWM: not the parent's, which a forked
-    child's ru_maxrss would include)."""
-    try:
-        status = open("/proc/self/status").read()
-        return int(status.split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(engine, batch_size, steps):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch_size, 1, 28, 28)).astype(np.float32)
@@ -100,7 +89,9 @@ def main(engine, batch_size, steps):
     for _ in range(steps):
         step()
     rate = batch_size * steps / (time.perf_counter() - started)
-    print(json.dumps({"rate": rate, "peak_mb": peak_rss_mb(), "numpy": np.__version__}))
+    with open("/proc/self/status") as status:     # VmHWM: this process's own peak RSS (Linux)
+        peak_mb = int(status.read().split("VmHWM:")[1].split()[0]) / 1024
+    print(json.dumps({"rate": rate, "peak_mb": peak_mb, "numpy": np.__version__}))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
-"""The PyTorch side of bench_train.py: the same network, the same weights, the same batch.
+"""The PyTorch side of `minigrad bench` and benchmarks/bench_train.py: the same network with
+the same weights on the same batch, in a process that imports only NumPy and torch (so that its
+peak memory is PyTorch's own, not PyTorch's plus minigrad's and Numba's). Run by path, never
+imported (importing it would import minigrad):
 
-    python benchmarks/torch_twin.py step CASE.npz STEPS    # img/s of STEPS training steps
-    python benchmarks/torch_twin.py train DATA.npz CONFIG  # `minigrad train`'s job, in torch
+    python minigrad/apps/torch_twin.py jobs JOBS             # the jobs of `minigrad bench`
+    python minigrad/apps/torch_twin.py train DATA.npz CONFIG # `minigrad train`'s job, in torch
 
-bench_train.py writes CASE.npz (the layer list of the minigrad model, its state dict and the
-batch) and runs this file in a fresh process, which imports only NumPy and torch: its peak
-memory is PyTorch's own, not PyTorch's plus minigrad's and Numba's.
+JOBS is a JSON list of ["step", CASE.npz, steps] (img/s of training steps; CASE.npz is written
+by `minigrad.apps.bench.write_case`: the minigrad model's layer list, its state dict and the
+batch) and ["conv", N, C, OC, H, K, P, repeats] (best ms of conv2d forward+backward). Each run
+prints one JSON line: the results in order and the process's peak RSS.
 """
 import json
 import resource
@@ -14,16 +18,17 @@ import time
 from collections import OrderedDict
 
 import numpy as np
-import torch
 from numpy.lib.stride_tricks import sliding_window_view
+
+torch = None                  # imported by main(): `peak_rss_mb` is importable without torch
 
 
 def peak_rss_mb():
     """This process's own peak resident memory in MB (VmHWM: not the parent's, which a forked
     child's ru_maxrss would include)."""
     try:
-        status = open("/proc/self/status").read()
-        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+        with open("/proc/self/status") as status:
+            return int(status.read().split("VmHWM:")[1].split()[0]) / 1024
     except (OSError, IndexError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -74,6 +79,7 @@ def load_case(path):
 
 
 def time_steps(path, steps):
+    """img/s of `steps` training steps of the case in `path`, after two warm-up steps."""
     net, x, y = load_case(path)
     step = training_step(net, x, y)
     for _ in range(2):                           # warm up, as the minigrad worker does
@@ -81,8 +87,7 @@ def time_steps(path, steps):
     started = time.perf_counter()
     for _ in range(steps):
         step()
-    rate = len(x) * steps / (time.perf_counter() - started)
-    print(json.dumps({"rate": rate, "peak_mb": peak_rss_mb()}))
+    return len(x) * steps / (time.perf_counter() - started)
 
 
 def train(data_path, config):
@@ -126,8 +131,30 @@ def train(data_path, config):
                       "peak_mb": peak_rss_mb()}))
 
 
+def time_conv(N, C, OC, H, K, P, repeats):
+    """Best ms of `repeats` conv2d forward+backward (dx, dW, db) at one layer's shape."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape).astype(np.float32)
+              for shape in ((N, C, H, H), (OC, C, K, K), (OC,))]
+    times = []
+    for _ in range(repeats + 1):                 # the first is a warm-up
+        x, w, b = (torch.from_numpy(a).requires_grad_(True) for a in arrays)
+        started = time.perf_counter()
+        y = torch.nn.functional.conv2d(x, w, b, padding=P)
+        y.backward(torch.ones_like(y))
+        times.append(time.perf_counter() - started)
+    return 1e3 * min(times[1:])
+
+
+def run_jobs(jobs):
+    timers = {"step": time_steps, "conv": time_conv}
+    results = [timers[kind](*args) for kind, *args in json.loads(jobs)]
+    print(json.dumps({"results": results, "peak_mb": peak_rss_mb()}))
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "step":
-        time_steps(sys.argv[2], int(sys.argv[3]))
+    import torch
+    if sys.argv[1] == "jobs":
+        run_jobs(sys.argv[2])
     else:
         train(sys.argv[2], sys.argv[3])
