@@ -128,11 +128,8 @@ class Conv2d(Function):
 
         def backward_part(part, cols):
             dy = nchw_to_columns(grad[part])                          # (OC, n*OH*OW)
-            dw = db = None
-            if need_w:
-                dw = np.empty_like(w)
-                for o, c in group_slices(groups, w.shape):   # dW = dY @ cols^T, one GEMM a group
-                    np.matmul(dy[o], cols[c].T, out=dw[o])        # (OC/G, n*L) @ (n*L, CgKK)
+            dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else None
+            db = None
             if by_correlation:
                 self.dx_correlation(grad[part], out=dx[part])
             elif need_x:
@@ -144,11 +141,12 @@ class Conv2d(Function):
             if need_b:
                 db = dy.sum(axis=1)                  # = dY summed over n, OH, OW
             scratch.give(dy)
-            return dw, db
+            return dw_t, db
 
         cols = self.cols if need_w else [None] * len(self.parts)
-        dws, dbs = zip(*parallel.map(backward_part, self.parts, cols))
-        dw = sum(dws[1:], dws[0]).reshape(self.weight.shape) if need_w else None
+        dw_ts, dbs = zip(*parallel.map(backward_part, self.parts, cols))
+        dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(self.weight.shape) \
+            if need_w else None
         db = sum(dbs[1:], dbs[0]) if need_b else None               # sums over the parts
         return dx, dw, db
 
@@ -256,12 +254,33 @@ def unfold(x, geometry):
     return kernels.im2col(x, *geometry, out=out)
 
 
+def column_slices(rows, L):
+    """The column slices of `cols` to run a GEMM over. For a `cols` of few rows (LeNet conv1:
+    25) OpenBLAS runs the long, thin products 2-4x faster in slices of 4096 columns than whole
+    (benchmarks/README.md); for more rows, slicing gains nothing."""
+    step = L if rows > 64 else 4096
+    return [slice(start, start + step) for start in range(0, L, step)]
+
+
 def grouped_matmul(w, cols, groups):
     """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
     y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
     for o, c in group_slices(groups, w.shape):
-        np.matmul(w[o], cols[c], out=y[o])           # (OC/G, CgKK) @ (CgKK, L) -> (OC/G, L)
+        for s in column_slices(w.shape[1], cols.shape[1]):    # (OC/G, CgKK) @ (CgKK, l)
+            np.matmul(w[o], cols[c, s], out=y[o, s])
     return y
+
+
+def weight_grad_transposed(dy, cols, w_shape, groups):
+    """dW^T = cols @ dY^T, one group at a time: (CgKK, n*L) @ (n*L, OC/G) -> (CgKK, OC).
+
+    The transposed product: OpenBLAS runs cols @ dY^T up to 1.8x faster than dY @ cols^T here
+    (LeNet conv2; benchmarks/README.md); the caller transposes the small sum of the parts."""
+    dw_t = np.zeros((w_shape[1], w_shape[0]), dtype=dy.dtype)
+    for o, c in group_slices(groups, w_shape):
+        for s in column_slices(w_shape[1], dy.shape[1]):
+            dw_t[:, o] += cols[c, s] @ dy[o, s].T            # (CgKK, l) @ (l, OC/G)
+    return dw_t
 
 
 def columns_to_nchw(y, geometry, out, bias=None):
