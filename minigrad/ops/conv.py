@@ -48,6 +48,9 @@ from minigrad.ops._args import as_array, check_4d, conv_padding, int_pair
 from minigrad.tensor import Tensor
 
 
+DCOLS_ELEMENTS = 2 ** 21    # the largest block of dcols that dx_col2im unfolds at once (8 MB)
+
+
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     """Output length of a convolution or pooling along one axis.
 
@@ -133,11 +136,7 @@ class Conv2d(Function):
             if by_correlation:
                 self.dx_correlation(grad[part], out=dx[part])
             elif need_x:
-                dcols = scratch.take((groups * w.shape[1], dy.shape[1]), dy.dtype)
-                for o, c in group_slices(groups, w.shape):   # dcols = W^T @ dY
-                    np.matmul(w[o].T, dy[o], out=dcols[c])        # (CgKK, OC/G) @ (OC/G, n*L)
-                kernels.col2im(dcols, dx[part].shape, *self.geometry, out=dx[part])
-                scratch.give(dcols)
+                self.dx_col2im(w, dy, dx[part])
             if need_b:
                 db = dy.sum(axis=1)                  # = dY summed over n, OH, OW
             scratch.give(dy)
@@ -156,6 +155,22 @@ class Conv2d(Function):
             if cols is not None:
                 scratch.give(cols)
         super().release()
+
+    def dx_col2im(self, w, dy, dx):
+        """dx = col2im(W^T @ dY) into `dx` (n, C, H, W), a few samples at a time: the columns of
+        one sample are consecutive, so a block of samples is a block of columns, and the folded
+        `dcols` never needs more than ~8 MB (92 MB whole at AlexNet-lite conv2)."""
+        L = self.geometry.OH * self.geometry.OW
+        rows = self.groups * w.shape[1]                           # G*Cg*KH*KW
+        per_block = max(1, DCOLS_ELEMENTS // (rows * L))           # samples per block
+        for first in range(0, dx.shape[0], per_block):
+            samples = slice(first, min(first + per_block, dx.shape[0]))
+            columns = slice(samples.start * L, samples.stop * L)
+            dcols = scratch.take((rows, columns.stop - columns.start), dy.dtype)
+            for o, c in group_slices(self.groups, w.shape):       # dcols = W^T @ dY
+                np.matmul(w[o].T, dy[o, columns], out=dcols[c])   # (CgKK, OC/G) @ (OC/G, l)
+            kernels.col2im(dcols, dx[samples].shape, *self.geometry, out=dx[samples])
+            scratch.give(dcols)
 
     def dx_by_correlation(self):
         """Unfold dY rather than fold dcols when the layer narrows the channels: OC < C, stride 1,
