@@ -11,9 +11,23 @@ It imports nothing from minigrad, so that the process holds only the peer.
 """
 import json
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
+
+# torch_twin.py imports only NumPy at the top: its timing helpers serve here without minigrad
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "minigrad" / "apps"))
+from torch_twin import peak_rss_mb, rate_of  # noqa: E402
+
+
+def training_step(model, optimizer, loss_function, x, t):
+    """One step in DeZero or Chainer (the same API: cleargrads, backward, update)."""
+    def step():
+        loss = loss_function(model(x), t)
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+    return step
 
 
 def dezero_step(x, t):
@@ -34,14 +48,8 @@ def dezero_step(x, t):
             return self.f3(F.relu(self.f2(x)))
 
     model = LeNet5()
-    optimizer = dezero.optimizers.MomentumSGD(lr=0.01, momentum=0.9).setup(model)
-
-    def step():
-        loss = F.softmax_cross_entropy(model(x), t)
-        model.cleargrads()
-        loss.backward()
-        optimizer.update()
-    return step
+    return training_step(model, dezero.optimizers.MomentumSGD(lr=0.01, momentum=0.9).setup(model),
+                         F.softmax_cross_entropy, x, t)
 
 
 def chainer_step(x, t):
@@ -64,13 +72,7 @@ def chainer_step(x, t):
     model = LeNet5()
     optimizer = chainer.optimizers.MomentumSGD(lr=0.01, momentum=0.9)
     optimizer.setup(model)
-
-    def step():
-        loss = F.softmax_cross_entropy(model(x), t)
-        model.cleargrads()
-        loss.backward()
-        optimizer.update()
-    return step
+    return training_step(model, optimizer, F.softmax_cross_entropy, x, t)
 
 
 def main(engine, batch_size, steps):
@@ -84,14 +86,8 @@ def main(engine, batch_size, steps):
         print(json.dumps({"error": f"{type(error).__name__}: {error}".splitlines()[0],
                           "numpy": np.__version__}))
         return
-    step()
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    rate = batch_size * steps / (time.perf_counter() - started)
-    with open("/proc/self/status") as status:     # VmHWM: this process's own peak RSS (Linux)
-        peak_mb = int(status.read().split("VmHWM:")[1].split()[0]) / 1024
-    print(json.dumps({"rate": rate, "peak_mb": peak_mb, "numpy": np.__version__}))
+    print(json.dumps({"rate": rate_of(step, batch_size, steps), "peak_mb": peak_rss_mb(),
+                      "numpy": np.__version__}))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigrad.apps.torch_twin import peak_rss_mb
+from minigrad.apps.torch_twin import best_ms, conv_arrays, peak_rss_mb, rate_of
 
 TORCH_TWIN = Path(__file__).with_name("torch_twin.py")
 # (model, batch size, input shape of one image, training steps per timed run)
@@ -103,36 +103,26 @@ def minigrad_step(model, x, y):
 
 
 def time_steps(path, steps):
-    """img/s of `steps` training steps of the case in `path`, after two warm-up steps."""
+    """img/s of `steps` training steps of the case in `path`."""
     from minigrad.models import get_model
     case = np.load(path, allow_pickle=False)
     model = get_model(str(case["name"]), in_channels=case["x"].shape[1])
     model.load_state_dict({key[len("state."):]: case[key] for key in case.files
                            if key.startswith("state.")})
-    step = minigrad_step(model, case["x"], case["y"])
-    for _ in range(2):                           # warm up: Numba's cache, allocator, caches
-        step()
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return len(case["x"]) * steps / (time.perf_counter() - started)
+    return rate_of(minigrad_step(model, case["x"], case["y"]), len(case["x"]), steps)
 
 
 def time_conv(N, C, OC, H, K, P, repeats):
     """Best ms of `repeats` conv2d forward+backward (dx, dW, db) at one layer's shape."""
     from minigrad.ops.conv import conv2d
     from minigrad.tensor import Tensor
-    rng = np.random.default_rng(0)
-    arrays = [rng.standard_normal(shape).astype(np.float32)
-              for shape in ((N, C, H, H), (OC, C, K, K), (OC,))]
-    times = []
-    for _ in range(repeats + 1):                 # the first is a warm-up
+    arrays = conv_arrays(N, C, OC, H, K)
+
+    def run():
         x, w, b = (Tensor(a, requires_grad=True) for a in arrays)
-        started = time.perf_counter()
         y = conv2d(x, w, b, padding=P)
         y.backward(np.ones(y.shape, dtype=y.dtype))
-        times.append(time.perf_counter() - started)
-    return 1e3 * min(times[1:])
+    return best_ms(run, repeats)
 
 
 def run_jobs(jobs, keep_freed_memory=True):

@@ -1,7 +1,8 @@
 """The PyTorch side of `minigrad bench` and benchmarks/bench_train.py: the same network with
 the same weights on the same batch, in a process that imports only NumPy and torch (so that its
-peak memory is PyTorch's own, not PyTorch's plus minigrad's and Numba's). Run by path, never
-imported (importing it would import minigrad):
+peak memory is PyTorch's own, not PyTorch's plus minigrad's and Numba's). torch's process runs
+it by path, which imports no minigrad; minigrad's and the peers' processes reuse its timing
+helpers (`rate_of`, `best_ms`), so that every engine is timed alike:
 
     python minigrad/apps/torch_twin.py jobs JOBS             # the jobs of `minigrad bench`
     python minigrad/apps/torch_twin.py train DATA.npz CONFIG # `minigrad train`'s job, in torch
@@ -78,16 +79,38 @@ def load_case(path):
     return net, case["x"], case["y"]
 
 
-def time_steps(path, steps):
-    """img/s of `steps` training steps of the case in `path`, after two warm-up steps."""
-    net, x, y = load_case(path)
-    step = training_step(net, x, y)
-    for _ in range(2):                           # warm up, as the minigrad worker does
+def rate_of(step, batch_size, steps):
+    """img/s of `steps` calls of `step` after two warm-up calls: how every engine's training
+    step is timed (minigrad's and the peers' processes use it too)."""
+    for _ in range(2):                           # warm up: caches, allocator, Numba's cache
         step()
     started = time.perf_counter()
     for _ in range(steps):
         step()
-    return len(x) * steps / (time.perf_counter() - started)
+    return batch_size * steps / (time.perf_counter() - started)
+
+
+def best_ms(run, repeats):
+    """Best ms of `repeats` calls of `run` after one warm-up call."""
+    times = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return 1e3 * min(times[1:])
+
+
+def conv_arrays(N, C, OC, H, K):
+    """float32 x (N, C, H, H), weight (OC, C, K, K) and bias (OC,), the same in every engine."""
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(shape).astype(np.float32)
+            for shape in ((N, C, H, H), (OC, C, K, K), (OC,))]
+
+
+def time_steps(path, steps):
+    """img/s of `steps` training steps of the case in `path`."""
+    net, x, y = load_case(path)
+    return rate_of(training_step(net, x, y), len(x), steps)
 
 
 def train(data_path, config):
@@ -133,17 +156,13 @@ def train(data_path, config):
 
 def time_conv(N, C, OC, H, K, P, repeats):
     """Best ms of `repeats` conv2d forward+backward (dx, dW, db) at one layer's shape."""
-    rng = np.random.default_rng(0)
-    arrays = [rng.standard_normal(shape).astype(np.float32)
-              for shape in ((N, C, H, H), (OC, C, K, K), (OC,))]
-    times = []
-    for _ in range(repeats + 1):                 # the first is a warm-up
+    arrays = conv_arrays(N, C, OC, H, K)
+
+    def run():
         x, w, b = (torch.from_numpy(a).requires_grad_(True) for a in arrays)
-        started = time.perf_counter()
         y = torch.nn.functional.conv2d(x, w, b, padding=P)
         y.backward(torch.ones_like(y))
-        times.append(time.perf_counter() - started)
-    return 1e3 * min(times[1:])
+    return best_ms(run, repeats)
 
 
 def run_jobs(jobs):
