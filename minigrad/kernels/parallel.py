@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-MIN_ELEMENTS = 2 ** 15      # smaller jobs run whole: a thread hand-off costs ~20-50 us
+MIN_ELEMENTS = 2 ** 15      # smaller jobs run whole: handing a part to a thread costs ~25 us
 
 
 def _find_openblas():
