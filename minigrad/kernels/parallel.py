@@ -12,14 +12,14 @@ run its work on each part of the batch on a thread of its own:
 This pays because the heavy work inside `work` releases Python's GIL: the Numba kernels are
 compiled with `nogil=True`, and NumPy releases it in matmul and in its copy loops. While the
 parts run, NumPy's BLAS (OpenBLAS) is held at one thread, so that each part's GEMM runs on its
-own core instead of the two parts queueing for OpenBLAS's thread pool. Why threads over the batch
+own core (not four BLAS threads on two cores). Why threads over the batch
 and not Numba's `prange` or OpenBLAS's own threads: benchmarks/README.md, "Why the code is the
 way it is".
 
 The number of threads is that of NumPy's BLAS when minigrad is imported (so
 `OPENBLAS_NUM_THREADS=1` makes minigrad single-threaded too), at most the CPUs this process may
 use; `set_num_threads(n)` changes it. Where NumPy's BLAS is not an OpenBLAS minigrad can find,
-the parts run one after the other.
+nothing is split.
 """
 import contextlib
 import ctypes
