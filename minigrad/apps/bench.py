@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minigrad.apps.options import positive_int
 from minigrad.apps.torch_twin import best_ms, conv_arrays, peak_rss_mb, rate_of
 
 TORCH_TWIN = Path(__file__).with_name("torch_twin.py")
@@ -41,11 +42,12 @@ def register(commands):
     bench = commands.add_parser(
         "bench", help="time training steps and conv layers, against PyTorch if installed",
         description=__doc__.splitlines()[0].split(": ", 1)[1])
-    bench.add_argument("--repeats", type=int, default=3, help="runs of each engine (best kept)")
-    bench.add_argument("--steps", type=int, help="training steps per timed run "
-                                                 "(default: 40, 10 and 3 for the three cases)")
-    bench.add_argument("--batch-size", type=int, help="one batch size for every case")
-    bench.add_argument("--conv-repeats", type=int, default=3,
+    bench.add_argument("--repeats", type=positive_int, default=3,
+                       help="runs of each engine (best kept)")
+    bench.add_argument("--steps", type=positive_int, help="training steps per timed run "
+                       "(default: 40, 10 and 3 for the three cases)")
+    bench.add_argument("--batch-size", type=positive_int, help="one batch size for every case")
+    bench.add_argument("--conv-repeats", type=positive_int, default=3,
                        help="forward+backward passes per conv layer and run")
     bench.add_argument("--only", choices=["steps", "convs"], help="time only these")
     bench.add_argument("--no-torch", action="store_true", help="time minigrad only")
@@ -179,11 +181,6 @@ def make_jobs(args, folder):
 def run_bench(args):
     from tqdm import tqdm
     from minigrad.kernels import parallel
-    for name in ("repeats", "steps", "batch_size", "conv_repeats"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise SystemExit(f"minigrad bench: --{name.replace('_', '-')} must be at least 1, "
-                             f"got {value}")
     engines = ["minigrad"] + (["torch"] if not args.no_torch and have_torch() else [])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
