@@ -134,9 +134,9 @@ def bench_train_command(repeats, env):
     with tempfile.TemporaryDirectory() as tmp:
         data = str(Path(tmp) / "mnist.npz")
         train_data_file(data)
-        for _ in range(repeats):
+        for repeat in range(repeats):            # a fresh --out each time: a whole new run
             lines, seconds = run_measured([sys.executable, __file__, "--train-worker",
-                                           str(Path(tmp) / "run")], env)
+                                           str(Path(tmp) / f"run{repeat}")], env)
             accuracy = next(line for line in lines if " accuracy " in line).split()[2]
             print(f"  minigrad train: {seconds:5.1f} s  {accuracy:>7}  "
                   f"{json.loads(lines[-1])['peak_mb']:5.0f} MB", flush=True)
