@@ -113,6 +113,14 @@ def map(work, parts, *per_part):
         return results + [future.result() for future in futures]
 
 
+def _start_afresh_after_fork():
+    """A forked child has none of its parent's threads (its copy of the pool would wait forever
+    for a worker that is not there): give it a pool and a lock of its own."""
+    global _lock
+    _lock = threading.Lock()
+    set_num_threads(_threads)
+
+
 def _run_part(work, call):
     _inside.flag = True
     try:
@@ -123,3 +131,5 @@ def _run_part(work, call):
 
 set_num_threads(max(1, min(_blas[0]() if _blas else 1, len(os.sched_getaffinity(0))
                            if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)))
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_start_afresh_after_fork)

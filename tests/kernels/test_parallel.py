@@ -1,4 +1,5 @@
 """kernels/parallel.py: batch parts on threads, with NumPy's BLAS held at one thread meanwhile."""
+import os
 import threading
 
 import numpy as np
@@ -82,3 +83,31 @@ def test_matmul_on_parts_equals_the_whole(two_threads):
         np.matmul(a[part], b, out=out[part])
     parallel.map(rows, parallel.split(6))
     np.testing.assert_allclose(out, a @ b, rtol=1e-12)
+
+
+@needs_openblas
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+def test_a_forked_child_splits_with_threads_of_its_own(two_threads):
+    parallel.map(lambda part: None, parallel.split(4))         # the parent's worker now exists
+    pid = os.fork()
+    if pid == 0:                                                # the child: would hang without
+        code = 1                                                # a pool of its own
+        try:
+            out = np.zeros(4)
+
+            def fill(part):
+                out[part] = part.start + 1
+            parallel.map(fill, parallel.split(4))
+            code = 0 if out.tolist() == [1, 1, 3, 3] else 1
+        finally:
+            os._exit(code)
+    for _ in range(1000):                                       # at most ~10 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        threading.Event().wait(0.01)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in parallel.map")
+    assert os.waitstatus_to_exitcode(status) == 0
