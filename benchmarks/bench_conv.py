@@ -187,9 +187,10 @@ def main():
     use_torch = torch is not None and not args.no_torch
     if use_torch and args.threads:
         torch.set_num_threads(args.threads)
+    from minigrad.kernels import parallel
     from minigrad.kernels._numba import numba
     print(f"numpy {np.__version__}, numba {numba.__version__ if numba else '-'} "
-          f"(serial kernels), torch "
+          f"({parallel.get_num_threads()} parts per batch), torch "
           f"{torch.__version__ + f' ({torch.get_num_threads()} threads)' if use_torch else '-'}, "
           f"{platform.processor() or platform.machine()}")
     rng = np.random.default_rng(0)

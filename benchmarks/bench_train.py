@@ -1,158 +1,151 @@
-"""Training throughput: images/s of full training steps (forward, loss, backward, SGD step).
+"""Training throughput and memory: images/s and peak RSS of full training steps (forward, loss,
+backward, SGD step), minigrad against PyTorch CPU, and the DeZero/Chainer peers on LeNet-5.
 
     python benchmarks/bench_train.py                 # LeNet-5 b64, b256, AlexNet-lite b64
+    python benchmarks/bench_train.py --train         # + a whole `minigrad train` and its twin
     python benchmarks/bench_train.py --profile lenet5 --batch-size 64    # where the time goes
 
-Each case builds the same architecture in minigrad and (when it imports) in PyTorch, with the
-same weights, and times both on the same random batch. The two alternate, repeat after repeat,
-so that noise from anything else running on the machine hits both alike; the best repeat of each
-is reported (on a shared machine the best estimates the uncontended speed, the median mostly
-measures the other jobs), with the ratio minigrad / torch.
+The protocol (issue #14): speed as a user's machine runs NumPy. Every engine runs in a fresh
+process of its own, as its application runs it (minigrad after `keep_freed_memory()`, as
+`minigrad train` does; `--malloc-defaults` adds a column without it), with the default threads,
+under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` (`--machine-env` keeps the machine's own
+OpenBLAS settings instead: the information column). Repeats of the engines are interleaved, so
+that noise from other jobs hits all alike; the table gives the best and the median repeat of
+each, the ratios within this run, and the peak RSS of each engine's process (its VmHWM: from
+the process's start, libraries included). The load average is printed before and after.
 
-Each timed repeat runs in its own fresh process (one engine per process), as a user's training
-run would. Running torch steps in the same process made minigrad up to 1.7x faster: torch's
-large frees raise glibc's dynamic mmap threshold, after which NumPy's big arrays come from the
-heap instead of fresh, zero-filled pages (see minigrad/kernels/scratch.py). minigrad's process
-therefore starts as `minigrad train` does, with `scratch.keep_freed_memory()` (malloc keeps
-freed memory for the next step); `--malloc-defaults` adds a column without it, and
-`--same-process` restores the old single-process measurement for comparison.
-
-Threads are set by the environment, before NumPy and torch load: on a busy machine use
-`OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1` (see benchmarks/README.md).
+The engines' processes are those of `minigrad bench` (minigrad/apps/bench.py): minigrad and torch
+get the same architecture with the same weights and the same random batch; the torch process
+(minigrad/apps/torch_twin.py) imports only NumPy and torch and rebuilds the net from the minigrad
+model's layer list and state dict. The peers (benchmarks/peers.py) build the
+same LeNet-5 with their own initial weights, under `--peers-python` (default: this Python).
 """
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import subprocess
 import sys
+import tempfile
 import time
-from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
-from minigrad import functional as F
-from minigrad import nn, optim
+from minigrad import nn
+from minigrad.apps.bench import (CASES, TORCH_TWIN, describe, engine_command, make_case,
+                                 minigrad_step, write_case)
 from minigrad.models import get_model
-from minigrad.tensor import Tensor
 
-# (model, batch size, input shape of one image, training steps per timed repeat)
-CASES = (("lenet5", 64, (1, 28, 28), 40), ("lenet5", 256, (1, 28, 28), 10),
-         ("alexnet_lite", 64, (3, 32, 32), 3))
-
-
-def minigrad_step(model, x, y):
-    """One training step in minigrad; returns a function that runs it."""
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    inputs = Tensor(x)
-
-    def step():
-        loss = F.cross_entropy(model(inputs), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
+HERE = Path(__file__).resolve().parent
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+PEERS = ("dezero", "chainer")
 
 
-def torch_twin(module, torch):
-    """The same network in PyTorch, layer by layer, with the same weights (same state-dict
-    keys)."""
-    tnn = torch.nn
-    if isinstance(module, nn.Sequential) or type(module).__name__ in ("LeNet5", "AlexNetLite"):
-        children = OrderedDict((name, torch_twin(child, torch))
-                               for name, child in module.named_children())
-        return tnn.Sequential(children)
-    builders = {
-        nn.Conv2d: lambda m: tnn.Conv2d(m.in_channels, m.out_channels, m.kernel_size,
-                                        m.stride, m.padding, bias=m.bias is not None),
-        nn.Linear: lambda m: tnn.Linear(m.in_features, m.out_features),
-        nn.MaxPool2d: lambda m: tnn.MaxPool2d(m.kernel_size, m.stride, m.padding),
-        nn.BatchNorm2d: lambda m: tnn.BatchNorm2d(m.num_features),
-        nn.Dropout: lambda m: tnn.Dropout(m.p),
-        nn.ReLU: lambda m: tnn.ReLU(),
-        nn.Flatten: lambda m: tnn.Flatten(),
-    }
-    return builders[type(module)](module)
+def child_env(machine_env):
+    """The environment of every engine's process: the protocol's, or the machine's own."""
+    env = dict(os.environ)
+    if not machine_env:
+        for name in OPENBLAS_OVERRIDES:
+            env.pop(name, None)
+    return env
 
 
-def torch_step(model, x, y, torch):
-    twin = torch_twin(model, torch)
-    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
-    optimizer = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9)
-    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(twin(inputs), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
-
-
-def images_per_second(step, batch_size, steps):
+def run_measured(command, env):
+    """Run a child process; -> (its output lines, wall seconds)."""
     started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return batch_size * steps / (time.perf_counter() - started)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
+    return done.stdout.strip().splitlines(), time.perf_counter() - started
 
 
-def make_case(name, batch_size, image_shape):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch_size, *image_shape)).astype(np.float32)
-    y = rng.integers(0, 10, batch_size)
-    nn.manual_seed(0)
-    return get_model(name, in_channels=image_shape[0]), x, y
+def run_case(spec, steps, repeats, engines, env, peers_python):
+    """({engine: [(img/s, peak MB) per repeat] or 'why it does not run'}, {peer: its NumPy})."""
+    results, notes = {engine: [] for engine in engines}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        case_file = str(Path(tmp) / "case.npz")
+        write_case(case_file, *spec)
+        for _ in range(repeats):                 # interleaved, so that noise hits all alike
+            for engine in engines:
+                if isinstance(results[engine], str):
+                    continue
+                command = [peers_python, str(HERE / "peers.py"), engine, str(spec[1]),
+                           str(steps)] if engine in PEERS else \
+                    engine_command(engine, [["step", case_file, steps]])
+                reply = json.loads(run_measured(command, env)[0][-1])
+                if "error" in reply:
+                    results[engine] = f"does not run on NumPy {reply['numpy']}: {reply['error']}"
+                    continue
+                results[engine].append((reply.get("rate") or reply["results"][0],
+                                        reply["peak_mb"]))
+                if engine in PEERS:
+                    notes[engine] = f"NumPy {reply['numpy']}"
+    return results, notes
 
 
-def run_case(name, batch_size, image_shape, steps, repeats, torch):
-    model, x, y = make_case(name, batch_size, image_shape)
-    steps_by_engine = {"minigrad": minigrad_step(model, x, y)}
-    if torch is not None:
-        steps_by_engine["torch"] = torch_step(model, x, y, torch)
-    for step in steps_by_engine.values():       # warm up: Numba compile, allocator, caches
-        step()
-    rates = {engine: [] for engine in steps_by_engine}
-    for _ in range(repeats):                     # interleaved, so that noise hits both
-        for engine, step in steps_by_engine.items():
-            rates[engine].append(images_per_second(step, batch_size, steps))
-    return {engine: max(values) for engine, values in rates.items()}
+def summary(runs):
+    rates = [rate for rate, _ in runs]
+    return max(rates), float(np.median(rates)), float(np.median([peak for _, peak in runs]))
 
 
-def run_isolated(name, batch_size, image_shape, steps, engine):
-    """images/s of one timed repeat of one engine, in a fresh Python process.
-
-    engine: 'torch', 'minigrad' (after `minigrad.kernels.scratch.keep_freed_memory()`, as
-    `minigrad train` runs), or 'minigrad-malloc-defaults' (without it)."""
-    command = [sys.executable, __file__, "--worker", json.dumps(
-        [name, batch_size, list(image_shape), steps, engine])]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1])
-
-
-def worker(spec):
-    """The child side of `run_isolated`: build the case, warm up, time `steps` steps."""
-    name, batch_size, image_shape, steps, engine = json.loads(spec)
-    if engine == "minigrad":
-        from minigrad.kernels import scratch
-        if not scratch.keep_freed_memory():
-            raise SystemExit("keep_freed_memory() is not available here (no glibc mallopt)")
-    model, x, y = make_case(name, batch_size, tuple(image_shape))
-    if engine == "torch":
-        import torch
-        step = torch_step(model, x, y, torch)
+def report_case(spec, results, notes):
+    name, batch_size, _ = spec
+    mine = summary(results["minigrad"])
+    theirs = summary(results["torch"]) if "torch" in results else None
+    line = f"{name:<13}{batch_size:>5}{mine[0]:>10,.0f}{mine[1]:>9,.0f}"
+    if theirs:
+        line += (f"{theirs[0]:>10,.0f}{theirs[1]:>9,.0f}   {mine[0] / theirs[0]:5.2f}x"
+                 f" {mine[1] / theirs[1]:5.2f}x   {mine[2]:6.0f} {theirs[2]:6.0f} "
+                 f"{mine[2] / theirs[2]:5.2f}x")
     else:
-        step = minigrad_step(model, x, y)
-    for _ in range(2):                           # warm up: Numba cache, allocator, caches
-        step()
-    print(images_per_second(step, batch_size, steps))
+        line += f"   (no torch)   {mine[2]:6.0f}"
+    print(line, flush=True)
+    for engine, runs in results.items():
+        if engine in ("minigrad", "torch"):
+            continue
+        if isinstance(runs, str):
+            print(f"   {engine}: {runs}", flush=True)
+            continue
+        best, median, peak = summary(runs)
+        vs = f", {best / theirs[0]:.2f}x / {median / theirs[1]:.2f}x torch" if theirs else ""
+        print(f"   {engine}: best {best:,.0f} img/s, median {median:,.0f}{vs}, "
+              f"peak {peak:.0f} MB{', ' + notes[engine] if engine in notes else ''}", flush=True)
 
 
-def run_case_isolated(name, batch_size, image_shape, steps, repeats, engines):
-    rates = {engine: [] for engine in engines}
-    for _ in range(repeats):                     # interleaved, so that noise hits both
-        for engine in engines:
-            rates[engine].append(run_isolated(name, batch_size, image_shape, steps, engine))
-    return {engine: max(values) for engine, values in rates.items()}
+def train_data_file(path):
+    """The bundled MNIST splits that `minigrad train` uses, for the torch twin."""
+    from minigrad.apps.recipes import load_split
+    (train_x, train_y), (test_x, test_y) = load_split("mnist", "train"), load_split("mnist", "test")
+    np.savez(path, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+
+
+def bench_train_command(repeats, env):
+    """A whole `minigrad train` (bare, its defaults) and the same job in torch, interleaved."""
+    from minigrad.apps.recipes import RECIPES
+    recipe = RECIPES["mnist"]
+    nn.manual_seed(0)
+    config = dict(layers=describe(get_model(recipe.model)), epochs=recipe.epochs,
+                  batch_size=recipe.batch_size, lr=recipe.lr, weight_decay=recipe.weight_decay,
+                  mean=recipe.mean[0], std=recipe.std[0], shift=recipe.shift, seed=0)
+    print(f"\nwhole `minigrad train` (LeNet-5, bundled MNIST, {recipe.epochs} epochs) and the "
+          f"same job in torch; wall s, test accuracy, peak RSS MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = str(Path(tmp) / "mnist.npz")
+        train_data_file(data)
+        for repeat in range(repeats):            # a fresh --out each time: a whole new run
+            lines, seconds = run_measured([sys.executable, __file__, "--train-worker",
+                                           str(Path(tmp) / f"run{repeat}")], env)
+            accuracy = next(line for line in lines if " accuracy " in line).split()[2]
+            print(f"  minigrad train: {seconds:5.1f} s  {accuracy:>7}  "
+                  f"{json.loads(lines[-1])['peak_mb']:5.0f} MB", flush=True)
+            lines, seconds = run_measured(
+                [sys.executable, str(TORCH_TWIN), "train", data, json.dumps(config)],
+                env)
+            reply = json.loads(lines[-1])
+            print(f"  torch twin:     {seconds:5.1f} s  {reply['accuracy']:7.2%}  "
+                  f"{reply['peak_mb']:5.0f} MB", flush=True)
 
 
 def profile(name, batch_size, steps=20, top=25):
@@ -171,45 +164,57 @@ def profile(name, batch_size, steps=20, top=25):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=[name for name, *_ in CASES], action="append",
+                        help="only this model (repeatable)")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--peers-python", default=sys.executable,
+                        help="the Python that runs DeZero and Chainer (default: this one)")
+    parser.add_argument("--machine-env", action="store_true",
+                        help="keep the machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (information)")
+    parser.add_argument("--malloc-defaults", action="store_true",
+                        help="also time minigrad without scratch.keep_freed_memory()")
+    parser.add_argument("--train", action="store_true",
+                        help="also run a whole `minigrad train` and its torch twin")
     parser.add_argument("--profile", choices=["lenet5", "alexnet_lite"],
                         help="profile this model instead of benchmarking")
     parser.add_argument("--batch-size", type=int, default=64, help="with --profile")
-    parser.add_argument("--same-process", action="store_true",
-                        help="time both engines in this one process (flatters minigrad, see above)")
-    parser.add_argument("--malloc-defaults", action="store_true",
-                        help="also time minigrad without scratch.keep_freed_memory() (isolated runs)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--train-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.worker)
-        return
+    if args.train_worker:              # bare `minigrad train`, then this process's peak RSS
+        from minigrad.apps.torch_twin import peak_rss_mb
+        from minigrad.apps.cli import main as minigrad_main
+        code = minigrad_main(["train", "--no-progress", "--out", args.train_worker])
+        print(json.dumps({"peak_mb": peak_rss_mb()}))
+        raise SystemExit(code)
     if args.profile:
         profile(args.profile, args.batch_size)
         return
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            print("(torch not installed: minigrad only)")
-    print(f"{'model':<14}{'batch':>6}{'minigrad img/s':>16}{'torch img/s':>13}{'ratio':>8}")
-    engines = ["minigrad"] + (["minigrad-malloc-defaults"] if args.malloc_defaults else []) \
-        + (["torch"] if torch is not None else [])
-    for name, batch_size, image_shape, steps in CASES:
-        if args.same_process:
-            rates = run_case(name, batch_size, image_shape, steps, args.repeats, torch)
-        else:
-            rates = run_case_isolated(name, batch_size, image_shape, steps, args.repeats, engines)
-        theirs = rates.get("torch")
-        ratio = f"{rates['minigrad'] / theirs:.2f}x" if theirs else "-"
-        line = (f"{name:<14}{batch_size:>6}{rates['minigrad']:>16,.0f}"
-                f"{theirs or 0:>13,.0f}{ratio:>8}")
-        if "minigrad-malloc-defaults" in rates:
-            plain = rates["minigrad-malloc-defaults"]
-            line += f"   malloc defaults: {plain:,.0f} img/s" + \
-                (f" {plain / theirs:.2f}x" if theirs else "")
-        print(line, flush=True)
+    try:
+        import torch  # noqa: F401  (only to know whether the torch twin can run)
+        have_torch = not args.no_torch
+    except ImportError:
+        have_torch = False
+        print("(torch not installed: minigrad only)")
+    env = child_env(args.machine_env)
+    overrides = {name: env[name] for name in OPENBLAS_OVERRIDES if name in env}
+    print(f"load average {os.getloadavg()[0]:.2f}; OpenBLAS overrides in the engines' "
+          f"environment: {overrides or 'none'}; repeats {args.repeats}")
+    print(f"{'model':<13}{'batch':>5}{'minigrad img/s':>19}{'torch img/s':>19}"
+          f"{'minigrad/torch':>17}{'peak RSS MB':>21}")
+    print(f"{'':<18}{'best':>10}{'median':>9}{'best':>10}{'median':>9}"
+          f"{'best':>9}{'median':>7}{'minigrad':>11}{'torch':>7}{'ratio':>6}")
+    for spec_steps in CASES:
+        *spec, steps = spec_steps
+        if args.only and spec[0] not in args.only:
+            continue
+        engines = ["minigrad"] + (["minigrad-malloc-defaults"] if args.malloc_defaults else []) \
+            + (["torch"] if have_torch else []) \
+            + (list(PEERS) if spec[0] == "lenet5" and not args.no_peers else [])
+        report_case(spec, *run_case(spec, steps, args.repeats, engines, env, args.peers_python))
+    if args.train:
+        bench_train_command(max(1, args.repeats // 2), env)
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

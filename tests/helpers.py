@@ -12,3 +12,4 @@ def leaf(array):
 
 def torch_or_skip():
     return pytest.importorskip("torch")
+

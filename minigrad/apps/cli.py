@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import minigrad
+from minigrad.apps.bench import register as _add_bench
 from minigrad.apps.explain_cli import register as _add_saliency_commands
 from minigrad.apps.options import (UsageError, add_debug_option, non_negative_float,
                                    non_negative_int, positive_float, positive_int)
@@ -45,6 +46,7 @@ def build_parser():
     _add_train(commands)
     _add_evaluate(commands)
     _add_saliency_commands(commands)
+    _add_bench(commands)
     for command in commands.choices.values():
         add_debug_option(command, default=argparse.SUPPRESS)    # after the command, too
         command.set_defaults(command_parser=command)

@@ -15,10 +15,13 @@ twins with `importlib.import_module("minigrad.kernels.im2col")`.)
 
 `kernels/scratch.py` is not a kernel: a small pool of recycled work buffers (conv2d's `cols`,
 `dcols`, ...) that saves the OS from zero-filling fresh pages every step (see its docstring).
+`kernels/parallel.py` is not one either: it runs an op's work on parts of the batch on Python
+threads at once, which is how minigrad uses a second core.
 
-The Numba twins are serial on purpose: the matrix products around them already take both cores
-from OpenBLAS, and parallel kernels fought those threads (figures: benchmarks/README.md, "Why the
-code is the way it is").
+Each Numba loop is serial and compiled `nogil=True`: the second core comes from running it on
+two parts of the batch at once (`parallel`), not from Numba's own threads, which fought
+OpenBLAS's threads for the cores (figures: benchmarks/README.md, "Why the code is the way it
+is").
 """
 import contextlib
 import glob
@@ -93,8 +96,9 @@ def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
     return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=out)
 
 
-def col2im(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
-    return _twin(_im2col, "col2im")(cols, tuple(x_shape), KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
+def col2im(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
+    return _twin(_im2col, "col2im")(cols, tuple(x_shape), KH, KW, OH, OW, SH, SW, PH, PW, DH, DW,
+                                    out=out)
 
 
 def max_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW):

@@ -56,8 +56,10 @@ def im2col_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
     return out
 
 
-def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
-    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W), summing overlapping windows. Readable twin."""
+def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
+    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W), summing overlapping windows. Readable twin.
+
+    `out`: optional (N, C, H, W) array to write the result into (a part of a larger batch)."""
     N, C, H, W = x_shape
     Hp = _padded_extent(H, OH, KH, SH, PH, DH)
     Wp = _padded_extent(W, OW, KW, SW, PW, DW)
@@ -70,7 +72,10 @@ def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
             # the exact reverse of im2col's copy; '+=' because windows overlap
             xp[:, :, h0:h0 + SH * (OH - 1) + 1:SH, w0:w0 + SW * (OW - 1) + 1:SW] += \
                 cols[:, kh, kw].transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(xp[:, :, PH:PH + H, PW:PW + W])   # drop the padding
+    if out is None:
+        out = np.empty(x_shape, dtype=cols.dtype)
+    out[...] = xp[:, :, PH:PH + H, PW:PW + W]                     # drop the padding
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -83,7 +88,7 @@ def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
 # For each (kh, kw) the valid output columns [lo, hi) are computed once, so the inner loops are
 # branch-free strided copies. The loops are serial: see kernels/__init__.py for why.
 # ------------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _valid_range(k_off, S, size, out):
     """Output indices o with 0 <= o*S + k_off < size, as [lo, hi) clipped to [0, out)."""
     lo = 0
@@ -95,7 +100,7 @@ def _valid_range(k_off, S, size, out):
     return lo, max(lo, hi)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row_offsets(row, KH, KW, PH, PW, DH, DW):
     """Row (c, kh, kw) of `cols` -> its channel c and the input offsets of its window element:
     input row = oh*SH + h_off, input column = ow*SW + w_off."""
@@ -105,7 +110,7 @@ def _row_offsets(row, KH, KW, PH, PW, DH, DW):
     return c, kh * DH - PH, kw * DW - PW
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     N, C, H, W = x.shape
     if SH == 1 and SW == 1 and OW == W:
@@ -137,7 +142,7 @@ def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
                         cf[dst + ow] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW):
     """_im2col_into for stride 1 with OW == W (e.g. 'same' padding, or dY in conv's backward).
 
@@ -179,7 +184,7 @@ def _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW):
                         cf[r + ow] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _col2im_into(cols, dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     N, C, H, W = dx.shape
     L = OH * OW
@@ -212,12 +217,14 @@ def im2col_numba(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
     return out
 
 
-def col2im_numba(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
-    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W). Fast twin of `col2im_numpy`.
+def col2im_numba(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
+    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W). Fast twin of `col2im_numpy` (same `out`;
+    a C-contiguous one).
 
     Contributions to one element are added in (kh, kw) order (rows of one channel c are
     consecutive), as in the NumPy twin, so the two agree exactly in float64.
     """
-    dx = np.zeros(tuple(x_shape), dtype=cols.dtype)
+    dx = np.empty(tuple(x_shape), dtype=cols.dtype) if out is None else out
+    dx[...] = 0
     _col2im_into(np.ascontiguousarray(cols), dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
     return dx

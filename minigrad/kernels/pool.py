@@ -21,6 +21,7 @@ Each kernel comes twice with the same signature: `*_numpy` (readable) and `*_num
 """
 import numpy as np
 
+from minigrad.kernels import parallel
 from minigrad.kernels._numba import njit
 
 
@@ -109,18 +110,26 @@ def avg_pool2d_backward_numpy(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, cou
 # ------------------------------------------------------------------------------------------------
 # Numba twins: one (n, c) plane at a time; the window is clipped to the input instead of padding
 # it, which gives the same result (-inf / 0 padding never contributes). Outputs are allocated by
-# NumPy in thin wrappers (huge pages, see kernels/im2col.py); the loops are serial (see
-# kernels/__init__.py).
+# NumPy in thin wrappers (huge pages, see kernels/im2col.py), which run the compiled loops on
+# parts of the batch at once (`parallel`: the loops release the GIL).
 # ------------------------------------------------------------------------------------------------
+def _on_parts(kernel, out, *arrays_then_args):
+    """kernel(a[part] for each batch array, then the scalars) for each part of the batch."""
+    arrays = [a for a in arrays_then_args if isinstance(a, np.ndarray)]
+    scalars = arrays_then_args[len(arrays):]
+    parallel.map(lambda part: kernel(*(a[part] for a in arrays), *scalars),
+                 parallel.split(out.shape[0], out.size))
+
+
 def max_pool2d_forward_numba(x, KH, KW, OH, OW, SH, SW, PH, PW):
     """Fast twin of `max_pool2d_forward_numpy` (same tie rule)."""
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
     arg = np.empty(x.shape[:2] + (OH, OW), dtype=np.int32)
-    _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW)
+    _on_parts(_max_pool2d_forward, out, x, out, arg, KH, KW, SH, SW, PH, PW)
     return out, arg
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -151,23 +160,24 @@ def _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW):
 def max_pool2d_backward_numba(dout, arg, x_shape):
     """Fast twin of `max_pool2d_backward_numpy`."""
     N, C, H, W = x_shape
-    dx = np.zeros((N, C, H * W), dtype=dout.dtype)
-    _max_pool2d_backward(dout, arg, dx)
+    dx = np.empty((N, C, H * W), dtype=dout.dtype)
+    _on_parts(_max_pool2d_backward, dx, dout, arg, dx)
     return dx.reshape(N, C, H, W)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _max_pool2d_backward(dout, arg, dx):
     N, C, OH, OW = dout.shape
     for nc in range(N * C):
         n = nc // C
         c = nc - n * C
+        dx[n, c, :] = 0                            # zeroed here: in parallel, and in cache
         for oh in range(OH):
             for ow in range(OW):
                 dx[n, c, arg[n, c, oh, ow]] += dout[n, c, oh, ow]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _divisor(h0, w0, KH, KW, H, W, PH, PW, count_include_pad):
     if count_include_pad:
         return (min(h0 + KH, H + PH) - h0) * (min(w0 + KW, W + PW) - w0)
@@ -177,11 +187,11 @@ def _divisor(h0, w0, KH, KW, H, W, PH, PW, count_include_pad):
 def avg_pool2d_forward_numba(x, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
     """Fast twin of `avg_pool2d_forward_numpy` (same summation order)."""
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
-    _avg_pool2d_forward(x, out, KH, KW, SH, SW, PH, PW, count_include_pad)
+    _on_parts(_avg_pool2d_forward, out, x, out, KH, KW, SH, SW, PH, PW, count_include_pad)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _avg_pool2d_forward(x, out, KH, KW, SH, SW, PH, PW, count_include_pad):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
@@ -202,18 +212,19 @@ def _avg_pool2d_forward(x, out, KH, KW, SH, SW, PH, PW, count_include_pad):
 
 def avg_pool2d_backward_numba(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
     """Fast twin of `avg_pool2d_backward_numpy` (same (kh, kw) summation order)."""
-    dx = np.zeros(tuple(x_shape), dtype=dout.dtype)
-    _avg_pool2d_backward(dout, dx, KH, KW, SH, SW, PH, PW, count_include_pad)
+    dx = np.empty(tuple(x_shape), dtype=dout.dtype)
+    _on_parts(_avg_pool2d_backward, dx, dout, dx, KH, KW, SH, SW, PH, PW, count_include_pad)
     return dx
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _avg_pool2d_backward(dout, dx, KH, KW, SH, SW, PH, PW, count_include_pad):
     N, C, H, W = dx.shape
     OH, OW = dout.shape[2], dout.shape[3]
     for nc in range(N * C):
         n = nc // C
         c = nc - n * C
+        dx[n, c] = 0
         share = np.empty((OH, OW), dtype=dout.dtype)
         for oh in range(OH):
             for ow in range(OW):

@@ -13,39 +13,45 @@ Only buffers that never leave an op are recycled (a Function's saved `cols` is g
 `release()`, after backward); arrays handed to the caller are always new. The pool keeps at most
 MAX_SPARE buffers per shape and MAX_BYTES in all, so it cannot grow without bound.
 """
+import threading
+
 import numpy as np
 
-MAX_SPARE = 2                   # spare buffers kept per (shape, dtype)
+MAX_SPARE = 4                   # spare buffers kept per (shape, dtype): two parts of a batch
 MAX_BYTES = 512 * 2 ** 20       # and in all
 _spare = {}                     # (shape, dtype) -> list of free arrays
 _bytes = 0
+_lock = threading.Lock()        # the parts of a batch take and give on threads at once
 
 
 def take(shape, dtype):
     """An uninitialised C-contiguous array of `shape` and `dtype`: recycled if one is spare."""
     global _bytes
-    try:
-        array = _spare[(tuple(shape), np.dtype(dtype))].pop()
-    except (KeyError, IndexError):
-        return np.empty(shape, dtype)
-    _bytes -= array.nbytes
-    return array
+    with _lock:
+        free = _spare.get((tuple(shape), np.dtype(dtype)))
+        if not free:
+            return np.empty(shape, dtype)
+        array = free.pop()
+        _bytes -= array.nbytes
+        return array
 
 
 def give(array):
     """Hand a buffer back for reuse; the caller must not touch it afterwards. Returns None."""
     global _bytes
-    free = _spare.setdefault((array.shape, array.dtype), [])
-    if len(free) < MAX_SPARE and _bytes + array.nbytes <= MAX_BYTES:
-        free.append(array)
-        _bytes += array.nbytes
+    with _lock:
+        free = _spare.setdefault((array.shape, array.dtype), [])
+        if len(free) < MAX_SPARE and _bytes + array.nbytes <= MAX_BYTES:
+            free.append(array)
+            _bytes += array.nbytes
 
 
 def clear():
     """Drop every spare buffer (frees the memory)."""
     global _bytes
-    _spare.clear()
-    _bytes = 0
+    with _lock:
+        _spare.clear()
+        _bytes = 0
 
 
 def keep_freed_memory(mmap_threshold=32 * 2 ** 20, trim_threshold=256 * 2 ** 20):

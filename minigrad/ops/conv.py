@@ -43,9 +43,12 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
-from minigrad.kernels import scratch
+from minigrad.kernels import parallel, scratch
 from minigrad.ops._args import as_array, check_4d, conv_padding, int_pair
 from minigrad.tensor import Tensor
+
+
+DCOLS_ELEMENTS = 2 ** 21    # the largest block of dcols that dx_col2im unfolds at once (8 MB)
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -99,45 +102,75 @@ class Conv2d(Function):
     """y = conv2d(x, W) + b by im2col + GEMM; see the module docstring for the shapes and math.
 
     dL/dW = dY @ cols^T,  dL/dx = col2im(W^T @ dY),  dL/db = dY summed over N, OH, OW.
+
+    The samples of a batch are independent, so forward and backward run on parts of the batch,
+    one part per core (`kernels.parallel`); dW and db are the sums of the parts' dW and db.
     """
 
     def forward(self, x, weight, bias, geometry, groups):
         self.x_shape, self.weight, self.geometry, self.groups = x.shape, weight, geometry, groups
-        cols = unfold(x, geometry)                                    # (C*KH*KW, N*OH*OW)
-        y = grouped_matmul(weight_matrix(weight), cols, groups)       # (OC, N*OH*OW)
-        self.cols = cols if self.needs_input_grad[1] else None       # only dW needs it ...
-        if self.cols is None:
-            scratch.give(cols)                                        # ... else it is free now
-        return columns_to_nchw(y, x.shape[0], geometry, bias)         # (N, OC, OH, OW)
+        x, w = np.ascontiguousarray(x), weight_matrix(weight)        # w: (OC, Cg*KH*KW)
+        y = np.empty((x.shape[0], w.shape[0], geometry.OH, geometry.OW), dtype=x.dtype)
+        keep_cols = self.needs_input_grad[1]                          # only dW needs them
+
+        def forward_part(part):
+            cols = unfold(x[part], geometry)                          # (C*KH*KW, n*OH*OW)
+            columns_to_nchw(grouped_matmul(w, cols, groups), geometry, y[part], bias)
+            if keep_cols:
+                return cols
+            scratch.give(cols)                                        # free for the next layer
+        self.parts = parallel.split(x.shape[0], y.size)
+        self.cols = parallel.map(forward_part, self.parts)           # one `cols` per part
+        return y                                                      # (N, OC, OH, OW)
 
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad
-        dy = nchw_to_columns(grad)                                    # (OC, N*OH*OW)
         w, groups = weight_matrix(self.weight), self.groups           # (OC, Cg*KH*KW)
-        dx = dw = db = None
-        if need_w:
-            dw = np.empty_like(w)
-            for o, c in group_slices(groups, w.shape):   # dW = dY @ cols^T, one GEMM per group
-                np.matmul(dy[o], self.cols[c].T, out=dw[o])   # (OC/G, N*L) @ (N*L, CgKK)
-            dw = dw.reshape(self.weight.shape)
-        if need_x and self.dx_by_correlation():
-            dx = self.dx_correlation(grad)
-        elif need_x:
-            dcols = scratch.take((groups * w.shape[1], dy.shape[1]), dy.dtype)
-            for o, c in group_slices(groups, w.shape):   # dcols = W^T @ dY
-                np.matmul(w[o].T, dy[o], out=dcols[c])        # (CgKK, OC/G) @ (OC/G, N*L)
-            dx = kernels.col2im(dcols, self.x_shape, *self.geometry)
-            scratch.give(dcols)
-        if need_b:
-            db = dy.sum(axis=1)                  # = dY summed over N, OH, OW
-        scratch.give(dy)
+        by_correlation = need_x and self.dx_by_correlation()
+        dx = np.empty(self.x_shape, dtype=grad.dtype) if need_x else None
+
+        def backward_part(part, cols):
+            dy = nchw_to_columns(grad[part])                          # (OC, n*OH*OW)
+            dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else None
+            db = None
+            if by_correlation:
+                self.dx_correlation(grad[part], out=dx[part])
+            elif need_x:
+                self.dx_col2im(w, dy, dx[part])
+            if need_b:
+                db = dy.sum(axis=1)                  # = dY summed over n, OH, OW
+            scratch.give(dy)
+            return dw_t, db
+
+        cols = self.cols if need_w else [None] * len(self.parts)
+        dw_ts, dbs = zip(*parallel.map(backward_part, self.parts, cols))
+        dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(self.weight.shape) \
+            if need_w else None
+        db = sum(dbs[1:], dbs[0]) if need_b else None               # sums over the parts
         return dx, dw, db
 
     def release(self):
         """After backward: hand `cols` back for the next forward to reuse (see `scratch`)."""
-        if getattr(self, "cols", None) is not None:
-            scratch.give(self.cols)
+        for cols in getattr(self, "cols", None) or ():
+            if cols is not None:
+                scratch.give(cols)
         super().release()
+
+    def dx_col2im(self, w, dy, dx):
+        """dx = col2im(W^T @ dY) into `dx` (n, C, H, W), a few samples at a time: the columns of
+        one sample are consecutive, so a block of samples is a block of columns, and the folded
+        `dcols` never needs more than ~8 MB (92 MB whole at AlexNet-lite conv2)."""
+        L = self.geometry.OH * self.geometry.OW
+        rows = self.groups * w.shape[1]                           # G*Cg*KH*KW
+        per_block = max(1, DCOLS_ELEMENTS // (rows * L))           # samples per block
+        for first in range(0, dx.shape[0], per_block):
+            samples = slice(first, min(first + per_block, dx.shape[0]))
+            columns = slice(samples.start * L, samples.stop * L)
+            dcols = scratch.take((rows, columns.stop - columns.start), dy.dtype)
+            for o, c in group_slices(self.groups, w.shape):       # dcols = W^T @ dY
+                np.matmul(w[o].T, dy[o, columns], out=dcols[c])   # (CgKK, OC/G) @ (OC/G, l)
+            kernels.col2im(dcols, dx[samples].shape, *self.geometry, out=dx[samples])
+            scratch.give(dcols)
 
     def dx_by_correlation(self):
         """Unfold dY rather than fold dcols when the layer narrows the channels: OC < C, stride 1,
@@ -147,23 +180,24 @@ class Conv2d(Function):
         return (OC < Cg and self.groups == 1 and (g.SH, g.SW, g.DH, g.DW) == (1, 1, 1, 1)
                 and g.PH <= g.KH - 1 and g.PW <= g.KW - 1)
 
-    def dx_correlation(self, grad):
-        """dx = corr(pad(dY), rot180(W)^T): im2col of dY, then one GEMM (see the module docstring).
+    def dx_correlation(self, grad, out):
+        """dx = corr(pad(dY), rot180(W)^T) into `out`: im2col of dY, then one GEMM (see the
+        module docstring).
 
         dx[n, c, h, w] = sum_{oc,i,j} dY[n, oc, h - (KH-1-PH) + i, w - (KW-1-PW) + j]
                                       * W[oc, c, KH-1-i, KW-1-j]
         """
-        N, C, H, W = self.x_shape
+        C, H, W = self.x_shape[1:]
         OC, _, KH, KW = self.weight.shape
         g = self.geometry
         # one output column per input pixel: a stride-1 "convolution" of dY back to H x W
         back = Geometry(KH, KW, H, W, 1, 1, KH - 1 - g.PH, KW - 1 - g.PW, 1, 1)
-        cols = unfold(grad, back)                                     # (OC*KH*KW, N*H*W)
+        cols = unfold(grad, back)                                     # (OC*KH*KW, n*H*W)
         # W' [c, (oc, i, j)] = W[oc, c, KH-1-i, KW-1-j]: flip the window, swap OC and C
         w_t = self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, OC * KH * KW)
-        dx = grouped_matmul(w_t, cols, 1)        # (C, OC*KH*KW) @ (OC*KH*KW, N*H*W)
+        dx = grouped_matmul(w_t, cols, 1)        # (C, OC*KH*KW) @ (OC*KH*KW, n*H*W)
         scratch.give(cols)
-        return columns_to_nchw(dx, N, back)
+        columns_to_nchw(dx, back, out)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -232,23 +266,43 @@ def unfold(x, geometry):
     N, C = x.shape[:2]
     g = geometry
     out = scratch.take((C * g.KH * g.KW, N * g.OH * g.OW), x.dtype)
-    return kernels.im2col(np.ascontiguousarray(x), *geometry, out=out)
+    return kernels.im2col(x, *geometry, out=out)
+
+
+def column_slices(rows, L):
+    """The column slices of `cols` to run a GEMM over. For a `cols` of few rows (LeNet conv1:
+    25) OpenBLAS runs the long, thin products 2-4x faster in slices of 4096 columns than whole
+    (benchmarks/README.md); for more rows, slicing gains nothing."""
+    step = L if rows > 64 else 4096
+    return [slice(start, start + step) for start in range(0, L, step)]
 
 
 def grouped_matmul(w, cols, groups):
     """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
     y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
     for o, c in group_slices(groups, w.shape):
-        np.matmul(w[o], cols[c], out=y[o])           # (OC/G, CgKK) @ (CgKK, L) -> (OC/G, L)
+        for s in column_slices(w.shape[1], cols.shape[1]):    # (OC/G, CgKK) @ (CgKK, l)
+            np.matmul(w[o], cols[c, s], out=y[o, s])
     return y
 
 
-def columns_to_nchw(y, N, geometry, bias=None):
-    """(OC, N*OH*OW) -> a new (N, OC, OH, OW) array, adding the bias on the way; y is given
-    back to the pool."""
+def weight_grad_transposed(dy, cols, w_shape, groups):
+    """dW^T = cols @ dY^T, one group at a time: (CgKK, n*L) @ (n*L, OC/G) -> (CgKK, OC).
+
+    The transposed product: OpenBLAS runs cols @ dY^T up to 1.8x faster than dY @ cols^T here
+    (LeNet conv2; benchmarks/README.md); the caller transposes the small sum of the parts."""
+    dw_t = np.zeros((w_shape[1], w_shape[0]), dtype=dy.dtype)
+    for o, c in group_slices(groups, w_shape):
+        for s in column_slices(w_shape[1], dy.shape[1]):
+            dw_t[:, o] += cols[c, s] @ dy[o, s].T            # (CgKK, l) @ (l, OC/G)
+    return dw_t
+
+
+def columns_to_nchw(y, geometry, out, bias=None):
+    """(OC, n*OH*OW) -> `out` (n, OC, OH, OW), adding the bias on the way; y is given back to
+    the pool."""
     OC = y.shape[0]
-    out = np.empty((N, OC, geometry.OH, geometry.OW), dtype=y.dtype)
-    yt = y.reshape(OC, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
+    yt = y.reshape(OC, out.shape[0], geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
     if bias is None:
         np.copyto(out, yt)
     else:

@@ -138,3 +138,17 @@ def test_im2col_fills_a_given_buffer(twin):
     assert im2col(x, *g, out=out) is out
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(kernels.im2col(x, *g, out=np.empty_like(out)), expected)
+
+
+@pytest.mark.parametrize("twin", ["numpy", "numba"])
+def test_col2im_writes_into_a_part_of_a_larger_batch(twin):
+    """`out=` (dirty, a slice of the whole batch's dx) gets exactly the returned result."""
+    col2im = getattr(K, f"col2im_{twin}")
+    rng = np.random.default_rng(8)
+    g = (3, 2, 5, 3, 1, 2, 1, 1, 1, 1)
+    cols = rng.standard_normal((3 * 3 * 2, 2 * 5 * 3))
+    expected = col2im(cols, (2, 3, 5, 4), *g)
+    whole = np.full((5, 3, 5, 4), np.nan)
+    assert col2im(cols, (2, 3, 5, 4), *g, out=whole[1:3]) is not None
+    np.testing.assert_array_equal(whole[1:3], expected)
+    assert np.isnan(whole[[0, 3, 4]]).all()                # the other samples are untouched

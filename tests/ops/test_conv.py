@@ -94,6 +94,42 @@ def test_numba_and_numpy_twins_give_the_same_forward_and_backward():
         np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.parametrize("backend", kernels.BACKENDS)
+@pytest.mark.parametrize("options,shapes", [
+    (dict(padding=1), ((5, 3, 6, 7), (4, 3, 3, 3))),
+    (dict(stride=2, groups=2, dilation=(1, 2)), ((4, 4, 9, 8), (6, 2, 3, 2))),
+    (dict(padding=(1, 0)), ((3, 6, 5, 5), (2, 6, 3, 3)))])          # OC < C: dx by correlation
+def test_parts_of_the_batch_on_two_threads_give_the_whole_batch_result(two_threads, backend,
+                                                                       options, shapes):
+    from minigrad.kernels import parallel
+    rng = np.random.default_rng(12)
+    x, w, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1]), \
+        rng.standard_normal(shapes[1][0])
+    parallel.set_num_threads(1)
+    whole, whole_calls = run_conv_with(backend, x, w, b, **options)
+    parallel.set_num_threads(2)
+    two_threads.clear()
+    parts, parts_calls = run_conv_with(backend, x, w, b, **options)
+    assert two_threads == [2, 2]                        # forward and backward each split in two
+    assert sorted(parts_calls) == sorted(whole_calls * 2)      # every kernel ran once a part
+    for a, c in zip(whole, parts):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+
+
+def test_dx_folded_one_sample_at_a_time_equals_all_at_once(monkeypatch):
+    from minigrad.ops import conv
+    rng = np.random.default_rng(13)
+    x, w, b = rng.standard_normal((3, 4, 9, 8)), rng.standard_normal((6, 2, 3, 2)), \
+        rng.standard_normal(6)
+    options = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    whole, _ = run_conv_with("numba" if HAVE_NUMBA else "numpy", x, w, b, **options)
+    monkeypatch.setattr(conv, "DCOLS_ELEMENTS", 1)           # a block of one sample
+    blocks, calls = run_conv_with("numba" if HAVE_NUMBA else "numpy", x, w, b, **options)
+    assert [kernel for kernel, _ in calls].count("col2im") == 3
+    for a, c in zip(whole, blocks):
+        np.testing.assert_array_equal(a, c)
+
+
 @pytest.mark.parametrize("padding,kernel,stride,dilation", [
     ("valid", 3, 1, 1), ("same", 3, 1, 1), ("same", 4, 1, 1), ("same", 3, 1, 2),
     ("full", 3, 1, 1), ("full", 2, 1, 2), (2, 5, 1, 1), ((0, 1), 3, 2, 1)])

@@ -126,6 +126,27 @@ def test_float32_in_float32_out(backend):
                      ("max_pool2d_backward", backend), ("avg_pool2d_backward", backend)]
 
 
+def test_numba_twins_on_two_threads_give_the_whole_batch_result(two_threads):
+    from minigrad.kernels import parallel
+    x = np.random.default_rng(2).standard_normal((5, 3, 9, 8))
+    dy = np.random.default_rng(3).standard_normal((5, 3, 5, 4))
+    results = []
+    for threads in (1, 2):
+        parallel.set_num_threads(threads)
+        two_threads.clear()
+        with kernels.use_backend("numba"), kernels.recorded() as calls:
+            grads = []
+            for pool in (lambda t: max_pool2d(t, 3, 2, 1), lambda t: avg_pool2d(t, 3, 2, 1)):
+                tx = mg.Tensor(x, requires_grad=True)
+                y = pool(tx)
+                y.backward(dy)
+                grads += [y.data, tx.grad]
+        assert two_threads == [threads] * 4 and len(calls) == 4
+        results.append(grads)
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+
+
 @pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 2, 0), (3, 2, 1), (2, 1, 1),
                                    ((3, 2), (1, 2), (1, 0)), (2, 3, 1)])
 def test_matches_torch(k, s, p):

@@ -1,0 +1,113 @@
+"""kernels/parallel.py: batch parts on threads, with NumPy's BLAS held at one thread meanwhile."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from minigrad.kernels import parallel
+
+needs_openblas = pytest.mark.skipif(parallel._blas is None,
+                                    reason="NumPy's BLAS is not an OpenBLAS minigrad can find")
+
+
+def test_split_covers_the_batch_in_near_equal_parts(two_threads):
+    assert parallel.split(7) == [slice(0, 3), slice(3, 7)]
+    assert parallel.split(1) == [slice(0, 1)]                  # nothing to split
+    parallel.set_num_threads(3)
+    assert parallel.split(8) == [slice(0, 2), slice(2, 5), slice(5, 8)]
+
+
+def test_small_jobs_and_one_thread_are_not_split(monkeypatch):
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(2)
+    try:
+        monkeypatch.setattr(parallel, "MIN_ELEMENTS", 100)
+        assert parallel.split(64, elements=99) == [slice(0, 64)]
+        assert len(parallel.split(64, elements=100)) == (2 if parallel._blas else 1)
+        parallel.set_num_threads(1)
+        assert parallel.split(64, elements=10 ** 6) == [slice(0, 64)]
+    finally:
+        parallel.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive int"):
+        parallel.set_num_threads(0)
+
+
+@needs_openblas
+def test_parts_run_on_their_own_threads_with_blas_held_at_one(two_threads):
+    parallel._blas[1](2)
+    seen = []
+
+    def work(part, label):
+        seen.append((part, label, threading.get_ident(), parallel._blas[0]()))
+        return label * 10
+
+    parts = parallel.split(10)
+    assert parallel.map(work, parts, [1, 2]) == [10, 20]                # in the parts' order
+    assert sorted((p.start, label) for p, label, _, _ in seen) == [(0, 1), (5, 2)]
+    assert len({thread for _, _, thread, _ in seen}) == 2
+    assert {blas for *_, blas in seen} == {1}
+    assert parallel._blas[0]() == 2                                     # restored afterwards
+
+
+@needs_openblas
+def test_a_failing_part_raises_after_every_part_is_done_and_blas_is_restored(two_threads):
+    parallel._blas[1](2)
+    finished = []
+
+    def work(part):
+        if part.start == 0:
+            raise RuntimeError("part 0 failed")
+        finished.append(part)
+
+    with pytest.raises(RuntimeError, match="part 0 failed"):
+        parallel.map(work, parallel.split(4))
+    assert finished == [slice(2, 4)] and parallel._blas[0]() == 2
+
+
+@needs_openblas
+def test_a_part_does_not_split_again(two_threads):
+    inner = []
+    parallel.map(lambda part: inner.append(parallel.split(part.stop - part.start)),
+                 parallel.split(8))
+    assert inner == [[slice(0, 4)], [slice(0, 4)]]
+
+
+@needs_openblas
+def test_matmul_on_parts_equals_the_whole(two_threads):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((6, 40)), rng.standard_normal((40, 9))
+    out = np.empty((6, 9))
+
+    def rows(part):
+        np.matmul(a[part], b, out=out[part])
+    parallel.map(rows, parallel.split(6))
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12)
+
+
+@needs_openblas
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+def test_a_forked_child_splits_with_threads_of_its_own(two_threads):
+    parallel.map(lambda part: None, parallel.split(4))         # the parent's worker now exists
+    pid = os.fork()
+    if pid == 0:                                                # the child: would hang without
+        code = 1                                                # a pool of its own
+        try:
+            out = np.zeros(4)
+
+            def fill(part):
+                out[part] = part.start + 1
+            parallel.map(fill, parallel.split(4))
+            code = 0 if out.tolist() == [1, 1, 3, 3] else 1
+        finally:
+            os._exit(code)
+    for _ in range(1000):                                       # at most ~10 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        threading.Event().wait(0.01)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in parallel.map")
+    assert os.waitstatus_to_exitcode(status) == 0
