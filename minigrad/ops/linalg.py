@@ -64,5 +64,5 @@ def linear(x, weight, bias=None):
     if bias is not None and np.shape(getattr(bias, "data", bias)) != w_shape[:1]:
         raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
                          f"{np.shape(getattr(bias, 'data', bias))}")
-    y = matmul(x, Transpose.apply(weight))
+    y = matmul(x, Transpose.apply(weight, axes=None))
     return y if bias is None else y + bias

@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
+from minigrad import functional as F
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -59,3 +60,30 @@ def test_only_the_operand_that_requires_grad_gets_one(needs):
     else:
         assert ta.grad is None
         np.testing.assert_allclose(tb.grad, a.T @ g, rtol=1e-12)
+
+
+@given(st.lists(st.integers(1, 3), max_size=2), st.integers(1, 4), st.integers(1, 4),
+       st.booleans(), st.data())
+def test_linear_is_x_times_weight_transposed_plus_bias(batch, n_in, n_out, with_bias, data):
+    x = data.draw(arrays(tuple(batch) + (n_in,)))
+    w = data.draw(arrays((n_out, n_in)))
+    b = data.draw(arrays((n_out,)))
+    expected = x @ w.T + (b if with_bias else 0.0)
+    got = F.linear(mg.tensor(x), mg.tensor(w), mg.tensor(b) if with_bias else None)
+    np.testing.assert_allclose(got.data, expected, rtol=1e-12, atol=1e-12)
+    if with_bias:
+        assert_gradients_match(F.linear, x, w, b)
+    else:
+        assert_gradients_match(F.linear, x, w)
+
+
+def test_linear_against_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(4)
+    x, w, b = rng.normal(size=(5, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2,))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    torch.nn.functional.linear(tx, tw, tb).tanh().sum().backward()
+    mx, mw, mb = leaf(x), leaf(w), leaf(b)
+    F.linear(mx, mw, mb).tanh().sum().backward()
+    for mine, theirs in ((mx, tx), (mw, tw), (mb, tb)):
+        np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-10)
