@@ -135,6 +135,9 @@ def nll_loss(log_probs, labels, *, reduction="mean"):
 def binary_cross_entropy_with_logits(logits, targets, *, reduction="mean"):
     """Sigmoid + binary cross-entropy in one stable step; targets in [0, 1], same shape."""
     _check_reduction(reduction)
+    if not np.issubdtype(logits.dtype, np.floating):
+        raise TypeError(f"binary_cross_entropy_with_logits: expected floating-point logits, got "
+                        f"dtype {logits.dtype} (convert them with .astype(np.float32))")
     _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
     return BinaryCrossEntropyWithLogits.apply(logits, targets, reduction=reduction)
 

@@ -183,8 +183,8 @@ def squeeze(x, dim=None, *, axis=None):
 
 def getitem(x, index):
     """x[index] with slices, integers, None, Ellipsis, integer arrays or boolean masks."""
-    index = _index_arrays(index)
     try:
+        index = _index_arrays(index)
         return GetItem.apply(x, index=index)
     except IndexError as error:          # IndexError, as Python's and PyTorch's (iteration needs it)
         raise IndexError(f"getitem: index {index!r} is out of range for a tensor of shape "

@@ -113,3 +113,9 @@ def test_losses_against_torch():
      + F.nll_loss(F.log_softmax(m, 1), y, reduction="sum")
      + F.binary_cross_entropy_with_logits(m, F.sigmoid(m).data)).backward()
     np.testing.assert_allclose(m.grad, t.grad.numpy(), rtol=1e-10)
+
+
+def test_binary_cross_entropy_refuses_non_float_logits():
+    logits = mg.tensor(np.array([True, False]))
+    with pytest.raises(TypeError, match="expected floating-point logits, got dtype bool"):
+        F.binary_cross_entropy_with_logits(logits, mg.tensor(np.array([1.0, 0.0])))

@@ -137,3 +137,10 @@ def test_squeeze_drops_only_size_one_axes_like_torch(axis, expected):
     assert squeezed.shape == expected                 # axis 1 (size 3) is left alone
     np.testing.assert_array_equal(squeezed.data.ravel(), x.ravel())
     assert_gradients_match(lambda t: t.squeeze(axis), x)
+
+
+def test_a_ragged_list_index_is_a_clear_error():
+    x = mg.tensor(np.zeros((3, 4)))
+    with pytest.raises(TypeError, match=r"getitem: \[\[0, 1\], \[2\]\] is not a valid index "
+                                         r"for a tensor of shape \(3, 4\)"):
+        x[[[0, 1], [2]]]
