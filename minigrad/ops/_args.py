@@ -39,6 +39,9 @@ def check_4d(x, op, what="input"):
         raise ValueError(f"{op}: expected a 4-D {what} (N, C, H, W), got shape {x.shape}{hint}")
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{op}: expected a floating-point {what}, got dtype {x.dtype}")
+    if 0 in x.shape[1:]:                         # as PyTorch: only the batch may be empty
+        raise ValueError(f"{op}: expected C, H and W of at least 1 in the {what}, got shape "
+                         f"{x.shape}")
 
 
 def conv_padding(padding, kernel, dilation, stride, op):

@@ -235,3 +235,15 @@ def test_defaults_are_pytorchs_stride_kernel_and_no_padding():
     blocks = x.reshape(2, 3, 3, 2, 2, 2)                  # 2x2 blocks: (n, c, i, a, j, b)
     np.testing.assert_allclose(avg_pool2d(x, 2).data, blocks.mean(axis=(3, 5)), rtol=1e-12)
     np.testing.assert_array_equal(max_pool2d(x, 2).data, blocks.max(axis=(3, 5)))
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 4, 4), (2, 1, 0, 5), (0, 0, 0, 0)])
+def test_empty_channels_or_image_are_a_clear_error_as_in_torch(shape):
+    x = mg.tensor(np.zeros(shape, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"max_pool2d: expected C, H and W of at least 1 in "
+                                         r"the input, got shape"):
+        max_pool2d(x, 2, None, 1)
+
+
+def test_an_empty_batch_is_allowed_as_in_torch():
+    assert max_pool2d(mg.tensor(np.zeros((0, 1, 4, 4), np.float32)), 2).shape == (0, 1, 2, 2)
