@@ -21,9 +21,8 @@ import numpy as np
 
 from minigrad.nn import MultiheadAttention, PatchEmbedding, TransformerEncoderLayer
 from minigrad.saliency.cam import gradcam_weights, weighted_sum
-from minigrad.saliency.core import (Explanation, layer_gradient, resolve_layer, resolve_target,
-                                    saliency_method)
-from minigrad.tensor import Tensor, no_grad
+from minigrad.saliency.core import (Explanation, hooked_forward, layer_gradient, resolve_layer,
+                                    resolve_target, saliency_method)
 
 HEAD_FUSIONS = {"mean": np.mean, "max": np.max, "min": np.min}
 
@@ -33,24 +32,17 @@ def attention_maps(model, x):
 
     Read with a forward hook on every MultiheadAttention (TransformerEncoderLayer asks for the
     per-head weights). A layer asked for head-averaged weights gives (N, 1, T, T)."""
-    attentions, handles = [], []
+    attentions = []
 
     def keep(module, inputs, output):
         weights = output[1].data
         attentions.append(weights if weights.ndim == 4 else weights[:, None])
 
-    for module in model.modules():
-        if isinstance(module, MultiheadAttention):
-            handles.append(module.register_forward_hook(keep))
-    if not handles:
+    hooks = [(m, keep) for m in model.modules() if isinstance(m, MultiheadAttention)]
+    if not hooks:
         raise ValueError(f"{type(model).__name__} has no MultiheadAttention layer to read "
                          f"attention from")
-    try:
-        with no_grad():
-            logits = model(Tensor(x)).data
-    finally:
-        for handle in handles:
-            handle.remove()
+    logits = hooked_forward(model, x, hooks)
     return attentions, logits
 
 
