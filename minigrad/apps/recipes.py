@@ -69,9 +69,10 @@ def recipe_for(dataset, model=None):
     set's (RECIPES). 'vit' is tiny_vit.
 
     tiny_vit on MNIST (7x7 patches: a 4x4 grid of 16 patches + the class token; dim 64, 4 heads,
-    4 blocks): Adam, batch 64, one-cycle to lr 2e-3, random shifts of 2 pixels, no weight decay;
-    4x4 patches (50 tokens) ran 3x slower per step for the same validation accuracy on this
-    CPU, so 7x7 keeps `minigrad train --model vit` within 5 minutes here."""
+    4 blocks): Adam, batch 64, one-cycle to lr 2e-3, random shifts of 2 pixels, no weight decay,
+    40 epochs: 95.8% on the last 500 training digits (lr 4e-3: 95.6%). 4x4 patches (50 tokens)
+    cost 0.22 s a step against 0.075 s (batch 64, this 2-core CPU), which would put 40 epochs
+    past the 5 minutes `minigrad train --model vit` should take; they were not trained."""
     if dataset not in RECIPES:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(RECIPES)}")
     model = "tiny_vit" if model == "vit" else model
