@@ -3,14 +3,15 @@
 Each is a thin wrapper defined next to its Function in `minigrad/ops/`; this module only gathers
 them in one namespace.
 """
-from minigrad.ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from minigrad.ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from minigrad.ops.attention import scaled_dot_product_attention
 from minigrad.ops.conv import conv2d
 from minigrad.ops.elementwise import (abs, add, clip, div, exp, log, maximum, minimum, mul, neg,
                                       pow, sqrt, sub)
 from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.loss import (binary_cross_entropy_with_logits, cross_entropy, mse_loss,
                                nll_loss)
-from minigrad.ops.norm import batch_norm, dropout
+from minigrad.ops.norm import batch_norm, dropout, layer_norm
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 from minigrad.ops.reduce import amax, amin, argmax, argmin, max, mean, min, sum, var
 from minigrad.ops.shape import (cat, concatenate, embedding, flatten, gather, getitem, pad,

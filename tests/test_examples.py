@@ -138,6 +138,18 @@ def test_train_alexnet_lite_runs_a_quick_epoch(in_tmp, monkeypatch, capsys):
     assert is_png(in_tmp / "alexnet" / "confusion.png")
 
 
+def test_head_dropout_trains_both_conditions_and_tabulates_them(in_tmp, monkeypatch, capsys):
+    out = run_example("head_dropout.py", monkeypatch, capsys, "--seeds", 1, "--epochs", 1,
+                      "--limit", 128, "--test-limit", 50, "--out", in_tmp / "table.md")
+    rows = re.findall(r"^\| (0\.0|0\.5) \| 1 \| (.*) \|$", out, re.MULTILINE)
+    assert [row[0] for row in rows] == ["0.0", "0.5"]
+    for _, cells in rows:
+        means = [float(cell.split(" +- ")[0]) for cell in cells.split(" | ")]
+        assert len(means) == 6 and 0 <= means[0] <= 1 and 0 <= means[1] <= 1   # accuracy, pointing
+        assert -1 <= means[5] <= 1                                             # a correlation
+    assert (in_tmp / "table.md").read_text().count("\n") == 4
+
+
 # Examples run by a test in another file (the file named).
 ELSEWHERE = {"train_lenet.py": "tests/test_train.py"}
 

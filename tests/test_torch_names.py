@@ -53,7 +53,8 @@ MIRRORED = [
     *[(f"minigrad.functional.{name}", f"torch.nn.functional.{name}", {})
       for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "conv2d",
                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "dropout",
-                   "pad", "mse_loss", "embedding", "linear")],
+                   "pad", "mse_loss", "embedding", "linear", "gelu", "layer_norm",
+                   "scaled_dot_product_attention")],
     ("minigrad.functional.cross_entropy", "torch.nn.functional.cross_entropy", TARGET),
     ("minigrad.functional.nll_loss", "torch.nn.functional.nll_loss", TARGET),
     ("minigrad.functional.binary_cross_entropy_with_logits",
@@ -72,8 +73,12 @@ MIRRORED = [
       for name in ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
                    "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten", "Identity", "ReLU",
                    "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Module",
-                   "Parameter", "ModuleList", "Embedding")],
+                   "Parameter", "ModuleList", "Embedding", "LayerNorm", "GELU",
+                   "MultiheadAttention", "TransformerEncoderLayer")],
     ("minigrad.nn.Sequential", "torch.nn.Sequential", {"*modules": "*args"}),
+    ("minigrad.nn.MultiheadAttention.forward", "torch.nn.MultiheadAttention.forward", {}),
+    ("minigrad.nn.TransformerEncoderLayer.forward", "torch.nn.TransformerEncoderLayer.forward",
+     {}),
     # ----- Module methods
     *[(f"minigrad.nn.Module.{name}", f"torch.nn.Module.{name}", {})
       for name in ("parameters", "named_parameters", "buffers", "named_buffers", "children",
@@ -142,7 +147,8 @@ def docstring_overloads(obj, name):
     """The positional parameters of each `name(...)` signature line in obj's docstring."""
     found = []
     pattern = re.compile(r"\s*(?:\.\. (?:function|method):: )?" + re.escape(name) + r"\((.*)\)")
-    for line in (obj.__doc__ or "").splitlines():
+    # a signature that wraps after a comma continues on the next line: join it
+    for line in re.sub(r",\n\s*", ", ", obj.__doc__ or "").splitlines():
         match = pattern.match(line)
         if not match:
             continue

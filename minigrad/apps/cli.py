@@ -32,8 +32,9 @@ from minigrad.apps.options import (UsageError, add_debug_option, non_negative_fl
                                    non_negative_int, positive_float, positive_int)
 
 RUN_FILES = ("checkpoint.npz", "interrupted.npz", "model.npz", "metrics.json")
-PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png")
-MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn")
+PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png", "attention.png",
+         "rollout.png")
+MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit")
 
 
 def build_parser():
@@ -114,8 +115,8 @@ def _add_evaluate(commands):
 
 def _resolve_config(args):
     """The run's settings: every option the user left unset comes from the data set's recipe."""
-    from minigrad.apps.recipes import RECIPES
-    recipe = RECIPES[args.dataset]
+    from minigrad.apps.recipes import recipe_for
+    recipe = recipe_for(args.dataset, args.model)
     config = {name: getattr(args, name) if getattr(args, name) is not None
               else getattr(recipe, name)
               for name in ("model", "epochs", "batch_size", "lr", "optimizer", "weight_decay")}
@@ -187,6 +188,7 @@ def _compile_kernels():
         F.conv2d(x, w, stride=stride, padding=1).sum().backward()
     F.max_pool2d(x, 2).sum().backward()
     F.avg_pool2d(x, 2).sum().backward()
+    F.gelu(x)                                           # the erf kernel
     print(f"{time.perf_counter() - started:.1f} s", flush=True)
 
 
@@ -242,7 +244,7 @@ def _data(load, dataset, root, download, **kwargs):
 def _finish(model, config, history, eval_loader, eval_name, out, started):
     """Final evaluation, then metrics.json, model.npz and the plots."""
     from minigrad import viz
-    from minigrad.apps.recipes import save_trained
+    from minigrad.apps.recipes import VIT_MODELS, save_trained
     from minigrad.train import evaluate
 
     result = evaluate(model, eval_loader)
@@ -258,8 +260,19 @@ def _finish(model, config, history, eval_loader, eval_name, out, started):
     viz.plot_confusion(result["confusion"], out / "confusion.png")
     viz.plot_filters(model, out / "filters.png")
     first_image = next(iter(eval_loader))[0].numpy()[0]
-    viz.plot_feature_maps(model, "features.0", first_image, out / "feature_maps.png")
+    viz.plot_feature_maps(model, _first_conv_name(model), first_image, out / "feature_maps.png")
+    if config["model"] in VIT_MODELS:          # what the attention does, for one test image
+        from minigrad.saliency.plot import plot_attention_maps, plot_rollout
+        plot_attention_maps(model, first_image).savefig(out / "attention.png", dpi=100)
+        plot_rollout(model, first_image).savefig(out / "rollout.png", dpi=100)
     print(f"wrote {', '.join(sorted(p.name for p in out.iterdir() if not p.name.startswith('.')))}")
+
+
+def _first_conv_name(model):
+    """The name of the model's first Conv2d ('features.0' in LeNet-5, the patch embedding's
+    'patch_embed.proj' in a ViT): whose feature maps the run shows."""
+    from minigrad import nn
+    return next(name for name, module in model.named_modules() if isinstance(module, nn.Conv2d))
 
 
 def run_evaluate(args):

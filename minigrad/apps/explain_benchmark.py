@@ -13,6 +13,7 @@ AUC (metrics.py), the forward and backward passes used per image (counted with m
 and the time per image.
 """
 import time
+from functools import partial
 
 import numpy as np
 
@@ -62,17 +63,26 @@ def cluttered_lenet(num_classes=10):
         nn.Flatten(), nn.Linear(64 * 6 * 6, 128), nn.ReLU(), nn.Linear(128, num_classes))
 
 
-ARCHITECTURES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "cluttered_lenet")
+# Vision transformers for the benchmark's data sets: 8x8 patch grids on either image size.
+VIT_ARCHITECTURES = {"tiny_vit_shapes": dict(image_size=32, patch_size=4, in_channels=3),
+                     "tiny_vit_cluttered": dict(image_size=48, patch_size=6, in_channels=1)}
+# The methods that apply to a ViT: the gradient methods that need no ReLU or conv layer,
+# occlusion, and the attention methods (no CAM family: a ViT's only conv is its patch embedding)
+VIT_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
+                         "occlusion", "rollout", "attention", "token_gradcam")
+ARCHITECTURES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "cluttered_lenet",
+                 *VIT_ARCHITECTURES)
 DEFAULT_ARCHITECTURE = {"mnist": "lenet5", "shapes": "alexnet_lite_bn",
                         "cluttered_mnist": "cluttered_lenet"}
 
 
 def build_model(architecture):
     """An untrained model of one of ARCHITECTURES (weights seeded for reproducibility)."""
-    from minigrad.models import AlexNetLite, LeNet5
+    from minigrad.models import AlexNetLite, LeNet5, tiny_vit
     builders = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
                 "alexnet_lite_bn": lambda: AlexNetLite(batch_norm=True),
-                "cluttered_lenet": cluttered_lenet}
+                "cluttered_lenet": cluttered_lenet,
+                **{name: partial(tiny_vit, **sizes) for name, sizes in VIT_ARCHITECTURES.items()}}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; expected one of "
                          f"{ARCHITECTURES}")
@@ -105,11 +115,13 @@ def load_model(path, architecture):
     return model.eval(), lambda images: images
 
 
-def train_model(dataset, n_train=12000, epochs=4, lr=1e-3, path=None, progress=True):
-    """Train the benchmark's model on `dataset` with Adam; save its weights to `path`."""
+def train_model(dataset, n_train=12000, epochs=4, lr=1e-3, path=None, progress=True,
+                architecture=None):
+    """Train the benchmark's model on `dataset` (or `architecture`) with Adam; save its weights
+    to `path`."""
     from minigrad.train import evaluate, fit
     images, labels, _ = load_dataset(dataset, n_train, split="train")
-    model = new_model(dataset)
+    model = new_model(dataset) if architecture is None else build_model(architecture)
     loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     fit(model, loader, optimizer=optimizer, epochs=epochs, progress=progress)

@@ -13,6 +13,7 @@ from minigrad.apps.options import UsageError, non_negative_int, positive_int
 from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
                                          DEFAULT_ARCHITECTURE, SPLITS, format_table, load_dataset,
                                          load_model, run_benchmark, train_model)
+from minigrad.apps.explain_benchmark import VIT_ARCHITECTURES, VIT_BENCHMARK_METHODS
 
 
 # One of each family, so that the default picture stays a readable grid; --methods all for every one.
@@ -133,10 +134,12 @@ def run_benchmark_command(args):
     else:
         preprocess = None
         print(f"training {architecture} on {args.train_size} {args.dataset} images ...")
-        model, accuracy = train_model(args.dataset, args.train_size, args.epochs)
+        model, accuracy = train_model(args.dataset, args.train_size, args.epochs,
+                                      architecture=architecture)
         print(f"test accuracy {accuracy:.1%}")
+    methods = VIT_BENCHMARK_METHODS if architecture in VIT_ARCHITECTURES else BENCHMARK_METHODS
     rows = run_benchmark(args.dataset, model, args.n,
-                         parse_methods(args.methods, BENCHMARK_METHODS), preprocess=preprocess,
+                         parse_methods(args.methods, methods), preprocess=preprocess,
                          steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n,
                          layer=args.layer, split=args.split)
     table = format_table(rows)

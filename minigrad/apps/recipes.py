@@ -54,6 +54,31 @@ RECIPES = {
 }
 
 
+# Recipes of a model other than the data set's default, chosen the same way (--val-size 500).
+# tiny_vit on MNIST: see recipe_for's docstring for how it was chosen.
+MODEL_RECIPES = {
+    ("mnist", "tiny_vit"): Recipe("tiny_vit", epochs=40, batch_size=64, optimizer="adam",
+                                  lr=2e-3, weight_decay=0.0, mean=(0.1307,), std=(0.3081,),
+                                  size=28, shift=2, flip=False),
+}
+VIT_MODELS = ("tiny_vit", "vit")
+
+
+def recipe_for(dataset, model=None):
+    """The recipe of `model` on `dataset`: its own (MODEL_RECIPES) if it has one, else the data
+    set's (RECIPES). 'vit' is tiny_vit.
+
+    tiny_vit on MNIST (7x7 patches: a 4x4 grid of 16 patches + the class token; dim 64, 4 heads,
+    4 blocks): Adam, batch 64, one-cycle to lr 2e-3, random shifts of 2 pixels, no weight decay,
+    40 epochs: 95.8% on the last 500 training digits (lr 4e-3: 95.6%). 4x4 patches (50 tokens)
+    cost 0.22 s a step against 0.075 s (batch 64, this 2-core CPU), which would put 40 epochs
+    past the 5 minutes `minigrad train --model vit` should take; they were not trained."""
+    if dataset not in RECIPES:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(RECIPES)}")
+    model = "tiny_vit" if model == "vit" else model
+    return MODEL_RECIPES.get((dataset, model), RECIPES[dataset])
+
+
 def load_split(dataset, split, root=None, count=None, download=False):
     """(images uint8 NCHW, labels int64) of one split: 'train' or 'test'.
 
@@ -150,8 +175,11 @@ def load_trained(path):
 
 
 def model_kwargs(config):
-    """The model's constructor arguments that a run's config fixes (input channels)."""
-    return {"in_channels": len(RECIPES[config["dataset"]].mean)}
+    """The model's constructor arguments that a run's config fixes (input channels; for a
+    ViT also the image size, which fixes its number of position embeddings)."""
+    recipe = RECIPES[config["dataset"]]
+    size = {"image_size": recipe.size} if config["model"] in VIT_MODELS else {}
+    return {"in_channels": len(recipe.mean), **size}
 
 
 def _strings(config):
@@ -161,4 +189,5 @@ def _strings(config):
 
 
 __all__ = ["Recipe", "RECIPES", "load_split", "transforms", "make_loaders", "eval_loader",
-           "make_optimizer", "one_cycle", "save_trained", "load_trained"]
+           "make_optimizer", "one_cycle", "save_trained", "load_trained", "MODEL_RECIPES",
+           "recipe_for", "VIT_MODELS"]

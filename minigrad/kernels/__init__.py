@@ -9,7 +9,7 @@ Which twin runs is one module-level switch:
         ...
 
 The default is "numba" (falls back to "numpy" when Numba is not installed). The functions below
-(`im2col`, `col2im`, `max_pool2d_forward`, ...) dispatch to the selected twin. (The dispatcher
+(`im2col`, `col2im`, `max_pool2d_forward`, `erf` ...) dispatch to the selected twin. (The dispatcher
 `minigrad.kernels.im2col` hides the submodule of the same name as a package attribute; reach the
 twins with `importlib.import_module("minigrad.kernels.im2col")`.)
 
@@ -30,6 +30,7 @@ import os
 from minigrad.kernels._numba import HAVE_NUMBA, numba
 from minigrad.kernels import im2col as _im2col
 from minigrad.kernels import pool as _pool
+from minigrad.kernels import special as _special
 
 BACKENDS = ("numpy", "numba")
 _backend = None
@@ -91,7 +92,7 @@ def _twin(module, name):
     return twin
 
 
-# ----- dispatchers (same signatures as the twins; see kernels/im2col.py and kernels/pool.py) ----
+# ----- dispatchers (same signatures as the twins; see im2col.py, pool.py, special.py) ---------
 def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
     return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=out)
 
@@ -119,13 +120,17 @@ def avg_pool2d_backward(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, count_inc
                                                PH, PW, bool(count_include_pad))
 
 
+def erf(x):
+    return _twin(_special, "erf")(x)
+
+
 def uncached_kernels():
     """Names of the Numba kernels with no compiled copy in Numba's cache (`cache=True`) yet: the
     first run compiles them, a few seconds once per install, then loads them from the cache."""
     if not HAVE_NUMBA or _backend != "numba":
         return []
     missing = []
-    for module in (_im2col, _pool):
+    for module in (_im2col, _pool, _special):
         for name, kernel in vars(module).items():
             if isinstance(kernel, numba.core.dispatcher.Dispatcher):
                 index = os.path.join(glob.escape(kernel.stats.cache_path),

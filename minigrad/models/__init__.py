@@ -6,9 +6,11 @@ from functools import partial
 
 from minigrad.models.alexnet_lite import AlexNetLite
 from minigrad.models.lenet import LeNet5
+from minigrad.models.vit import VisionTransformer, tiny_vit
 
 MODELS = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
-          "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True)}
+          "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True),
+          "tiny_vit": tiny_vit, "vit": tiny_vit}
 
 
 def get_model(name, **kwargs):
@@ -19,4 +21,4 @@ def get_model(name, **kwargs):
     return MODELS[key](**kwargs)
 
 
-__all__ = ["LeNet5", "AlexNetLite", "get_model", "MODELS"]
+__all__ = ["LeNet5", "AlexNetLite", "get_model", "MODELS", "VisionTransformer", "tiny_vit"]

@@ -4,20 +4,25 @@
     model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(6 * 12 * 12, 10))
 """
-from minigrad.nn import attention, fuse, init
+from minigrad.nn import attention, fuse, init, transformer
 from minigrad.nn.blocks import BasicBlock, Inception, vgg_block
 from minigrad.nn.checkpoint import (CheckpointError, flatten_state, load, remove_partial_files,
                                     save, select, unflatten_state)
 from minigrad.nn.init import manual_seed
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Embedding, Flatten, GlobalAvgPool2d, Identity, LeakyReLU,
-                                Linear, LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh)
+                                Linear, LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh,
+                                GELU, LayerNorm)
 from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.summary import summary
+from minigrad.nn.transformer import (ClassToken, MultiheadAttention, PatchEmbedding,
+                                     PositionEmbedding, TransformerEncoderLayer)
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d", "MaxPool2d",
            "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d", "BatchNorm1d", "BatchNorm2d",
            "Dropout", "Embedding", "Flatten", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "Softmax", "LogSoftmax", "BasicBlock", "Inception", "vgg_block", "summary", "save",
            "load", "CheckpointError", "remove_partial_files", "flatten_state", "unflatten_state",
-           "select", "manual_seed", "init", "fuse", "attention"]
+           "select", "manual_seed", "init", "fuse", "attention", "LayerNorm", "GELU",
+           "MultiheadAttention", "TransformerEncoderLayer", "PatchEmbedding", "ClassToken",
+           "PositionEmbedding", "transformer"]

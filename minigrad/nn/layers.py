@@ -11,8 +11,9 @@ from minigrad import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops._args import check_number, conv_padding, int_pair
+from minigrad.ops.activation import GELU_APPROXIMATIONS
 from minigrad.ops.conv import conv2d, padding_sides
-from minigrad.ops.norm import batch_norm, dropout
+from minigrad.ops.norm import batch_norm, dropout, layer_norm
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 
 
@@ -64,8 +65,7 @@ class Linear(Module):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_features}), "
                              f"got {x.shape}")
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -247,6 +247,32 @@ class BatchNorm2d(_BatchNorm):
     input_shapes, input_ndims = "(N, C, H, W)", (4,)
 
 
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last axes of each sample:
+    x (..., *normalized_shape). weight (ones) and bias (zeros) have normalized_shape; no running
+    statistics, so training and eval compute the same. As torch.nn.LayerNorm."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        for size in shape:
+            _positive_int(size, "normalized_shape", "LayerNorm")
+        check_number(eps, "eps", "LayerNorm", 0, 1, low_open=True)
+        self.normalized_shape, self.eps = tuple(int(n) for n in shape), eps
+        self.elementwise_affine = elementwise_affine
+        affine = elementwise_affine
+        self.weight = Parameter(np.ones(shape, dtype=np.float32)) if affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=np.float32)) if affine and bias else None
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, " \
+               f"elementwise_affine={self.elementwise_affine}"
+
+
 class Dropout(Module):
     """Training: zero each value with probability p and scale the rest by 1 / (1 - p), so the
     expected output equals the input. Eval: the identity.
@@ -348,6 +374,23 @@ class Tanh(Module):
 
     def forward(self, x):
         return F.tanh(x)
+
+
+class GELU(Module):
+    """y = x * Phi(x) (Phi: the standard normal CDF); approximate='tanh' for the tanh form."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in GELU_APPROXIMATIONS:
+            raise ValueError(f"GELU: approximate must be one of {GELU_APPROXIMATIONS}, got "
+                             f"{approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
 
 class Sigmoid(Module):

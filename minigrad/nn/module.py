@@ -53,8 +53,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     # ----- calling, with hooks -----------------------------------------------------------------
-    def __call__(self, *inputs):
-        output = self.forward(*inputs)
+    def __call__(self, *inputs, **options):
+        # options: forward's keyword arguments (attention masks ...); hooks see `inputs` only,
+        # as PyTorch's hooks do unless registered with_kwargs
+        output = self.forward(*inputs, **options)
         for hook in list(self._forward_hooks):
             replaced = hook(self, inputs, output)
             if replaced is not None:

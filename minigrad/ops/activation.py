@@ -1,6 +1,9 @@
-"""Activations: relu leaky_relu tanh sigmoid softmax log_softmax."""
+"""Activations: relu leaky_relu tanh sigmoid gelu softmax log_softmax."""
+import math
+
 import numpy as np
 
+from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops._args import dim_or_axis
 
@@ -65,6 +68,36 @@ def stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+class GELU(Function):
+    """y = x * Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt(2))) / 2 (Hendrycks &
+    Gimpel 2016);  dL/dx = dL/dy * (Phi(x) + x * phi(x)), phi(x) = exp(-x**2 / 2) / sqrt(2 pi).
+
+    approximate='tanh': Phi(x) ~ (1 + tanh(u)) / 2 with u = sqrt(2/pi) * (x + 0.044715 x**3);
+    then dL/dx = dL/dy * ((1 + t) / 2 + x / 2 * (1 - t**2) * du/dx), t = tanh(u),
+    du/dx = sqrt(2/pi) * (1 + 3 * 0.044715 x**2). Both as PyTorch's GELU.
+    """
+
+    def forward(self, x, approximate):
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            self.t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + kernels.erf(x * x.dtype.type(1 / math.sqrt(2))))
+        return x * self.cdf
+
+    def backward(self, grad):
+        x = self.x
+        if self.approximate == "tanh":
+            du_dx = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x ** 2)
+            return grad * (0.5 * (1 + self.t) + 0.5 * x * (1 - self.t ** 2) * du_dx)
+        pdf = np.exp(-0.5 * x ** 2) * x.dtype.type(1 / math.sqrt(2 * math.pi))
+        return grad * (self.cdf + x * pdf)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
 class Softmax(Function):
     """y = exp(x) / sum(exp(x)) along axis;  dL/dx = y * (dL/dy - sum(dL/dy * y)).
 
@@ -114,6 +147,17 @@ def tanh(x):
 
 def sigmoid(x):
     return Sigmoid.apply(x)
+
+
+def gelu(x, approximate="none"):
+    """GELU, x * Phi(x): approximate='none' (exact, with erf) or 'tanh', as in PyTorch."""
+    if approximate not in GELU_APPROXIMATIONS:
+        raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, got "
+                         f"{approximate!r}")
+    dtype = getattr(x, "dtype", np.asarray(x).dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"gelu: expected a floating-point input, got dtype {dtype}")
+    return GELU.apply(x, approximate=approximate)
 
 
 def softmax(x, dim=None, *, axis=None):

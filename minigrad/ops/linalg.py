@@ -2,7 +2,7 @@
 import numpy as np
 
 from minigrad.function import Function
-from minigrad.ops.shape import Transpose
+from minigrad.ops.shape import Transpose, reshape
 
 
 class MatMul(Function):
@@ -53,7 +53,10 @@ def matmul(a, b):
 
 def linear(x, weight, bias=None):
     """y = x @ weight^T + bias, as torch.nn.functional.linear: x (..., in), weight (out, in),
-    bias (out,) or None -> y (..., out). Built from matmul and add, so its backward is theirs."""
+    bias (out,) or None -> y (..., out). Built from matmul and add, so its backward is theirs.
+
+    Leading axes are merged first: NumPy multiplies a stack (N, L, in) @ (in, out) one (L, in)
+    matrix at a time, and the weight's gradient would then be N products summed afterwards."""
     x_shape, w_shape = np.shape(getattr(x, "data", x)), np.shape(getattr(weight, "data", weight))
     if len(w_shape) != 2:
         raise ValueError(f"linear: expected a weight of shape (out_features, in_features), got "
@@ -64,5 +67,9 @@ def linear(x, weight, bias=None):
     if bias is not None and np.shape(getattr(bias, "data", bias)) != w_shape[:1]:
         raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
                          f"{np.shape(getattr(bias, 'data', bias))}")
-    y = matmul(x, Transpose.apply(weight, axes=None))
+    if len(x_shape) > 2:       # (N, L, in) -> (N * L, in): one GEMM, and dW needs no batch sum
+        y = matmul(reshape(x, (-1, w_shape[1])), Transpose.apply(weight, axes=None))
+        y = reshape(y, x_shape[:-1] + (w_shape[0],))
+    else:
+        y = matmul(x, Transpose.apply(weight, axes=None))
     return y if bias is None else y + bias

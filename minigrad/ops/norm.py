@@ -1,4 +1,5 @@
-"""Batch normalisation and dropout: the two ops that behave differently in training and in eval.
+"""Batch normalisation and dropout, the two ops that behave differently in training and in eval,
+and layer normalisation, batch normalisation's per-sample sibling.
 
 batch_norm, per channel c (axis 1), over the other axes (N for (N, C); N, H, W for (N, C, H, W)):
 
@@ -17,6 +18,14 @@ Backward (g = dL/dy, sums over the M values of a channel, s = 1 / sqrt(var + eps
     Derivation: dxhat = g*gamma; dvar = sum(dxhat*(x-mu)) * -s^3/2; dmu = -s*sum(dxhat) (the
     dvar term through mu sums to zero); dx = dxhat*s + dvar*2(x-mu)/M + dmu/M, which simplifies
     to the line above.
+
+layer_norm: the same normalisation, but over the last axes of each sample (`normalized_shape`,
+M values) instead of over the batch; weight and bias have the normalised shape, and there are no
+running statistics, so training and eval agree. With g = dL/dy and dxhat = g * gamma (gamma now
+differs inside the normalised group, so it goes in before the sums):
+
+    dx = s / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))    (sums over the M values)
+    dgamma, dbeta = sum over the leading axes of g * xhat and of g
 
 dropout (inverted): in training each element is zeroed with probability p and the survivors are
 scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the identity.
@@ -113,6 +122,56 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                            training=bool(training), momentum=momentum, eps=eps)
 
 
+class LayerNorm(Function):
+    """y = gamma * (x - mu) / sqrt(var + eps) + beta over the last axes; the module docstring
+    derives dx = s / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)), dxhat = g*gamma."""
+
+    def forward(self, x, weight=None, bias=None, *, ndim=1, eps=1e-5):
+        self.axes = tuple(range(x.ndim - ndim, x.ndim))    # the normalised axes, the last ones
+        mu = x.mean(axis=self.axes, keepdims=True)
+        var = x.var(axis=self.axes, keepdims=True)          # biased, as PyTorch
+        self.inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        self.xhat, self.weight = (x - mu) * self.inv_std, weight
+        y = self.xhat if weight is None else self.xhat * weight
+        return y if bias is None else y + bias
+
+    def backward(self, grad):
+        xhat, axes = self.xhat, self.axes
+        M = int(np.prod([xhat.shape[a] for a in axes]))
+        leading = tuple(range(xhat.ndim - len(axes)))
+        need_x, need_w, need_b = self.needs_input_grad[:3]
+        dx = None
+        if need_x:
+            dxhat = grad if self.weight is None else grad * self.weight
+            dx = self.inv_std / M * (M * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                                     - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
+        dw = (grad * xhat).sum(axis=leading) if need_w else None
+        db = grad.sum(axis=leading) if need_b else None
+        return dx, dw, db
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the last len(normalized_shape) axes of x, as
+    torch.nn.functional.layer_norm: x (..., *normalized_shape); weight and bias Tensors of
+    shape normalized_shape, or None."""
+    xa = as_array(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    if not np.issubdtype(xa.dtype, np.floating):
+        raise TypeError(f"layer_norm: expected a floating-point input, got dtype {xa.dtype}")
+    if not shape or len(shape) > xa.ndim or xa.shape[xa.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: expected an input of shape (..., "
+                         f"{', '.join(map(str, shape))}) for normalized_shape {shape}, "
+                         f"got {xa.shape}")
+    check_not_empty(xa, "layer_norm")
+    check_number(eps, "eps", "layer_norm", 0.0, low_open=True)
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and as_array(value).shape != shape:
+            raise ValueError(f"layer_norm: {name} must have the normalized shape {shape}, got "
+                             f"{as_array(value).shape}")
+    return LayerNorm.apply(x, weight, bias, ndim=len(shape), eps=eps)
+
+
 class Dropout(Function):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  dL/dx = dL/dy * mask / (1 - p)."""
 
@@ -145,4 +204,4 @@ def dropout(x, p=0.5, training=True, *, rng=None):
     return Dropout.apply(x, p=float(p), rng=rng)
 
 
-__all__ = ["BatchNorm", "batch_norm", "Dropout", "dropout"]
+__all__ = ["BatchNorm", "batch_norm", "LayerNorm", "layer_norm", "Dropout", "dropout"]

@@ -22,11 +22,14 @@ postprocess.py). The model is left as it was.
                    and the baseline maps every table should carry
     plot.py        overlay grids, deletion/insertion curves, sanity cascade, fixation points
     layers.py      the same method at every conv layer, scored
+    transformer.py attention rollout, raw attention and token Grad-CAM, for vision transformers
+                   (x through the model's PatchEmbedding; layer= for token_gradcam only)
 """
 from minigrad.saliency import cam as _cam
 from minigrad.saliency import fixations as _fixations
 from minigrad.saliency import gradients as _gradients
 from minigrad.saliency import occlusion as _occlusion
+from minigrad.saliency import transformer as _transformer
 from minigrad.saliency.core import Explanation, as_batch, check_score
 from minigrad.saliency.postprocess import apply_steps
 
@@ -49,12 +52,18 @@ METHODS = {
     "guided_gradcam": (_cam.guided_gradcam, ("normalize",), "logit"),
     "occlusion": (_occlusion.occlusion, ("normalize",), "logit"),
     "fixations": (_fixations.cnn_fixations, ("normalize",), "logit"),
+    "rollout": (_transformer.attention_rollout, ("upsample", "normalize"), "logit"),
+    "attention": (_transformer.raw_attention, ("upsample", "normalize"), "logit"),
+    "token_gradcam": (_transformer.token_gradcam, ("relu", "upsample", "normalize"), "logit"),
 }
 LAYER_METHODS = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
-                 "guided_gradcam")
+                 "guided_gradcam", "token_gradcam")
 # defined on the logit alone: CAM's map is the last Linear's weights times the features (its mean
 # plus the bias is the logit), CNN-Fixations follows the class unit back without any score
 LOGIT_ONLY_METHODS = ("cam", "fixations")
+# read from the attention alone: the same map whatever the class and the score
+CLASS_AGNOSTIC_METHODS = ("rollout", "attention")
+TRANSFORMER_METHODS = ("rollout", "attention", "token_gradcam")
 
 
 def explain(model, x, target=None, method="gradcam", layer=None, score=None,
@@ -84,6 +93,9 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
     if score not in (None, "logit") and method in LOGIT_ONLY_METHODS:
         raise ValueError(f"method {method!r} explains the logit only; score={score!r} applies "
                          f"to the other methods")
+    if score not in (None, "logit") and method in CLASS_AGNOSTIC_METHODS:
+        raise ValueError(f"method {method!r} reads the attention, which no score changes; "
+                         f"score={score!r} applies to the other methods")
     batch = as_batch(x)
     explanation = function(model, batch, target, score or default_score, **options)
     steps = default_steps if postprocess == "default" else tuple(postprocess or ())
@@ -91,4 +103,5 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
     return (maps, explanation) if return_explanation else maps
 
 
-__all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation"]
+__all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation",
+           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS"]

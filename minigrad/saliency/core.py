@@ -14,6 +14,7 @@ backward passes, or both. Everything here is about asking that question cleanly:
     resolve_layer            None -> the last conv's rectified output; a name or a module
     captured(layer)          forward hook that keeps the layer's output (and its gradient)
     input_gradient, layer_gradient, layer_activation: the three questions methods ask
+    hooked_forward           one forward pass with the hooks a method needs
     Explanation              what every method returns: raw maps, targets, extras
 """
 import contextlib
@@ -213,6 +214,18 @@ def layer_gradient(model, x, layer, target=None, score="logit"):
         class_score(logits, target, score).backward()
     activation = store["activation"]
     return activation.data, activation.grad, target
+
+
+def hooked_forward(model, x, hooks):
+    """Forward only, with each (module, hook) of `hooks` registered as a forward hook for this
+    one pass (removed however it ends): -> logits (N, classes)."""
+    handles = [module.register_forward_hook(hook) for module, hook in hooks]
+    try:
+        with no_grad():
+            return model(Tensor(x)).data
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def layer_activation(model, x, layer, inputs=False):

@@ -31,7 +31,7 @@ import numpy as np
 
 from minigrad.nn.blocks import BasicBlock
 from minigrad.nn.layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Linear, MaxPool2d
-from minigrad.saliency.core import Explanation, resolve_target, saliency_method
+from minigrad.saliency.core import Explanation, hooked_forward, resolve_target, saliency_method
 from minigrad.saliency.postprocess import gaussian_blur
 from minigrad.tensor import Tensor, no_grad
 
@@ -42,17 +42,15 @@ CONV_LOCATIONS = ("argmax", "centre")
 def record_layers(model, x):
     """Run the model once, recording (name, module, input, output) arrays of every layer in the
     order they ran. Layers are modules without children, and whole BasicBlocks."""
-    records, handles = [], []
-    for name, module in _traced_modules(model):
-        def keep(module, inputs, output, name=name):
+    records = []
+
+    def recorder(name):
+        def keep(module, inputs, output):
             records.append((name, module, inputs[0].data, output.data))
-        handles.append(module.register_forward_hook(keep))
-    try:
-        with no_grad():
-            logits = model(Tensor(x)).data
-    finally:
-        for handle in handles:
-            handle.remove()
+        return keep
+
+    logits = hooked_forward(model, x, [(module, recorder(name))
+                                       for name, module in _traced_modules(model)])
     return records, logits
 
 

@@ -6,9 +6,15 @@ backend works.
     plot_curves         deletion and insertion curves (metrics.deletion_insertion)
     plot_sanity_cascade rank correlation as the layers are randomised (metrics.sanity_check)
     plot_fixations      CNN-Fixations' points, layer by layer, over the image
+    plot_attention_maps a vision transformer's attention, every block and head, for one image
+    plot_rollout        attention rollout over the image
 """
 import numpy as np
 from matplotlib.figure import Figure
+
+from minigrad.saliency import explain
+from minigrad.saliency.core import as_batch, untouched
+from minigrad.saliency.transformer import attention_maps, class_row, patch_grid
 
 
 def _displayable(image):
@@ -117,3 +123,35 @@ def plot_fixations(image, points, max_layers=8, cell=2.0):
         ax.set_title(f"{name}: {len(fixations)} points", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_attention_maps(model, image, cell=1.2):
+    """A vision transformer's attention for one image (C, H, W) -> Figure: one row per block,
+    one column per head, each the class token's attention to the patches on the patch grid
+    (the image under it); the last column is the heads' mean."""
+    with untouched(model):
+        attentions, _ = attention_maps(model, as_batch(image))
+    grid, heads = patch_grid(model), attentions[0].shape[1]
+    fig = Figure(figsize=(cell * (heads + 2), cell * len(attentions) + 0.4))
+    axes = np.asarray(fig.subplots(len(attentions), heads + 2, squeeze=False))
+    for b, attention in enumerate(attentions):
+        _show_image(axes[b, 0], image, f"block {b}")
+        columns = [attention[:, h] for h in range(heads)] + [attention.mean(axis=1)]
+        for h, weights in enumerate(columns):
+            ax = axes[b, h + 1]
+            ax.imshow(class_row(weights, grid)[0], cmap="viridis")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if b == 0:
+                ax.set_title(f"head {h}" if h < heads else "mean", fontsize=8)
+    fig.suptitle("class token -> patches, per block and head", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rollout(model, image, discard_ratio=0.0):
+    """The image (C, H, W), and its attention rollout (upsampled to the image) over it ->
+    Figure."""
+    rollout_map = explain(model, image, method="rollout", discard_ratio=discard_ratio)
+    return overlay_grid(image[None], {"attention rollout": rollout_map}, titles=["image"],
+                        cell=2.4)

@@ -59,3 +59,18 @@ def test_train_keeps_freed_memory_unless_told_not_to(tmp_path, monkeypatch, flag
     code = main(["train", "--epochs", "1", "--limit", "64", "--batch-size", "32",
                  "--val-size", "32", "--out", str(tmp_path), "--no-progress"] + flag)
     assert code == 0 and len(calls) == expected_calls
+
+
+def test_train_model_vit_uses_its_recipe_writes_the_attention_plots_and_reloads(tmp_path,
+                                                                               capsys):
+    out = tmp_path / "vit"
+    assert main(["train", "--model", "vit", "--epochs", "1", "--limit", "128", "--val-size",
+                 "32", "--out", str(out), "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES + ["attention.png",
+                                                                    "rollout.png"])
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["model"], config["optimizer"], config["lr"], config["batch_size"]) == \
+        ("vit", "adam", 0.002, 64)                       # the tiny_vit recipe, not LeNet's
+    capsys.readouterr()
+    assert main(["evaluate", "--model-path", str(out / "model.npz")]) == 0
+    assert "vit on mnist test (1000 images): accuracy" in capsys.readouterr().out

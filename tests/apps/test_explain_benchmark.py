@@ -74,3 +74,16 @@ def test_benchmark_command_reads_a_model(tmp_path, capsys):
     assert "baseline: edges" in (tmp_path / "table.md").read_text()
     printed = capsys.readouterr().out
     assert "hirescam" in printed and "pointing" in printed
+
+
+def test_benchmark_command_trains_a_vit_and_scores_the_attention_methods(tmp_path, capsys):
+    args = parse(["explain-benchmark", "--dataset", "shapes", "--model", "tiny_vit_shapes",
+                  "--train-size", "16", "--epochs", "1", "--n", "2", "--steps", "2",
+                  "--methods", "all", "--out", str(tmp_path / "table.md")])
+    assert args.run(args) == 0
+    table = (tmp_path / "table.md").read_text()
+    for method in ("rollout", "attention", "token_gradcam", "vanilla", "baseline: centre"):
+        assert f"| {method}" in table
+    assert "gradcam " not in table.replace("token_gradcam", "")      # no CAM on a ViT
+    parse(["explain-benchmark", "--model", "tiny_vit_cluttered"])     # a known architecture
+    assert build_model("tiny_vit_cluttered").patch_embed.grid == (8, 8)

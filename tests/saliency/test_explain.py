@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from minigrad import nn
-from minigrad.saliency import METHODS, explain
+from minigrad.models import tiny_vit
+from minigrad.saliency import METHODS, TRANSFORMER_METHODS, explain
 
 
 def busy_model():
@@ -13,6 +14,14 @@ def busy_model():
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                          nn.Dropout(0.5), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
                          nn.GlobalAvgPool2d(), nn.Linear(4, 3))
+
+
+def busy_vit():
+    """A small ViT with attention dropout, MLP dropout and head dropout, for the methods that
+    read a transformer's attention (TRANSFORMER_METHODS)."""
+    nn.manual_seed(0)
+    return tiny_vit(image_size=8, patch_size=4, in_channels=3, num_classes=3, embed_dim=8,
+                    depth=2, num_heads=2, mlp_dim=8, dropout=0.5, head_drop=0.5)
 
 
 def snapshot(model):
@@ -25,9 +34,10 @@ def snapshot(model):
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_leaves_the_model_exactly_as_it_was(method, rng):
-    model = busy_model()
+    model = busy_vit() if method in TRANSFORMER_METHODS else busy_model()
     model.train()
-    model[7].weight.grad = np.ones_like(model[7].weight.data)      # a gradient left by training
+    head = model.head if method in TRANSFORMER_METHODS else model[7]
+    head.weight.grad = np.ones_like(head.weight.data)               # a gradient left by training
     x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
     with_eval = model.eval()(nn.Parameter(x)).data
     model.train()

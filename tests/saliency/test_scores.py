@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from minigrad import nn
-from minigrad.saliency import LOGIT_ONLY_METHODS, METHODS, explain
+from minigrad.models import tiny_vit
+from minigrad.saliency import LOGIT_ONLY_METHODS, METHODS, TRANSFORMER_METHODS, explain
 from minigrad.saliency.core import SCORES, layer_activation, untouched
 
 TARGET = np.array([0, 3, 4])
@@ -71,11 +72,20 @@ def test_prob_map_is_p_c_times_the_log_prob_map(small_cnn, images, p_target, met
     assert not np.allclose(prob, log_prob, rtol=1e-3, atol=1e-9)       # p_c < 1 here
 
 
-@pytest.mark.parametrize("method", sorted(set(METHODS) - set(LOGIT_ONLY_METHODS)))
+CNN_METHODS = set(METHODS) - set(TRANSFORMER_METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(CNN_METHODS - set(LOGIT_ONLY_METHODS)) +
+                         ["token_gradcam"])
 def test_every_method_with_a_score_gives_a_different_map_for_each(small_cnn, images, method):
     options = {"steps": 8} if method == "integrated_gradients" else \
         {"samples": 4} if method == "smoothgrad" else {}
-    maps = {score: raw(small_cnn, images, method, target=TARGET, score=score, **options)
+    model = small_cnn
+    if method in TRANSFORMER_METHODS:
+        nn.manual_seed(0)
+        model = tiny_vit(image_size=8, patch_size=4, in_channels=3, num_classes=5, embed_dim=8,
+                         depth=2, num_heads=2, mlp_dim=8).double()
+    maps = {score: raw(model, images, method, target=TARGET, score=score, **options)
             for score in SCORES}
     for a, b in [("logit", "prob"), ("logit", "log_prob"), ("prob", "log_prob")]:
         assert not np.allclose(maps[a], maps[b], rtol=1e-3, atol=1e-9), (a, b)
