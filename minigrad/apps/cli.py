@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import minigrad
+from minigrad.data import DATA_VERSIONS
 from minigrad.apps.bench import register as _add_bench
 from minigrad.apps.explain_cli import register as _add_saliency_commands
 from minigrad.apps.options import (UsageError, add_debug_option, non_negative_float,
@@ -122,6 +123,8 @@ def _resolve_config(args):
               for name in ("model", "epochs", "batch_size", "lr", "optimizer", "weight_decay")}
     config.update(dataset=args.dataset, augment=args.augment, val_size=args.val_size,
                   seed=args.seed, limit=args.limit)
+    if args.dataset in DATA_VERSIONS:          # generated: which version the model is trained on
+        config["data_version"] = DATA_VERSIONS[args.dataset]
     if config["limit"] is not None and config["val_size"] >= config["limit"]:
         raise UsageError(f"--val-size {config['val_size']} must be smaller than --limit "
                          f"{config['limit']}", usage=True)
@@ -138,7 +141,7 @@ def run_train(args):
 
     started = time.perf_counter()
     config, recipe = _resolve_config(args)
-    out = Path(args.out or f"runs/{config['model']}-{config['dataset']}")
+    out = Path(args.out or default_run_directory(config["model"], config["dataset"]))
     _check_run_directory(args, out)        # before any work: exit 2, nothing written
     if args.keep_freed_memory:
         # Steps of one size, over and over: keeping freed pages for the next step saves the OS
@@ -221,11 +224,18 @@ def _check_run_directory(args, out):
             print(f"--overwrite: deleted the previous run's {', '.join(removed)}")
 
 
+def default_run_directory(model, dataset):
+    """runs/MODEL-DATASET, with the version of a generated data set (runs/...-shapes-v2), so
+    that a model of an older version is never mistaken for one of this version."""
+    version = f"-v{DATA_VERSIONS[dataset]}" if dataset in DATA_VERSIONS else ""
+    return f"runs/{model}-{dataset}{version}"
+
+
 def _resume_command(args):
     """The command line of this run with --resume: what the user types to continue it."""
     argv = [word for word in args.argv if word not in ("--resume", "--overwrite")]
     if "--out" not in argv and not any(word.startswith("--out=") for word in argv):
-        argv += ["--out", args.out or f"runs/{args.model_name}-{args.dataset}"]
+        argv += ["--out", args.out or default_run_directory(args.model_name, args.dataset)]
     return shlex.join(["minigrad"] + argv + ["--resume"])
 
 

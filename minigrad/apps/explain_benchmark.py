@@ -18,7 +18,8 @@ from functools import partial
 import numpy as np
 
 from minigrad import nn, optim
-from minigrad.data import DataLoader, TensorDataset, cluttered_mnist, shapes
+from minigrad.data import (DATA_VERSIONS, DataLoader, TensorDataset, check_data_version,
+                           cluttered_mnist, shapes)
 from minigrad.saliency import LAYER_METHODS, explain
 from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deletion_insertion,
                                        energy_in_mask, pointing_game)
@@ -95,24 +96,37 @@ def new_model(dataset):
     return build_model(DEFAULT_ARCHITECTURE[dataset])
 
 
-def load_model(path, architecture):
+def load_model(path, architecture, dataset=None):
     """(model in eval mode, preprocess) from the weights at `path`.
 
     Either a file of `minigrad train` (recipes.save_trained: weights and config; its model
     expects images normalised by the recipe's mean and std, which `preprocess` applies to
-    [0, 1] images) or a bare state dict (nn.save(model, path)) of `architecture`, trained on
-    [0, 1] images as train_model does (preprocess is the identity)."""
+    [0, 1] images) or a file of `save_benchmark_model` (or a bare state dict, nn.save(model,
+    path)) of `architecture`, trained on [0, 1] images as train_model does (preprocess is the
+    identity). dataset: what it will be scored on; a generated data set's version must be the
+    one recorded in the file (none recorded: version 1), else DataVersionError."""
     from minigrad.apps.recipes import RECIPES, load_trained
     state = nn.load(path)
     if any(name.startswith("config.") for name in state):
         model, config = load_trained(path)
+        if dataset is not None and dataset != config["dataset"]:
+            raise ValueError(f"{path} was trained on {config['dataset']}, not {dataset}")
         recipe = RECIPES[config["dataset"]]
         mean = np.asarray(recipe.mean, dtype=np.float32)[:, None, None]
         std = np.asarray(recipe.std, dtype=np.float32)[:, None, None]
         return model, lambda images: (images - mean) / std
+    if dataset in DATA_VERSIONS:
+        check_data_version(dataset, state.get("data_version"), what=str(path))
+    weights = nn.select(state, "model") if "data_version" in state else state
     model = build_model(architecture)
-    model.load_state_dict(state)
+    model.load_state_dict(weights)
     return model.eval(), lambda images: images
+
+
+def save_benchmark_model(model, dataset, path):
+    """The weights and the version of the data set they were trained on, for load_model."""
+    nn.save({"model": model.state_dict(), "data_version": np.int64(DATA_VERSIONS[dataset])},
+            path)
 
 
 def train_model(dataset, n_train=12000, epochs=4, lr=1e-3, path=None, progress=True,
@@ -129,7 +143,7 @@ def train_model(dataset, n_train=12000, epochs=4, lr=1e-3, path=None, progress=T
     accuracy = evaluate(model, DataLoader(TensorDataset(test_images, test_labels),
                                           batch_size=200))["accuracy"]
     if path is not None:
-        nn.save(model, path)
+        save_benchmark_model(model, dataset, path)
     return model, accuracy
 
 
@@ -161,6 +175,23 @@ class PassCounter:
 EXPENSIVE_METHODS = ("smoothgrad", "integrated_gradients", "scorecam", "occlusion")
 
 
+def mask_scores(maps, masks):
+    """The three metrics against the masks, each averaged over the images."""
+    return {"pointing": pointing_game(maps, masks).mean(),
+            "energy": energy_in_mask(maps, masks).mean(),
+            "box_iou": box_iou(maps, masks).mean()}
+
+
+def data_check(dataset, n=2000, split="test"):
+    """The data-first check, before any model is trained: the baselines' rows (BASELINES:
+    random, centre prior, Sobel edges) against the masks of n images. A data set on which the
+    centre prior already points right most of the time cannot show a map to be any better."""
+    images, _, masks = load_dataset(dataset, n, split)
+    return [{"method": f"baseline: {kind}", "n": n, **mask_scores(baseline_maps(kind, images),
+                                                                  masks)}
+            for kind in BASELINES]
+
+
 def score_maps(model, images, labels, masks, maps, steps=16, curve_n=None, batch_size=50):
     """The five metrics of one method's maps, each averaged over the images. Deletion and
     insertion (steps + 1 forward passes each per image) use only the first curve_n images."""
@@ -169,10 +200,7 @@ def score_maps(model, images, labels, masks, maps, steps=16, curve_n=None, batch
                                  maps[s:min(s + batch_size, k)], labels[s:min(s + batch_size, k)],
                                  steps=steps)
               for s in range(0, k, batch_size)]
-    return {"n": len(images), "n_curves": k,
-            "pointing": pointing_game(maps, masks).mean(),
-            "energy": energy_in_mask(maps, masks).mean(),
-            "box_iou": box_iou(maps, masks).mean(),
+    return {"n": len(images), "n_curves": k, **mask_scores(maps, masks),
             "deletion": np.concatenate([c["deletion_auc"] for c in curves]).mean(),
             "insertion": np.concatenate([c["insertion_auc"] for c in curves]).mean()}
 
@@ -232,14 +260,16 @@ COLUMNS = (("method", "{:<22}"), ("n", "{:>4}"), ("n_curves", "{:>8}"),
            ("forward", "{:>7.0f}"), ("backward", "{:>8.0f}"), ("seconds", "{:>9.4f}"))
 
 
-def format_row(row):
-    return " | ".join(fmt.format(row[key]) for key, fmt in COLUMNS)
+def format_row(row, columns=COLUMNS):
+    return " | ".join(fmt.format(row[key]) for key, fmt in columns)
 
 
 def format_table(rows):
-    """A Markdown table: one row per method, baselines last."""
-    widths = [len(fmt.format(rows[0][key])) for key, fmt in COLUMNS]
-    header = " | ".join(key.ljust(width) for (key, _), width in zip(COLUMNS, widths))
+    """A Markdown table: one row per method, baselines last; the columns that the rows have
+    (a data check's rows have only the mask metrics)."""
+    columns = [(key, fmt) for key, fmt in COLUMNS if key in rows[0]]
+    widths = [len(fmt.format(rows[0][key])) for key, fmt in columns]
+    header = " | ".join(key.ljust(width) for (key, _), width in zip(columns, widths))
     rule = "|".join("-" * (width + 2) for width in widths)
-    body = [f"| {format_row(row)} |" for row in rows]
+    body = [f"| {format_row(row, columns)} |" for row in rows]
     return "\n".join([f"| {header} |", f"|{rule}|"] + body)

@@ -3,6 +3,7 @@
     minigrad explain --model-path runs/x/model.npz --dataset mnist --index 7 --methods all \\
         --out explain.png
     minigrad explain-benchmark --dataset shapes --model-path runs/shapes/model.npz --n 500
+    minigrad explain-benchmark --dataset shapes --data-check --n 2000    # before any training
 """
 import sys
 
@@ -10,9 +11,10 @@ import numpy as np
 
 from minigrad.saliency import LAYER_METHODS, METHODS, explain
 from minigrad.apps.options import UsageError, non_negative_int, positive_int
+from minigrad.data import DATA_VERSIONS
 from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
-                                         DEFAULT_ARCHITECTURE, SPLITS, format_table, load_dataset,
-                                         load_model, run_benchmark, train_model)
+                                         DEFAULT_ARCHITECTURE, SPLITS, data_check, format_table,
+                                         load_dataset, load_model, run_benchmark, train_model)
 from minigrad.apps.explain_benchmark import VIT_ARCHITECTURES, VIT_BENCHMARK_METHODS
 
 
@@ -56,6 +58,9 @@ def register(subparsers):
                        help="images to score (validation: for choices such as --layer)")
     bench.add_argument("--epochs", type=positive_int, default=4, help="when training")
     bench.add_argument("--train-size", type=positive_int, default=12000, help="when training")
+    bench.add_argument("--data-check", action="store_true",
+                       help="only score the baselines against the masks of --n images, with "
+                            "no model: the check to run before training on a data set")
     bench.add_argument("--out", help="also write the table (Markdown) to this file")
     bench.set_defaults(run=run_benchmark_command)
 
@@ -128,9 +133,14 @@ def run_explain(args):
 
 
 def run_benchmark_command(args):
+    title = (f"{args.dataset} v{DATA_VERSIONS[args.dataset]}, {args.split} split, "
+             f"{args.n} images")
+    if args.data_check:
+        return _print_table(f"data check (baselines only, no model): {title}",
+                            data_check(args.dataset, args.n, args.split), args.out)
     architecture = args.model or DEFAULT_ARCHITECTURE[args.dataset]
     if args.model_path:
-        model, preprocess = load_model(args.model_path, architecture)
+        model, preprocess = load_model(args.model_path, architecture, args.dataset)
     else:
         preprocess = None
         print(f"training {architecture} on {args.train_size} {args.dataset} images ...")
@@ -142,9 +152,14 @@ def run_benchmark_command(args):
                          parse_methods(args.methods, methods), preprocess=preprocess,
                          steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n,
                          layer=args.layer, split=args.split)
-    table = format_table(rows)
-    print(table)
-    if args.out:
-        with open(args.out, "w") as file:
-            file.write(table + "\n")
+    return _print_table(f"explain-benchmark: {title}", rows, args.out)
+
+
+def _print_table(title, rows, out):
+    """Print the title (it names the data set's version) and the table; write both to `out`."""
+    text = f"{title}\n\n{format_table(rows)}\n"
+    print(text, end="")
+    if out:
+        with open(out, "w") as file:
+            file.write(text)
     return 0

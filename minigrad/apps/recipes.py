@@ -18,11 +18,12 @@ accuracy (last 1,000 training images) went 31%, 70%, 92%, 95% over 4 epochs, hen
 from dataclasses import dataclass
 
 from minigrad import nn, optim
-from minigrad.data import (DataLoader, TensorDataset, Compose, Normalize, RandomCrop,
-                           RandomHorizontalFlip, cifar10, mnist, shapes)
+from minigrad.data import (DATA_VERSIONS, DataLoader, TensorDataset, Compose, Normalize,
+                           RandomCrop, RandomHorizontalFlip, check_data_version, cifar10, mnist,
+                           shapes)
 from minigrad.models import get_model
 
-SHAPES_SIZES = {"train": (10_000, 0), "test": (2_000, 1)}     # (images, seed) per split
+SHAPES_SIZES = {"train": (16_000, 0), "test": (2_000, 1)}     # (images, seed) per split
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,8 @@ def load_trained(path):
         raise nn.CheckpointError(f"{path} was not written by `minigrad train` (it holds no "
                                  f"run configuration); pass the model.npz, checkpoint.npz or "
                                  f"interrupted.npz of a run directory")
+    if config["dataset"] in DATA_VERSIONS:
+        check_data_version(config["dataset"], config.get("data_version"), what=str(path))
     model = get_model(config["model"], **model_kwargs(config))
     model.load_state_dict(nn.select(saved, "model"))
     return model.eval(), config

@@ -9,16 +9,20 @@ The data sets and transforms work on NumPy arrays only; the loader wraps each ba
 `Tensor` (minigrad/tensor.py, which needs nothing but NumPy), as PyTorch's loader does.
 """
 from .cifar_data import CIFAR10_CLASSES, cifar10
+from . import cluttered_data, shapes_data
 from .cluttered_data import cluttered_mnist
-from .dataset import Dataset, TensorDataset
+from .dataset import Dataset, DataVersionError, TensorDataset, check_data_version
 from .loader import DataLoader
 from .mnist_data import bundled_mnist, mnist
 from .shapes_data import SHAPE_CLASSES, shapes
 from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 
+# The generated data sets' versions: recorded with every model and table made on them.
+DATA_VERSIONS = {"shapes": shapes_data.DATA_VERSION, "cluttered_mnist": cluttered_data.DATA_VERSION}
+
 __all__ = [
     "Dataset", "TensorDataset", "DataLoader",
     "Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip",
     "mnist", "bundled_mnist", "cifar10", "CIFAR10_CLASSES", "shapes", "SHAPE_CLASSES",
-    "cluttered_mnist",
+    "cluttered_mnist", "DATA_VERSIONS", "DataVersionError", "check_data_version",
 ]

@@ -14,6 +14,7 @@ from .mnist_data import bundled_mnist
 DIGIT = 28
 INK_MARGIN = 4            # MNIST digits are scaled to fit 20x20, centred in the 28x28
 PLACEMENT_TRIES = 20      # positions tried per fragment before it is left out
+DATA_VERSION = 1
 
 
 def cluttered_mnist(n, size=48, seed=0, split="train", fragments=6, fragment_size=10):

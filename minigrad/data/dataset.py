@@ -43,3 +43,21 @@ class TensorDataset(Dataset):
     def get_batch(self, indices):
         # One gather per array: copies only the batch, never the whole set.
         return tuple(a[indices] for a in self.arrays)
+
+
+class DataVersionError(ValueError):
+    """A model or a table made on another version of a generated data set than this one."""
+
+
+def check_data_version(dataset, found, what="the model"):
+    """Raise DataVersionError unless `found`, the version of `dataset` recorded with `what`
+    (None: recorded before versions were, i.e. version 1), is the generator's version now
+    (DATA_VERSIONS), so that an old model or table is never scored on new data silently."""
+    from minigrad.data import DATA_VERSIONS
+    expected = DATA_VERSIONS[dataset]
+    found = 1 if found is None else int(found)
+    if found != expected:
+        raise DataVersionError(
+            f"{what} was made on {dataset} v{found} but the generator now makes {dataset} "
+            f"v{expected}; scored here its figures would not mean what they say: retrain it "
+            f"on v{expected}")

@@ -1,20 +1,35 @@
-"""Shapes: a procedural colour data set with a ground-truth mask for every image.
+"""Shapes (version 2): a procedural colour data set with a ground-truth mask for every image.
 
 Ten geometric shapes (SHAPE_CLASSES) at a random position, scale, rotation and colour, on a
-background of smooth colour gradients, thin random line segments and pixel noise. The clutter
-is built from lines only, so it never contains one of the classes, and the mask says exactly
-which pixels are the object -- the ground truth that saliency maps are scored against.
+background of smooth colour gradients, thin random line segments, a few thick distractor
+strokes and pixel noise. The clutter is built from straight segments only, so it never contains
+one of the classes, and the mask says exactly which pixels are the object -- the ground truth
+that saliency maps are scored against.
 
 Every shape is an inside-test on object coordinates (u, v): the pixel grid rotated by the
 image's angle, moved to its centre and divided by its radius, so each shape fits in the unit
-disc u^2 + v^2 <= 1 and therefore always lies wholly inside the image. All images of one
-class are drawn at once, as boolean arrays: no Python loop over images.
+disc u^2 + v^2 <= 1. All images of one class are drawn at once, as boolean arrays: no Python
+loop over images.
+
+Version 2 (issue #11) makes the ground truth able to tell a map from a prior. Version 1 kept
+every shape wholly inside with radii of 0.28-0.45 of the side, so its centre moved a few pixels
+only and a fixed bump in the middle pointed into the object 77.6% of the time. Now the radius is
+0.17-0.34 of the side and the centre may lie anywhere at least CENTRE_REACH radii from the
+border (a shape may touch it and lose its outer pixels), and the distractor strokes have colours as
+contrasting as the object's, so that neither "the middle" nor "the brightest or sharpest
+region" is the answer. `DATA_VERSION` is recorded with every trained model and table, and
+`check_data_version` (dataset.py) refuses a model of another version (DataVersionError).
 """
 import numpy as np
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring",
                  "star", "crescent", "heart", "frame", "arrow")
 CHUNK = 1024          # images rendered at a time: bounds the temporaries' memory
+DATA_VERSION = 2      # of the generator's output: bump it whenever the same call draws other images
+RADIUS = (0.17, 0.34)   # of the image side
+CENTRE_REACH = 0.6    # the centre keeps at least this many radii from the border
+STROKE_LENGTH = (0.15, 0.35)   # distractor strokes, of the image side
+STROKE_WIDTH = 1.2    # half-width in pixels: about 2.5 px thick, thinner than any class's limb
 
 
 def _regular_polygon(u, v, sides, inradius):
@@ -86,16 +101,17 @@ SHAPE_FUNCTIONS = (_circle, _square, _triangle, _cross, _ring,
                    _star, _crescent, _heart, _frame, _arrow)
 
 
-def shapes(n, size=32, seed=0, lines=6, noise=0.04):
+def shapes(n, size=32, seed=0, lines=6, strokes=3, noise=0.04):
     """Make ``n`` images of SHAPE_CLASSES, the same ones for the same arguments.
 
     Returns images uint8 (n, 3, size, size), labels int64 (n,) (every class n/10 times, give or
     take one, in random order) and masks bool (n, size, size), True on the object's pixels.
-    lines: clutter segments per image; noise: std of the Gaussian pixel noise (0..1 scale).
+    lines: thin clutter segments per image; strokes: thick distractor strokes in contrasting
+    colours; noise: std of the Gaussian pixel noise (0..1 scale).
     Different seeds give independent sets, e.g. seed=0 for training, seed=1 for testing.
     """
     rng = np.random.default_rng(seed)
-    params = _draw_params(rng, n, size, lines)
+    params = _draw_params(rng, n, size, lines, strokes)
     images = np.empty((n, 3, size, size), dtype=np.uint8)
     masks = np.empty((n, size, size), dtype=bool)
     for start in range(0, n, CHUNK):
@@ -104,40 +120,56 @@ def shapes(n, size=32, seed=0, lines=6, noise=0.04):
     return images, params["label"], masks
 
 
-def _draw_params(rng, n, size, lines):
+def _draw_params(rng, n, size, lines, strokes):
     """Every random choice except the pixel noise, one array per quantity, (n, ...)."""
-    radius = rng.uniform(0.28, 0.45, n) * size
+    radius = rng.uniform(*RADIUS, n) * size
+    reach = CENTRE_REACH * radius[:, None]
     background = rng.uniform(0, 1, (n, 3))
     return {
         "label": rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64),
         "radius": radius,
-        "centre": rng.uniform(radius[:, None], size - radius[:, None], (n, 2)),   # (y, x)
+        "centre": rng.uniform(reach, size - reach, (n, 2)),                     # (y, x)
         "angle": rng.uniform(0, 2 * np.pi, n),
         "background": background,
         "gradient": rng.uniform(-0.25, 0.25, (n, 3, 2)),   # per channel, across y and x
-        "colour": _contrasting_colour(rng, background),
+        "colour": _contrasting_colours(rng, background, 1)[:, 0],
         "line_ends": rng.uniform(0, size, (n, lines, 2, 2)),
         "line_colour": rng.uniform(0, 1, (n, lines, 3)),
+        "stroke_ends": _stroke_ends(rng, n, strokes, size),
+        "stroke_colour": _contrasting_colours(rng, background, strokes),
     }
 
 
-def _contrasting_colour(rng, background, candidates=6):
-    """For each image, of a few random colours the one farthest from its background colour,
-    so that the object never vanishes into the background. background: (n, 3) -> (n, 3)."""
-    options = rng.uniform(0, 1, (len(background), candidates, 3))
-    distance = np.linalg.norm(options - background[:, None], axis=2)
-    return options[np.arange(len(background)), distance.argmax(axis=1)]
+def _stroke_ends(rng, n, strokes, size):
+    """Distractor strokes: a random midpoint anywhere, direction and length. -> (n, k, 2, 2)"""
+    middle = rng.uniform(0, size, (n, strokes, 1, 2))
+    angle = rng.uniform(0, np.pi, (n, strokes))
+    half = rng.uniform(*STROKE_LENGTH, (n, strokes)) * size / 2
+    offset = np.stack([np.sin(angle), np.cos(angle)], axis=-1) * half[..., None]
+    return middle + np.stack([-offset, offset], axis=2)
+
+
+def _contrasting_colours(rng, background, k, candidates=6):
+    """For each image, k colours, each of a few random ones the farthest from its background
+    colour, so that neither the object nor a distractor stroke vanishes into the background
+    and the object is not the one that stands out most. background: (n, 3) -> (n, k, 3)."""
+    options = rng.uniform(0, 1, (len(background), k, candidates, 3))
+    distance = np.linalg.norm(options - background[:, None, None], axis=3)     # (n, k, cand.)
+    return np.take_along_axis(options, distance.argmax(axis=2)[..., None, None], axis=2)[:, :, 0]
 
 
 def _render(p, size, noise, rng):
-    """Draw background, lines and object for one chunk of parameters -> (images, masks)."""
+    """Draw background, lines, strokes and object for one chunk of parameters -> (images, masks)."""
     m = len(p["label"])
     y, x = np.mgrid[0:size, 0:size] + 0.5          # pixel centres, (size, size)
     ramp = np.stack([y, x]) / size - 0.5            # (2, size, size), -0.5..0.5
     canvas = p["background"][:, :, None, None] + np.einsum("nck,khw->nchw", p["gradient"], ramp)
-    for line in range(p["line_ends"].shape[1]):
-        on_line = _near_segment(y, x, p["line_ends"][:, line], width=0.6)
-        canvas = np.where(on_line[:, None], p["line_colour"][:, line, :, None, None], canvas)
+    for ends, colours, width in ((p["line_ends"], p["line_colour"], 0.6),
+                                 (p["stroke_ends"], p["stroke_colour"], STROKE_WIDTH)):
+        for k in range(ends.shape[1]):
+            on_line = _near_segment(y, x, ends[:, k], width)
+            canvas = np.where(on_line[:, None], colours[:, k, :, None, None], canvas)
+    # The object is drawn last, over the clutter, so its mask is exactly what is visible of it.
     masks = _object_masks(p, y, x)
     canvas = np.where(masks[:, None], p["colour"][:, :, None, None], canvas)
     canvas += rng.normal(0, noise, canvas.shape)

@@ -1,10 +1,36 @@
-"""The explain-benchmark's bookkeeping and the two CLI commands, on small untrained models."""
+"""The explain-benchmark's bookkeeping and the two CLI commands, on small untrained models, and
+the data-first check of its data sets."""
 import argparse
 
+import numpy as np
+import pytest
+
 from minigrad import nn
+from minigrad.data import DataVersionError
 from minigrad.saliency import explain
-from minigrad.apps.explain_benchmark import (PassCounter, build_model, format_table, run_benchmark)
+from minigrad.apps.explain_benchmark import (PassCounter, build_model, data_check, format_table,
+                                             load_model, run_benchmark, save_benchmark_model)
 from minigrad.apps.explain_cli import register
+
+# The centre prior's pointing game in the full data-first check, 2,000 test images:
+#     minigrad explain-benchmark --dataset shapes --data-check --n 2000
+FULL_CHECK_CENTRE = {"shapes": 0.4095}
+SMALL_N = 300
+
+
+@pytest.mark.parametrize("dataset", sorted(FULL_CHECK_CENTRE))
+def test_data_first_check_the_centre_prior_cannot_win(dataset):
+    """On a fixed seed, the centre prior points into the object at most 45% of the time, and
+    the small sample agrees with the full check within three binomial standard errors (the
+    small set is drawn independently: the generator draws per call, not per image)."""
+    rows = {row["method"]: row for row in data_check(dataset, n=SMALL_N)}
+    assert list(rows) == ["baseline: random", "baseline: centre", "baseline: edges"]
+    centre, full = rows["baseline: centre"]["pointing"], FULL_CHECK_CENTRE[dataset]
+    assert centre <= 0.45
+    assert abs(centre - full) <= 3 * np.sqrt(full * (1 - full) / SMALL_N)
+    # Nor does "where the edges are": the distractors stand out as much as the object.
+    assert rows["baseline: edges"]["pointing"] <= 0.45
+    assert rows["baseline: random"]["pointing"] < centre
 
 
 def test_pass_counter_counts_images_forward_and_backward(small_cnn, images):
@@ -64,9 +90,19 @@ def test_explain_command_writes_a_picture(tmp_path):
     assert out.stat().st_size > 1000
 
 
+def test_a_model_of_another_data_version_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    save_benchmark_model(build_model("alexnet_lite_bn"), "shapes", path)
+    model, _ = load_model(path, "alexnet_lite_bn", "shapes")
+    assert not model.training
+    nn.save(build_model("alexnet_lite_bn"), tmp_path / "unversioned.npz")     # shapes v1 days
+    with pytest.raises(DataVersionError, match="shapes v1 but the generator now makes shapes v2"):
+        load_model(tmp_path / "unversioned.npz", "alexnet_lite_bn", "shapes")
+
+
 def test_benchmark_command_reads_a_model(tmp_path, capsys):
     path = tmp_path / "model.npz"
-    nn.save(build_model("cluttered_lenet"), path)
+    save_benchmark_model(build_model("cluttered_lenet"), "cluttered_mnist", path)
     args = parse(["explain-benchmark", "--dataset", "cluttered_mnist", "--model-path", str(path),
                   "--n", "2", "--methods", "hirescam", "--steps", "2",
                   "--out", str(tmp_path / "table.md")])
@@ -74,6 +110,16 @@ def test_benchmark_command_reads_a_model(tmp_path, capsys):
     assert "baseline: edges" in (tmp_path / "table.md").read_text()
     printed = capsys.readouterr().out
     assert "hirescam" in printed and "pointing" in printed
+    assert "explain-benchmark: cluttered_mnist v" in printed               # names the version
+
+
+def test_data_check_command_prints_the_baselines_only(tmp_path, capsys):
+    args = parse(["explain-benchmark", "--dataset", "shapes", "--data-check", "--n", "20",
+                  "--out", str(tmp_path / "check.md")])
+    assert args.run(args) == 0
+    table = (tmp_path / "check.md").read_text()
+    assert table.startswith("data check (baselines only, no model): shapes v2, test split")
+    assert "baseline: centre" in table and "deletion" not in table and "gradcam" not in table
 
 
 def test_benchmark_command_trains_a_vit_and_scores_the_attention_methods(tmp_path, capsys):
