@@ -4,7 +4,7 @@
     print(format_table(rows))
 
 Data sets with masks (see minigrad.data): 'shapes' (3x32x32 colour shapes, AlexNet-lite) and
-'cluttered_mnist' (1x48x48 digit among fragments of other digits, a LeNet-style network).
+'cluttered_mnist' (1x64x64 digit among fragments of other digits, a LeNet-style network).
 `train_model` trains the matching model; `minigrad explain-benchmark` (apps/explain_cli.py) does
 all of it from the command line.
 
@@ -20,9 +20,11 @@ import numpy as np
 from minigrad import nn, optim
 from minigrad.data import (DATA_VERSIONS, DataLoader, TensorDataset, check_data_version,
                            cluttered_mnist, shapes)
+from minigrad.data.cluttered_data import SIZE as CLUTTERED_SIZE
 from minigrad.saliency import LAYER_METHODS, explain
+from minigrad.saliency.layers import compare_layers
 from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deletion_insertion,
-                                       energy_in_mask, pointing_game)
+                                       energy_in_mask, pointing_game, sanity_check)
 
 DATASETS = ("shapes", "cluttered_mnist")
 BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
@@ -47,26 +49,28 @@ def load_dataset(name, n, split="test"):
     if name == "shapes":
         images, labels, masks = shapes(n, size=32, seed=seed)
     elif name == "cluttered_mnist":
-        images, labels, masks = cluttered_mnist(n, size=48, seed=seed,
+        images, labels, masks = cluttered_mnist(n, seed=seed,
                                                 split="test" if split == "test" else "train")
     else:
         raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
     return images.astype(np.float32) / 255, labels, masks
 
 
-def cluttered_lenet(num_classes=10):
-    """LeNet-style network for 1x48x48 cluttered MNIST: three conv stages, the last at 12x12
+def cluttered_lenet(num_classes=10, size=CLUTTERED_SIZE):
+    """LeNet-style network for 1x64x64 cluttered MNIST: three conv stages, the last at 16x16
     so that a Grad-CAM map on it still resolves a digit."""
     return nn.Sequential(
-        nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),          # 24x24
-        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),         # 12x12
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),         # 6x6
-        nn.Flatten(), nn.Linear(64 * 6 * 6, 128), nn.ReLU(), nn.Linear(128, num_classes))
+        nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),          # 32x32
+        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),         # 16x16
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),         # 8x8
+        nn.Flatten(), nn.Linear(64 * (size // 8) ** 2, 128), nn.ReLU(),
+        nn.Linear(128, num_classes))
 
 
 # Vision transformers for the benchmark's data sets: 8x8 patch grids on either image size.
 VIT_ARCHITECTURES = {"tiny_vit_shapes": dict(image_size=32, patch_size=4, in_channels=3),
-                     "tiny_vit_cluttered": dict(image_size=48, patch_size=6, in_channels=1)}
+                     "tiny_vit_cluttered": dict(image_size=CLUTTERED_SIZE, patch_size=8,
+                                                in_channels=1)}
 # The methods that apply to a ViT: the gradient methods that need no ReLU or conv layer,
 # occlusion, and the attention methods (no CAM family: a ViT's only conv is its patch embedding)
 VIT_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
@@ -254,6 +258,40 @@ def run_benchmark(dataset, model, n=500, methods=BENCHMARK_METHODS, progress=pri
     return rows
 
 
+# The methods that read the model's gradients or its layers: the ones the model-randomisation
+# test applies to (occlusion and CNN-Fixations change with the weights by construction).
+SANITY_METHODS = tuple(m for m in BENCHMARK_METHODS if m not in ("occlusion", "fixations"))
+
+
+def sanity_rows(model, images, labels, methods=SANITY_METHODS, layer=None):
+    """Adebayo et al.'s cascading randomisation (metrics.sanity_check) of each method on these
+    images, explaining the true class: the mean Spearman correlation with the trained model's
+    maps once the top layer is re-initialised ('top') and once every layer is ('all'). Near 1
+    would mean the map does not depend on what the model learned."""
+    rows = []
+    for method in methods:
+        options = {"layer": layer} if layer is not None and method in LAYER_METHODS else {}
+        cascade = sanity_check(model, images, method, target=labels, **options)
+        rows.append({"method": method, "n": len(images), "top": cascade[1][1],
+                     "all": cascade[-1][1]})
+    return rows
+
+
+def layer_rows(model, images, masks, methods=("gradcam", "hirescam")):
+    """compare_layers (saliency.layers) of each method -> one row per layer: its map size and
+    each method's pointing game. For choosing the CAM layer on validation images."""
+    tables = {method: compare_layers(model, images, masks, method) for method in methods}
+    return [{"layer": rows[0]["layer"], "map": "x".join(map(str, rows[0]["resolution"])),
+             **{method: tables[method][k]["pointing"] for method in methods}}
+            for k, rows in enumerate(zip(*tables.values()))]
+
+
+def best_layer(rows, methods=("gradcam", "hirescam")):
+    """The layer whose worst pointing game over `methods` is highest: the CAM targets ask for
+    both Grad-CAM and HiResCAM, so one layer must serve both."""
+    return max(rows, key=lambda row: min(row[method] for method in methods))["layer"]
+
+
 COLUMNS = (("method", "{:<22}"), ("n", "{:>4}"), ("n_curves", "{:>8}"),
            ("pointing", "{:>8.1%}"), ("energy", "{:>7.1%}"),
            ("box_iou", "{:>7.3f}"), ("deletion", "{:>8.3f}"), ("insertion", "{:>9.3f}"),
@@ -264,10 +302,15 @@ def format_row(row, columns=COLUMNS):
     return " | ".join(fmt.format(row[key]) for key, fmt in columns)
 
 
-def format_table(rows):
-    """A Markdown table: one row per method, baselines last; the columns that the rows have
-    (a data check's rows have only the mask metrics)."""
-    columns = [(key, fmt) for key, fmt in COLUMNS if key in rows[0]]
+SANITY_COLUMNS = (("method", "{:<22}"), ("n", "{:>4}"), ("top", "{:>6.3f}"), ("all", "{:>6.3f}"))
+LAYER_COLUMNS = (("layer", "{:<14}"), ("map", "{:>6}"), ("gradcam", "{:>8.1%}"),
+                 ("hirescam", "{:>8.1%}"))
+
+
+def format_table(rows, columns=COLUMNS):
+    """A Markdown table of the `columns` that the rows have (a data check's rows have only the
+    mask metrics); for the benchmark, one row per method, baselines last."""
+    columns = [(key, fmt) for key, fmt in columns if key in rows[0]]
     widths = [len(fmt.format(rows[0][key])) for key, fmt in columns]
     header = " | ".join(key.ljust(width) for (key, _), width in zip(columns, widths))
     rule = "|".join("-" * (width + 2) for width in widths)

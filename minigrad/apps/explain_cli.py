@@ -13,8 +13,10 @@ from minigrad.saliency import LAYER_METHODS, METHODS, explain
 from minigrad.apps.options import UsageError, non_negative_int, positive_int
 from minigrad.data import DATA_VERSIONS
 from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
-                                         DEFAULT_ARCHITECTURE, SPLITS, data_check, format_table,
-                                         load_dataset, load_model, run_benchmark, train_model)
+                                         DEFAULT_ARCHITECTURE, LAYER_COLUMNS, SANITY_COLUMNS,
+                                         SANITY_METHODS, SPLITS, best_layer, data_check, format_table,
+                                         layer_rows, load_dataset, load_model, run_benchmark,
+                                         sanity_rows, train_model)
 from minigrad.apps.explain_benchmark import VIT_ARCHITECTURES, VIT_BENCHMARK_METHODS
 
 
@@ -61,6 +63,12 @@ def register(subparsers):
     bench.add_argument("--data-check", action="store_true",
                        help="only score the baselines against the masks of --n images, with "
                             "no model: the check to run before training on a data set")
+    bench.add_argument("--compare-layers", action="store_true",
+                       help="only the pointing game of Grad-CAM and HiResCAM at every conv "
+                            "layer, and the layer best for both (needs --split validation)")
+    bench.add_argument("--sanity-n", type=non_negative_int, default=0,
+                       help="also the model-randomisation test of every gradient and CAM "
+                            "method, on the first N images")
     bench.add_argument("--out", help="also write the table (Markdown) to this file")
     bench.set_defaults(run=run_benchmark_command)
 
@@ -135,9 +143,13 @@ def run_explain(args):
 def run_benchmark_command(args):
     title = (f"{args.dataset} v{DATA_VERSIONS[args.dataset]}, {args.split} split, "
              f"{args.n} images")
+    if args.compare_layers and args.split == "test":
+        raise UsageError("--compare-layers chooses a layer: run it on --split validation, "
+                         "never on the test images the layer is then scored on", usage=True)
     if args.data_check:
-        return _print_table(f"data check (baselines only, no model): {title}",
-                            data_check(args.dataset, args.n, args.split), args.out)
+        rows = data_check(args.dataset, args.n, args.split)
+        return _print_text(f"data check (baselines only, no model): {title}\n\n"
+                           f"{format_table(rows)}\n", args.out)
     architecture = args.model or DEFAULT_ARCHITECTURE[args.dataset]
     if args.model_path:
         model, preprocess = load_model(args.model_path, architecture, args.dataset)
@@ -147,17 +159,35 @@ def run_benchmark_command(args):
         model, accuracy = train_model(args.dataset, args.train_size, args.epochs,
                                       architecture=architecture)
         print(f"test accuracy {accuracy:.1%}")
+    if args.compare_layers:
+        return _compare_layers(args, model, preprocess, title)
     methods = VIT_BENCHMARK_METHODS if architecture in VIT_ARCHITECTURES else BENCHMARK_METHODS
-    rows = run_benchmark(args.dataset, model, args.n,
-                         parse_methods(args.methods, methods), preprocess=preprocess,
+    methods = parse_methods(args.methods, methods)
+    rows = run_benchmark(args.dataset, model, args.n, methods, preprocess=preprocess,
                          steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n,
                          layer=args.layer, split=args.split)
-    return _print_table(f"explain-benchmark: {title}", rows, args.out)
+    text = f"explain-benchmark: {title}\n\n{format_table(rows)}\n"
+    randomised = [method for method in methods if method in SANITY_METHODS]
+    if args.sanity_n and randomised:
+        images, labels, _ = load_dataset(args.dataset, args.sanity_n, args.split)
+        sanity = sanity_rows(model, images if preprocess is None else preprocess(images),
+                             labels, randomised, layer=args.layer)
+        text += (f"\nmodel randomisation (Spearman correlation with the trained model's maps "
+                 f"after re-initialising the top layer / every layer):\n\n"
+                 f"{format_table(sanity, SANITY_COLUMNS)}\n")
+    return _print_text(text, args.out)
 
 
-def _print_table(title, rows, out):
-    """Print the title (it names the data set's version) and the table; write both to `out`."""
-    text = f"{title}\n\n{format_table(rows)}\n"
+def _compare_layers(args, model, preprocess, title):
+    images, _, masks = load_dataset(args.dataset, args.n, args.split)
+    rows = layer_rows(model, images if preprocess is None else preprocess(images), masks)
+    return _print_text(f"pointing game per layer: {title}\n\n"
+                       f"{format_table(rows, LAYER_COLUMNS)}\n\n"
+                       f"best for both (the higher minimum): {best_layer(rows)}\n", args.out)
+
+
+def _print_text(text, out):
+    """Print the text (its title names the data set's version); write it to `out` too."""
     print(text, end="")
     if out:
         with open(out, "w") as file:

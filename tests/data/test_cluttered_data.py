@@ -53,6 +53,13 @@ def test_each_digit_used_once_per_round():
     assert np.bincount(labels).tolist() == [100] * 10
 
 
+def test_version_2_defaults_a_64_pixel_canvas_with_10_fragments():
+    images, _, masks = cluttered_mnist(30, seed=0, split="test")
+    assert images.shape == (30, 1, 64, 64) and masks.shape == (30, 64, 64)
+    fewer = cluttered_mnist(30, seed=0, split="test", fragments=6)[0]
+    assert ((images > 0) & ~masks[:, None]).sum() > ((fewer > 0) & ~masks[:, None]).sum()
+
+
 def test_rejects_a_canvas_smaller_than_a_digit():
     with pytest.raises(ValueError, match="at least 28"):
         cluttered_mnist(2, size=20)
