@@ -34,7 +34,8 @@ from minigrad.apps.options import (UsageError, add_debug_option, non_negative_fl
 RUN_FILES = ("checkpoint.npz", "interrupted.npz", "model.npz", "metrics.json")
 PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png", "attention.png",
          "rollout.png")
-MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit")
+MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit", "bcos_lenet",
+               "bcos_alexnet_lite")
 
 
 def build_parser():
@@ -61,7 +62,8 @@ def _add_train(commands):
                     "(minigrad/apps/recipes.py): bare `minigrad train` trains LeNet-5 on the "
                     "bundled MNIST subset to about 98% test accuracy in seconds to a minute.")
     train.add_argument("--dataset", default="mnist", choices=["mnist", "shapes", "cifar10"])
-    train.add_argument("--model", choices=MODEL_NAMES, help="default: the recipe's")
+    train.add_argument("--model", choices=MODEL_NAMES, type=lambda name: name.replace("-", "_"),
+                       help="default: the recipe's ('bcos-lenet' is bcos_lenet)")
     train.add_argument("--epochs", type=positive_int)
     train.add_argument("--batch-size", type=positive_int)
     train.add_argument("--lr", type=positive_float,

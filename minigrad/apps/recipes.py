@@ -60,6 +60,10 @@ MODEL_RECIPES = {
     ("mnist", "tiny_vit"): Recipe("tiny_vit", epochs=40, batch_size=64, optimizer="adam",
                                   lr=2e-3, weight_decay=0.0, mean=(0.1307,), std=(0.3081,),
                                   size=28, shift=2, flip=False),
+    # B-cos networks take images in [0, 1] (they encode them as [x, 1 - x]): no normalisation
+    ("mnist", "bcos_lenet"): Recipe("bcos_lenet", epochs=20, batch_size=64, optimizer="adam",
+                                    lr=3e-3, weight_decay=0.0, mean=(0.0,), std=(1.0,),
+                                    size=28, shift=2, flip=False),
 }
 VIT_MODELS = ("tiny_vit", "vit")
 

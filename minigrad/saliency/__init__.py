@@ -23,7 +23,8 @@ postprocess.py). The model is left as it was.
     plot.py        overlay grids, deletion/insertion curves, sanity cascade, fixation points
     layers.py      the same method at every conv layer, scored
     dynamic.py     the dynamic-linear view: linearize (y = W(x) x + b(x) of a ReLU network,
-                   exactly) and the linearize saliency method with the B-cos paper's rendering
+                   exactly), dynamic_linear_map (y = W(x) x of a B-cos network), and their
+                   saliency methods with the B-cos paper's RGB+alpha rendering
     transformer.py attention rollout, raw attention and token Grad-CAM, for vision transformers
                    (x through the model's PatchEmbedding; layer= for token_gradcam only)
 """
@@ -34,7 +35,7 @@ from minigrad.saliency import gradients as _gradients
 from minigrad.saliency import occlusion as _occlusion
 from minigrad.saliency import transformer as _transformer
 from minigrad.saliency.core import Explanation, as_batch, check_score
-from minigrad.saliency.dynamic import LinearView, linearize
+from minigrad.saliency.dynamic import LinearView, dynamic_linear_map, linearize
 from minigrad.saliency.postprocess import apply_steps
 
 # name -> (function, default post-processing steps, default score)
@@ -110,4 +111,5 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
 
 
 __all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation",
-           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "linearize", "LinearView"]
+           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "linearize", "LinearView",
+           "dynamic_linear_map"]

@@ -60,24 +60,57 @@ def linearize(model, x):
     pass per class), and b = y - W x. The model itself is not touched.
     """
     _refuse_training_mode(model)
+    model, x = _float64(model, x)
+    weights, logits, _ = _jacobian_rows(model, x, check=_refuse_nonlinear_ops)
+    return _view(weights, logits, x)
+
+
+def dynamic_linear_map(model, x):
+    """A B-cos network's dynamic linear map: -> LinearView with y = W(x) x exactly (bias 0 up
+    to rounding, returned so that it can be seen).
+
+    W(x) is the gradient of y with every B-cos factor |cos|^(B-1) held fixed
+    (nn.bcos.bcos_explanation_mode): each layer is then a fixed linear map of its input, and so
+    is the network. The map is taken with respect to the B-cos encoding [x, 1 - x] (the output
+    of the model's AddInverse layer; the input itself if it has none), on which the network is
+    linear: weights and contributions are (N, K, 2C, H, W).
+    """
+    from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
+    if not is_bcos(model):
+        raise ValueError(f"{type(model).__name__} has no B-cos layer (BcosConv2d, BcosLinear); "
+                         f"for a ReLU network use linearize (method='linearize')")
+    _refuse_training_mode(model)
+    model, x = _float64(model, x)
+    encoders = [m for m in model.modules() if isinstance(m, AddInverse)]
+    with bcos_explanation_mode(model):
+        weights, logits, encoded = _jacobian_rows(model, x, at=encoders[0] if encoders else None)
+    return _view(weights, logits, encoded)
+
+
+def _float64(model, x):
+    """A float64 copy of the model with frozen parameters, and x as a float64 array."""
     model = copy.deepcopy(model).double()
     for param in model.parameters():
         param.requires_grad = False
-    x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
-    weights, logits = _jacobian_rows(model, x, check=_refuse_nonlinear_ops)
+    return model, np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+
+
+def _view(weights, logits, x):
     contributions = weights * x[:, None]                                  # (N, K, *D)
     bias = logits - contributions.reshape(*logits.shape, -1).sum(axis=2)  # b = y - W x
     return LinearView(weights, bias, logits, contributions)
 
 
-def _jacobian_rows(model, x, check=None):
-    """(dy/dx (N, K, *D), y (N, K)): one forward, then one backward per class c of y_c summed
-    over the batch (each sample's y depends on its own x only). check(model, x, y) may inspect
-    the graph before any backward."""
+def _jacobian_rows(model, x, check=None, at=None):
+    """(dy/dz (N, K, *D), y (N, K), z) for z the input x, or the output of the module `at`:
+    one forward, then one backward per class c of y_c summed over the batch (each sample's y
+    depends on its own x only). check(model, y, layer names) may inspect the graph first."""
     inputs = Tensor(x, requires_grad=True)
-    names = {}
+    names, kept = {}, {"z": inputs}
     hooks = [module.register_forward_hook(_remember_layer(names, name))
              for name, module in model.named_modules() if name]
+    if at is not None:
+        hooks.append(at.register_forward_hook(lambda module, i, output: kept.update(z=output)))
     try:
         with enable_grad():
             logits = model(inputs)
@@ -86,14 +119,16 @@ def _jacobian_rows(model, x, check=None):
             handle.remove()
     if check is not None:
         check(model, logits, names)
+    z = kept["z"]
+    z.retain_grad()
     rows = []
     for c in range(logits.shape[1]):
-        inputs.grad = None
+        z.grad = None
         one_hot = np.zeros_like(logits.data)
         one_hot[:, c] = 1.0
         logits.backward(one_hot, retain_graph=True)
-        rows.append(inputs.grad)
-    return np.stack(rows, axis=1), logits.data
+        rows.append(z.grad)
+    return np.stack(rows, axis=1), logits.data, z.data
 
 
 def _remember_layer(names, name):
