@@ -89,13 +89,8 @@ def test_a_linear_layer_is_its_own_weights_and_bias(rng):
     assert layer.weight.dtype == np.float32 and layer.weight.grad is None    # left as it was
 
 
-def test_the_weights_are_torchs_jacobian(small_cnn, images):
-    torch = pytest.importorskip("torch")
-    reference = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-        torch.nn.Linear(96, 5)).double()
-    reference.load_state_dict({k: torch.from_numpy(v) for k, v in small_cnn.state_dict().items()})
+def test_the_weights_are_torchs_jacobian(small_cnn, torch_small_cnn, images):
+    torch, reference = torch_small_cnn
     jacobian = torch.autograd.functional.jacobian(reference, torch.tensor(images)).numpy()
     per_sample = np.stack([jacobian[n, :, n] for n in range(len(images))])   # (N, 5, 3, 8, 8)
     np.testing.assert_allclose(linearize(small_cnn, images).weights, per_sample, rtol=1e-10,

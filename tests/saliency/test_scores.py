@@ -139,13 +139,9 @@ def test_scorecam_weights_are_the_chosen_score_of_the_masked_inputs(gap_cnn, ima
 
 
 @pytest.mark.parametrize("score", ["prob", "log_prob"])
-def test_gradients_of_prob_and_log_prob_match_torch(small_cnn, images, score):
-    torch = pytest.importorskip("torch")
-    reference = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-        torch.nn.Linear(96, 5)).double()
-    reference.load_state_dict({k: torch.from_numpy(v) for k, v in small_cnn.state_dict().items()})
+def test_gradients_of_prob_and_log_prob_match_torch(small_cnn, torch_small_cnn, images,
+                                                    score):
+    torch, reference = torch_small_cnn
     x = torch.tensor(images, requires_grad=True)
     scores = torch.softmax(reference(x), 1) if score == "prob" else torch.log_softmax(reference(x), 1)
     scores[torch.arange(3), torch.from_numpy(TARGET)].sum().backward()
