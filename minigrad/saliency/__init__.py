@@ -58,6 +58,7 @@ METHODS = {
     "occlusion": (_occlusion.occlusion, ("normalize",), "logit"),
     "fixations": (_fixations.cnn_fixations, ("normalize",), "logit"),
     "linearize": (_dynamic.linearize_method, ("normalize",), "logit"),
+    "bcos": (_dynamic.bcos_method, ("normalize",), "logit"),
     "rollout": (_transformer.attention_rollout, ("upsample", "normalize"), "logit"),
     "attention": (_transformer.raw_attention, ("upsample", "normalize"), "logit"),
     "token_gradcam": (_transformer.token_gradcam, ("relu", "upsample", "normalize"), "logit"),
@@ -66,11 +67,13 @@ LAYER_METHODS = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "sc
                  "guided_gradcam", "token_gradcam")
 # defined on the logit alone: CAM's map is the last Linear's weights times the features (its mean
 # plus the bias is the logit), CNN-Fixations follows the class unit back without any score,
-# linearize reads the logit's own linear map
-LOGIT_ONLY_METHODS = ("cam", "fixations", "linearize")
+# linearize and bcos read the logit's own linear map
+LOGIT_ONLY_METHODS = ("cam", "fixations", "linearize", "bcos")
 # read from the attention alone: the same map whatever the class and the score
 CLASS_AGNOSTIC_METHODS = ("rollout", "attention")
 TRANSFORMER_METHODS = ("rollout", "attention", "token_gradcam")
+# need a B-cos network (nn.BcosConv2d, nn.BcosLinear; models.bcos_lenet ...)
+BCOS_METHODS = ("bcos",)
 
 
 def explain(model, x, target=None, method="gradcam", layer=None, score=None,
@@ -111,5 +114,5 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
 
 
 __all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation",
-           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "linearize", "LinearView",
+           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "BCOS_METHODS", "linearize", "LinearView",
            "dynamic_linear_map"]

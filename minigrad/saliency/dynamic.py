@@ -231,3 +231,13 @@ def linearize_method(model, x, target=None, score="logit", smooth=3, percentile=
     'logit' y_c and 'rgba', the rendering of `rgba` (paired=False). Logit only. One forward,
     one backward per class."""
     return explained(linearize(model, x), x, target, False, smooth, percentile)
+
+
+@saliency_method
+def bcos_method(model, x, target=None, score="logit", smooth=3, percentile=99.5):
+    """map = sum_ch W(x)[c] * [x, 1 - x], the contributions of a B-cos network's dynamic linear
+    map (`dynamic_linear_map`); they sum to the logit y_c exactly (the temperature is part of
+    W). info: 'bias' (0 up to rounding), 'logit' and 'rgba', the paper's rendering (paired:
+    colour from the weights on x against those on 1 - x). Logit only. One forward, one
+    backward per class."""
+    return explained(dynamic_linear_map(model, x), x, target, True, smooth, percentile)

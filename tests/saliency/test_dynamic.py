@@ -158,3 +158,21 @@ def test_rgba_colours_by_the_sign_of_the_weight_and_hides_negative_evidence():
     paired = np.stack([np.full((2, 2), 3.0), np.full((2, 2), 1.0)])[None]  # w_x = 3, w_1-x = 1
     picture = rgba(paired, np.ones((1, 2, 2)), paired=True, smooth=1, percentile=100)
     np.testing.assert_allclose(picture[0, ..., 0], 0.75)                    # 3 / (3 + 1)
+
+
+def test_the_bcos_method_maps_sum_to_the_logit_exactly():
+    from minigrad.models import bcos_lenet
+    nn.manual_seed(0)
+    model = bcos_lenet(temperature=5.0)
+    x = np.random.default_rng(0).random((2, 1, 28, 28)).astype(np.float32)
+    maps, explanation = explain(model, x, target=[3, 7], method="bcos", postprocess=(),
+                                return_explanation=True)
+    logits = model.double()(nn.Parameter(x.astype(np.float64))).data
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), logits[[0, 1], [3, 7]], rtol=1e-9)
+    np.testing.assert_allclose(explanation.info["bias"], 0.0, atol=1e-12)
+    assert explanation.info["rgba"].shape == (2, 28, 28, 4)
+
+
+def test_the_bcos_method_needs_a_bcos_network(small_cnn, images):
+    with pytest.raises(ValueError, match=r"Sequential has no B-cos layer .*method='linearize'"):
+        explain(small_cnn, images, method="bcos")

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from minigrad import nn
-from minigrad.models import tiny_vit
-from minigrad.saliency import LOGIT_ONLY_METHODS, METHODS, TRANSFORMER_METHODS, explain
+from minigrad.models import bcos_lenet, tiny_vit
+from minigrad.saliency import (BCOS_METHODS, LOGIT_ONLY_METHODS, METHODS, TRANSFORMER_METHODS,
+                               explain)
 from minigrad.saliency.core import SCORES, layer_activation, untouched
 
 TARGET = np.array([0, 3, 4])
@@ -72,7 +73,7 @@ def test_prob_map_is_p_c_times_the_log_prob_map(small_cnn, images, p_target, met
     assert not np.allclose(prob, log_prob, rtol=1e-3, atol=1e-9)       # p_c < 1 here
 
 
-CNN_METHODS = set(METHODS) - set(TRANSFORMER_METHODS)
+CNN_METHODS = set(METHODS) - set(TRANSFORMER_METHODS) - set(BCOS_METHODS)
 
 
 @pytest.mark.parametrize("method", sorted(CNN_METHODS - set(LOGIT_ONLY_METHODS)) +
@@ -94,10 +95,15 @@ def test_every_method_with_a_score_gives_a_different_map_for_each(small_cnn, ima
 @pytest.mark.parametrize("method", LOGIT_ONLY_METHODS)
 @pytest.mark.parametrize("score", ["prob", "log_prob"])
 def test_logit_only_methods_refuse_another_score(gap_cnn, images, method, score):
+    model = gap_cnn
+    if method in BCOS_METHODS:
+        nn.manual_seed(0)
+        model = bcos_lenet(num_classes=4, in_channels=3)
+        images = np.random.default_rng(0).random((3, 3, 28, 28))
     with pytest.raises(ValueError, match=f"{method!r} explains the logit only"):
-        explain(gap_cnn, images, method=method, score=score)
-    np.testing.assert_array_equal(explain(gap_cnn, images, method=method, score="logit"),
-                                  explain(gap_cnn, images, method=method))
+        explain(model, images, method=method, score=score)
+    np.testing.assert_array_equal(explain(model, images, method=method, score="logit"),
+                                  explain(model, images, method=method))
 
 
 @pytest.mark.parametrize("score", SCORES)
