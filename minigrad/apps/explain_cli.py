@@ -10,10 +10,10 @@ import numpy as np
 
 from minigrad.saliency import LAYER_METHODS, METHODS, explain
 from minigrad.apps.options import UsageError, non_negative_int, positive_int
-from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
-                                         DEFAULT_ARCHITECTURE, SPLITS, format_table, load_dataset,
-                                         load_model, run_benchmark, train_model)
-from minigrad.apps.explain_benchmark import VIT_ARCHITECTURES, VIT_BENCHMARK_METHODS
+from minigrad.apps.explain_benchmark import (ARCHITECTURES, DATASETS, DEFAULT_ARCHITECTURE,
+                                             SPLITS, benchmark_methods, format_table,
+                                             load_dataset, load_model, run_benchmark,
+                                             train_model)
 
 
 # One of each family, so that the default picture stays a readable grid; --methods all for every one.
@@ -137,9 +137,9 @@ def run_benchmark_command(args):
         model, accuracy = train_model(args.dataset, args.train_size, args.epochs,
                                       architecture=architecture)
         print(f"test accuracy {accuracy:.1%}")
-    methods = VIT_BENCHMARK_METHODS if architecture in VIT_ARCHITECTURES else BENCHMARK_METHODS
     rows = run_benchmark(args.dataset, model, args.n,
-                         parse_methods(args.methods, methods), preprocess=preprocess,
+                         parse_methods(args.methods, benchmark_methods(architecture)),
+                         preprocess=preprocess,
                          steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n,
                          layer=args.layer, split=args.split)
     table = format_table(rows)

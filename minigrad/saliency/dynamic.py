@@ -16,7 +16,7 @@ exactly, b = 0: `dynamic_linear_map` computes that W(x). The bcos and linearize 
 methods (`explain(method='bcos')`, `'linearize'`) return the contribution map sum_ch W[c] * x
 and the paper's RGB+alpha rendering (`rgba`).
 """
-import copy
+import contextlib
 from typing import NamedTuple
 
 import numpy as np
@@ -60,8 +60,9 @@ def linearize(model, x):
     pass per class), and b = y - W x. The model itself is not touched.
     """
     _refuse_training_mode(model)
-    model, x = _float64(model, x)
-    weights, logits, _ = _jacobian_rows(model, x, check=_refuse_nonlinear_ops)
+    x = _float64_array(x)
+    with in_float64(model):
+        weights, logits, _ = _jacobian_rows(model, x, check=_refuse_nonlinear_ops)
     return _view(weights, logits, x)
 
 
@@ -80,19 +81,35 @@ def dynamic_linear_map(model, x):
         raise ValueError(f"{type(model).__name__} has no B-cos layer (BcosConv2d, BcosLinear); "
                          f"for a ReLU network use linearize (method='linearize')")
     _refuse_training_mode(model)
-    model, x = _float64(model, x)
     encoders = [m for m in model.modules() if isinstance(m, AddInverse)]
-    with bcos_explanation_mode(model):
-        weights, logits, encoded = _jacobian_rows(model, x, at=encoders[0] if encoders else None)
+    with in_float64(model), bcos_explanation_mode(model):
+        weights, logits, encoded = _jacobian_rows(model, _float64_array(x),
+                                                  at=encoders[0] if encoders else None)
     return _view(weights, logits, encoded)
 
 
-def _float64(model, x):
-    """A float64 copy of the model with frozen parameters, and x as a float64 array."""
-    model = copy.deepcopy(model).double()
-    for param in model.parameters():
+def _float64_array(x):
+    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def in_float64(model):
+    """Inside: the model's parameters and buffers in float64, parameters frozen. Afterwards
+    every parameter gets its own array, gradient and flag back, and every buffer its array:
+    the model is exactly as it was (in place rather than a copy, so that hooks on the model,
+    such as the benchmark's pass counter, see the passes)."""
+    params = [(p, p.data, p.grad, p.requires_grad) for p in model.parameters()]
+    buffers = [(m, name, array) for m in model.modules() for name, array in m._own_buffers()]
+    model.double()
+    for param, *_ in params:
         param.requires_grad = False
-    return model, np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    try:
+        yield model
+    finally:
+        for param, data, grad, requires_grad in params:
+            param.data, param.grad, param.requires_grad = data, grad, requires_grad
+        for module, name, array in buffers:
+            setattr(module, name, array)
 
 
 def _view(weights, logits, x):
