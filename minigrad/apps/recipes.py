@@ -64,6 +64,10 @@ MODEL_RECIPES = {
     ("mnist", "bcos_lenet"): Recipe("bcos_lenet", epochs=20, batch_size=64, optimizer="adam",
                                     lr=3e-3, weight_decay=0.0, mean=(0.0,), std=(1.0,),
                                     size=28, shift=2, flip=False),
+    ("shapes", "bcos_alexnet_lite"): Recipe("bcos_alexnet_lite", epochs=8, batch_size=64,
+                                            optimizer="adam", lr=1e-3, weight_decay=0.0,
+                                            mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size=32,
+                                            shift=2, flip=True),
 }
 VIT_MODELS = ("tiny_vit", "vit")
 

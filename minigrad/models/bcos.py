@@ -11,6 +11,11 @@ y = W(x) x with W(x) the dynamic linear map (saliency.dynamic_linear_map).
                        -> flatten 400 -> bcos fc 120 -> bcos fc 84 -> bcos fc 10, / temperature
     bcos-alexnet-lite  x (N, 3, 32, 32) -> (N, 6, 32, 32), AlexNet-lite's five convolutions
                        and three pools, fc 1152 -> 512 -> 256 -> 10, / temperature
+
+Each B-cos layer divides by sqrt(D) / scale_fact (nn/bcos.py). The paper's scale_fact = 100
+suits bcos-lenet (logits ~5 at initialisation, 32 shapes images or MNIST digits) but leaves
+the eight layers of bcos-alexnet-lite with logits ~2e-8 (300: ~0.01, 1000: ~175, measured);
+600 puts them at a few units, like bcos-lenet's.
 """
 from minigrad import nn
 from minigrad.models.alexnet_lite import CONV_LAYERS
@@ -38,8 +43,9 @@ class BcosNet(nn.Module):
         return f"temperature={self.temperature}"
 
 
-def _classifier(widths, b):
-    return nn.Sequential(*(BcosLinear(n_in, n_out, b) for n_in, n_out in zip(widths, widths[1:])))
+def _classifier(widths, b, scale_fact=100.0):
+    return nn.Sequential(*(BcosLinear(n_in, n_out, b, scale_fact=scale_fact)
+                           for n_in, n_out in zip(widths, widths[1:])))
 
 
 def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=1.0):
@@ -49,13 +55,14 @@ def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=1.0):
     return BcosNet(features, _classifier((16 * 5 * 5, 120, 84, num_classes), b), temperature)
 
 
-def bcos_alexnet_lite(num_classes=10, in_channels=3, b=2.0, temperature=1.0):
+def bcos_alexnet_lite(num_classes=10, in_channels=3, b=2.0, temperature=10.0, scale_fact=600.0):
     """B-cos AlexNet-lite for (N, in_channels, 32, 32) images in [0, 1] -> (N, num_classes)."""
     layers, channels = [], 2 * in_channels
     for out_channels, kernel_size, padding, pool in CONV_LAYERS:
-        layers.append(BcosConv2d(channels, out_channels, kernel_size, padding=padding, b=b))
+        layers.append(BcosConv2d(channels, out_channels, kernel_size, padding=padding, b=b,
+                                 scale_fact=scale_fact))
         if pool:
             layers.append(nn.MaxPool2d(3, stride=2))
         channels = out_channels
-    return BcosNet(nn.Sequential(*layers), _classifier((128 * 3 * 3, 512, 256, num_classes), b),
-                   temperature)
+    return BcosNet(nn.Sequential(*layers),
+                   _classifier((128 * 3 * 3, 512, 256, num_classes), b, scale_fact), temperature)

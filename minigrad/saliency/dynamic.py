@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Dropout
 from minigrad.ops import activation, conv, elementwise, linalg, norm, pool, reduce, shape
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
@@ -55,9 +56,9 @@ def linearize(model, x):
     model: built of Linear, Conv2d, ReLU/LeakyReLU, max/avg pooling, BatchNorm and Dropout in
     eval mode, Flatten (and reshapes, concatenations); anything else (tanh, sigmoid, GELU,
     softmax, attention, LayerNorm ...) is a ValueError naming the layer. x: (N, C, H, W) or
-    (N, F). Runs a float64 copy of the model: one forward pass, then one backward pass per class
-    for the rows W[:, c] = dy_c/dx (samples do not mix in eval mode, so a whole batch takes one
-    pass per class), and b = y - W x. The model itself is not touched.
+    (N, F). Runs the model in float64 (`in_float64`, undone exactly afterwards): one forward
+    pass, then one backward pass per class for the rows W[:, c] = dy_c/dx (samples do not mix
+    in eval mode, so a whole batch takes one pass per class), and b = y - W x.
     """
     _refuse_training_mode(model)
     x = _float64_array(x)
@@ -76,7 +77,6 @@ def dynamic_linear_map(model, x):
     of the model's AddInverse layer; the input itself if it has none), on which the network is
     linear: weights and contributions are (N, K, 2C, H, W).
     """
-    from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
     if not is_bcos(model):
         raise ValueError(f"{type(model).__name__} has no B-cos layer (BcosConv2d, BcosLinear); "
                          f"for a ReLU network use linearize (method='linearize')")
