@@ -24,7 +24,6 @@ from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deleti
                                        energy_in_mask, pointing_game)
 
 DATASETS = ("shapes", "cluttered_mnist")
-BCOS_TEMPERATURE = 30.0       # the logit temperature of models.bcos_lenet (chosen on MNIST)
 BENCHMARK_METHODS = ("vanilla", "grad_x_input", "linearize", "smoothgrad",
                      "integrated_gradients", "guided_backprop", "deconvnet", "gradcam",
                      "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
@@ -73,9 +72,10 @@ VIT_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gr
                          "occlusion", "rollout", "attention", "token_gradcam")
 
 
-def bcos_cluttered_lenet(num_classes=10, temperature=BCOS_TEMPERATURE):
+def bcos_cluttered_lenet(num_classes=10, temperature=10.0):
     """cluttered_lenet made of B-cos layers (models/bcos.py): [x, 1 - x], three B-cos conv
-    stages with max pooling, two B-cos Linear layers, logits / temperature."""
+    stages with max pooling, two B-cos Linear layers, logits / temperature (bcos_lenet's,
+    chosen on MNIST; not tuned here)."""
     from minigrad.models.bcos import BcosNet
     from minigrad.nn.bcos import BcosConv2d, BcosLinear
     features = nn.Sequential(

@@ -48,7 +48,7 @@ def _classifier(widths, b, scale_fact=100.0):
                            for n_in, n_out in zip(widths, widths[1:])))
 
 
-def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=1.0):
+def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=10.0):
     """B-cos LeNet-5 for (N, in_channels, 28, 28) images in [0, 1] -> (N, num_classes)."""
     features = nn.Sequential(BcosConv2d(2 * in_channels, 6, 5, padding=2, b=b), nn.MaxPool2d(2),
                              BcosConv2d(6, 16, 5, b=b), nn.MaxPool2d(2))
