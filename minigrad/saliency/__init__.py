@@ -114,5 +114,5 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
 
 
 __all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation",
-           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "BCOS_METHODS", "linearize", "LinearView",
-           "dynamic_linear_map"]
+           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "BCOS_METHODS", "linearize",
+           "LinearView", "dynamic_linear_map"]
