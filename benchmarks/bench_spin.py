@@ -44,7 +44,7 @@ def run_setting(setting, model_name, batch_size, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lenet5", choices=("lenet5", "alexnet_lite"))
+    parser.add_argument("--model", default="lenet5", choices=("lenet5", "alexnet_lite", "tiny_vit"))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=None, help="default: 40 LeNet, 5 AlexNet")
     parser.add_argument("--repeats", type=int, default=3)
