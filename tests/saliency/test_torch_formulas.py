@@ -127,7 +127,7 @@ def test_integrated_gradients(case, rng, rule, nodes_and_weights, steps, baselin
     change = scores_of(twin, x, target) - scores_of(twin, x_ref, target)
     np.testing.assert_allclose(explanation.info["score_change"], change, **TIGHT)
     np.testing.assert_allclose(explanation.info["completeness_gap"],
-                               attribution.sum(axis=(1, 2, 3)) - change, rtol=1e-8, atol=1e-12)
+                               attribution.sum(axis=(1, 2, 3)) - change, **TIGHT)
 
 
 # ---- SmoothGrad -------------------------------------------------------------------------
