@@ -15,7 +15,7 @@ F = torch.nn.functional
 
 TIGHT = dict(rtol=1e-10, atol=1e-14)
 DEFAULT_LAYER = "4"            # the ReLU after the last Conv2d: minigrad's layer=None
-PRE_RELU_LAYER = "3"           # the last Conv2d itself: signed activations, zero gradients
+PRE_RELU_LAYER = "3"           # the last Conv2d itself: signed A, g = 0 where the ReLU is off
 
 
 def torch_twin(model):
