@@ -28,6 +28,8 @@ n >= sqrt(eps) > 0. Without eps, x = 0 would be 0/0: the unit is positively homo
 out(t x) = t out(x) for t > 0, continuous at 0 (|out| <= ||x||) but, like |x|, without a
 gradient there; the eps makes it smooth, with gradient 0 at x = 0 for B > 1 (and the true w^
 for B = 1). B < 1 would blow up at l = 0 and is refused.
+(The paper's code also adds 1e-6 to |c| before the power; not here: B s is finite at c = 0,
+so nothing needs it, and without it B = 1 is exactly linear.)
 
 Explanation mode (detach=True, the paper's dynamic linear map): the factor s = |c|^(B-1) is
 held fixed, out = s * l with d out/dl = s and d out/dn = 0. Every unit is then a fixed linear
