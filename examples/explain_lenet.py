@@ -41,8 +41,11 @@ else:
 x = preprocess(digits)
 print("predicted", saliency.core.predict(model, x).argmax(axis=1), "true", labels)
 
-# 2. Every method, explaining the true class. CAM is left out: LeNet-5 has no GAP layer.
-methods = [name for name in saliency.METHODS if name != "cam"]
+# 2. Every CNN method, explaining the true class. CAM is left out: LeNet-5 has no GAP layer; the
+#    transformer methods read attention, which a CNN does not have, and the B-cos method needs
+#    a B-cos network.
+methods = [name for name in saliency.METHODS if name != "cam" and name not in
+           saliency.TRANSFORMER_METHODS + saliency.BCOS_METHODS]
 maps = {name: saliency.explain(model, x, labels, name) for name in methods}
 plot.overlay_grid(digits, maps, titles=[f"digit {d}" for d in labels]).savefig(
     args.out + ".png", dpi=110)

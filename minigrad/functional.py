@@ -5,6 +5,7 @@ them in one namespace.
 """
 from minigrad.ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from minigrad.ops.attention import scaled_dot_product_attention
+from minigrad.ops.bcos import bcos_conv2d, bcos_linear, bcos_scale
 from minigrad.ops.conv import conv2d
 from minigrad.ops.elementwise import (abs, add, clip, div, exp, log, maximum, minimum, mul, neg,
                                       pow, sqrt, sub)

@@ -14,6 +14,8 @@ import contextlib
 
 import numpy as np
 
+from minigrad.kernels import parallel
+
 _grad_enabled = True
 
 
@@ -201,6 +203,12 @@ class Tensor:
         order = _topological_order(self)
         _check_not_freed(order)
         grads = {id(self): grad}
+        with parallel.blas_held():    # minigrad's own threads split the work, not OpenBLAS's
+            self._walk_back(order, grads, retain_graph)
+
+    @staticmethod
+    def _walk_back(order, grads, retain_graph):
+        """The chain rule over the graph, from the output back to the leaves."""
         for node in reversed(order):
             node_grad = grads.pop(id(node), None)
             if node_grad is None:

@@ -150,6 +150,14 @@ def test_head_dropout_trains_both_conditions_and_tabulates_them(in_tmp, monkeypa
     assert (in_tmp / "table.md").read_text().count("\n") == 4
 
 
+def test_bcos_mnist_explains_both_networks_and_draws_the_grid(in_tmp, monkeypatch, capsys):
+    out = run_example("bcos_mnist.py", monkeypatch, capsys, "--tiny", "--out", in_tmp / "b")
+    gap = float(re.search(r"logit = sum of W\(x\)\[c\] \* \[x, 1 - x\] to (\S+) ", out)[1])
+    assert gap < 1e-9                                     # the B-cos network has no bias
+    assert re.search(r"W\(x\)x, B-cos +pointing game +\d+%", out)
+    assert is_png(in_tmp / "b.png")
+
+
 # Examples run by a test in another file (the file named).
 ELSEWHERE = {"train_lenet.py": "tests/test_train.py"}
 

@@ -35,7 +35,8 @@ from minigrad.apps.options import (UsageError, add_debug_option, non_negative_fl
 RUN_FILES = ("checkpoint.npz", "interrupted.npz", "model.npz", "metrics.json")
 PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png", "attention.png",
          "rollout.png")
-MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit")
+MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit", "bcos_lenet",
+               "bcos_alexnet_lite")
 
 
 def build_parser():
@@ -62,7 +63,8 @@ def _add_train(commands):
                     "(minigrad/apps/recipes.py): bare `minigrad train` trains LeNet-5 on the "
                     "bundled MNIST subset to about 98% test accuracy in seconds to a minute.")
     train.add_argument("--dataset", default="mnist", choices=["mnist", "shapes", "cifar10"])
-    train.add_argument("--model", choices=MODEL_NAMES, help="default: the recipe's")
+    train.add_argument("--model", choices=MODEL_NAMES, type=lambda name: name.replace("-", "_"),
+                       help="default: the recipe's ('bcos-lenet' is bcos_lenet)")
     train.add_argument("--epochs", type=positive_int)
     train.add_argument("--batch-size", type=positive_int)
     train.add_argument("--lr", type=positive_float,
@@ -268,9 +270,11 @@ def _finish(model, config, history, eval_loader, eval_name, out, started):
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     viz.plot_curves(history, out / "curves.png", val_label=eval_name)
     viz.plot_confusion(result["confusion"], out / "confusion.png")
-    viz.plot_filters(model, out / "filters.png")
     first_image = next(iter(eval_loader))[0].numpy()[0]
-    viz.plot_feature_maps(model, _first_conv_name(model), first_image, out / "feature_maps.png")
+    first_conv = _first_conv_name(model)
+    if first_conv is not None:             # a B-cos network has none
+        viz.plot_filters(model, out / "filters.png")
+        viz.plot_feature_maps(model, first_conv, first_image, out / "feature_maps.png")
     if config["model"] in VIT_MODELS:          # what the attention does, for one test image
         from minigrad.saliency.plot import plot_attention_maps, plot_rollout
         plot_attention_maps(model, first_image).savefig(out / "attention.png", dpi=100)
@@ -280,20 +284,22 @@ def _finish(model, config, history, eval_loader, eval_name, out, started):
 
 def _first_conv_name(model):
     """The name of the model's first Conv2d ('features.0' in LeNet-5, the patch embedding's
-    'patch_embed.proj' in a ViT): whose feature maps the run shows."""
+    'patch_embed.proj' in a ViT), whose feature maps the run shows; None if it has none."""
     from minigrad import nn
-    return next(name for name, module in model.named_modules() if isinstance(module, nn.Conv2d))
+    return next((name for name, module in model.named_modules()
+                 if isinstance(module, nn.Conv2d)), None)
 
 
 def run_evaluate(args):
     from minigrad import viz
-    from minigrad.apps.recipes import RECIPES, eval_loader, load_split, load_trained
+    from minigrad.apps.recipes import eval_loader, load_split, load_trained, recipe_for
     from minigrad.train import evaluate
 
     model, config = load_trained(args.model_path)
     images, labels = _data(load_split, config["dataset"], args.root, args.download,
                            split=args.split)
-    result = evaluate(model, eval_loader(images, labels, RECIPES[config["dataset"]]))
+    result = evaluate(model, eval_loader(images, labels,
+                                         recipe_for(config["dataset"], config["model"])))
     print(f"{config['model']} on {config['dataset']} {args.split} ({len(labels)} images): "
           f"accuracy {result['accuracy']:.2%}  loss {result['loss']:.4f}")
     print("confusion matrix (rows: true class, columns: predicted):")

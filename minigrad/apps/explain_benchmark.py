@@ -27,10 +27,10 @@ from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deleti
                                        energy_in_mask, pointing_game, sanity_check)
 
 DATASETS = ("shapes", "cluttered_mnist")
-BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
-                     "guided_backprop", "deconvnet", "gradcam", "gradcam++", "hirescam",
-                     "xgradcam", "layercam", "scorecam", "guided_gradcam", "occlusion",
-                     "fixations")
+BENCHMARK_METHODS = ("vanilla", "grad_x_input", "linearize", "smoothgrad",
+                     "integrated_gradients", "guided_backprop", "deconvnet", "gradcam",
+                     "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
+                     "guided_gradcam", "occlusion", "fixations")
 
 
 SPLITS = ("train", "validation", "test")
@@ -75,18 +75,49 @@ VIT_ARCHITECTURES = {"tiny_vit_shapes": dict(image_size=32, patch_size=4, in_cha
 # occlusion, and the attention methods (no CAM family: a ViT's only conv is its patch embedding)
 VIT_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
                          "occlusion", "rollout", "attention", "token_gradcam")
+
+
+def bcos_cluttered_lenet(num_classes=10, temperature=10.0, size=CLUTTERED_SIZE):
+    """cluttered_lenet made of B-cos layers (models/bcos.py): [x, 1 - x], three B-cos conv
+    stages with max pooling, two B-cos Linear layers, logits / temperature (bcos_lenet's,
+    chosen on MNIST; not tuned here)."""
+    from minigrad.models.bcos import BcosNet
+    from minigrad.nn.bcos import BcosConv2d, BcosLinear
+    features = nn.Sequential(
+        BcosConv2d(2, 16, 5, padding=2), nn.MaxPool2d(2),                     # 32x32
+        BcosConv2d(16, 32, 5, padding=2), nn.MaxPool2d(2),                    # 16x16
+        BcosConv2d(32, 64, 3, padding=1), nn.MaxPool2d(2))                    # 8x8
+    classifier = nn.Sequential(BcosLinear(64 * (size // 8) ** 2, 128),
+                               BcosLinear(128, num_classes))
+    return BcosNet(features, classifier, temperature)
+
+
+# B-cos networks: no ReLU and no Conv2d, so no CAM family or ReLU rules; the gradient methods,
+# occlusion and their own explanation
+BCOS_ARCHITECTURES = ("bcos_alexnet_lite", "bcos_cluttered_lenet")
+BCOS_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
+                          "occlusion", "bcos")
 ARCHITECTURES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "cluttered_lenet",
-                 *VIT_ARCHITECTURES)
+                 *VIT_ARCHITECTURES, *BCOS_ARCHITECTURES)
 DEFAULT_ARCHITECTURE = {"mnist": "lenet5", "shapes": "alexnet_lite_bn",
                         "cluttered_mnist": "cluttered_lenet"}
 
 
+def benchmark_methods(architecture):
+    """The methods that apply to `architecture`."""
+    if architecture in VIT_ARCHITECTURES:
+        return VIT_BENCHMARK_METHODS
+    return BCOS_BENCHMARK_METHODS if architecture in BCOS_ARCHITECTURES else BENCHMARK_METHODS
+
+
 def build_model(architecture):
     """An untrained model of one of ARCHITECTURES (weights seeded for reproducibility)."""
-    from minigrad.models import AlexNetLite, LeNet5, tiny_vit
+    from minigrad.models import AlexNetLite, LeNet5, bcos_alexnet_lite, tiny_vit
     builders = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
                 "alexnet_lite_bn": lambda: AlexNetLite(batch_norm=True),
                 "cluttered_lenet": cluttered_lenet,
+                "bcos_cluttered_lenet": bcos_cluttered_lenet,
+                "bcos_alexnet_lite": bcos_alexnet_lite,
                 **{name: partial(tiny_vit, **sizes) for name, sizes in VIT_ARCHITECTURES.items()}}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; expected one of "
@@ -109,13 +140,13 @@ def load_model(path, architecture, dataset=None):
     path)) of `architecture`, trained on [0, 1] images as train_model does (preprocess is the
     identity). dataset: what it will be scored on; a generated data set's version must be the
     one recorded in the file (none recorded: version 1), else DataVersionError."""
-    from minigrad.apps.recipes import RECIPES, load_trained
+    from minigrad.apps.recipes import load_trained, recipe_for
     state = nn.load(path)
     if any(name.startswith("config.") for name in state):
         model, config = load_trained(path)
         if dataset is not None and dataset != config["dataset"]:
             raise ValueError(f"{path} was trained on {config['dataset']}, not {dataset}")
-        recipe = RECIPES[config["dataset"]]
+        recipe = recipe_for(config["dataset"], config["model"])
         mean = np.asarray(recipe.mean, dtype=np.float32)[:, None, None]
         std = np.asarray(recipe.std, dtype=np.float32)[:, None, None]
         return model, lambda images: (images - mean) / std

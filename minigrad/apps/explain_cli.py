@@ -12,12 +12,12 @@ import numpy as np
 from minigrad.saliency import LAYER_METHODS, METHODS, explain
 from minigrad.apps.options import UsageError, non_negative_int, positive_int
 from minigrad.data import DATA_VERSIONS
-from minigrad.apps.explain_benchmark import (ARCHITECTURES, BENCHMARK_METHODS, DATASETS,
-                                         DEFAULT_ARCHITECTURE, LAYER_COLUMNS, SANITY_COLUMNS,
-                                         SANITY_METHODS, SPLITS, best_layer, data_check, format_table,
-                                         layer_rows, load_dataset, load_model, run_benchmark,
-                                         sanity_rows, train_model)
-from minigrad.apps.explain_benchmark import VIT_ARCHITECTURES, VIT_BENCHMARK_METHODS
+from minigrad.apps.explain_benchmark import (ARCHITECTURES, DATASETS, DEFAULT_ARCHITECTURE,
+                                             LAYER_COLUMNS, SANITY_COLUMNS, SANITY_METHODS,
+                                             SPLITS, benchmark_methods, best_layer, data_check,
+                                             format_table, layer_rows, load_dataset,
+                                             load_model, run_benchmark, sanity_rows,
+                                             train_model)
 
 
 # One of each family, so that the default picture stays a readable grid; --methods all for every one.
@@ -161,8 +161,7 @@ def run_benchmark_command(args):
         print(f"test accuracy {accuracy:.1%}")
     if args.compare_layers:
         return _compare_layers(args, model, preprocess, title)
-    methods = VIT_BENCHMARK_METHODS if architecture in VIT_ARCHITECTURES else BENCHMARK_METHODS
-    methods = parse_methods(args.methods, methods)
+    methods = parse_methods(args.methods, benchmark_methods(architecture))
     rows = run_benchmark(args.dataset, model, args.n, methods, preprocess=preprocess,
                          steps=args.steps, expensive_n=args.expensive_n, curve_n=args.curve_n,
                          layer=args.layer, split=args.split)

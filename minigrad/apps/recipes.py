@@ -65,6 +65,16 @@ MODEL_RECIPES = {
     ("mnist", "tiny_vit"): Recipe("tiny_vit", epochs=40, batch_size=64, optimizer="adam",
                                   lr=2e-3, weight_decay=0.0, mean=(0.1307,), std=(0.3081,),
                                   size=28, shift=2, flip=False),
+    # B-cos networks take images in [0, 1] (they encode them as [x, 1 - x]): no normalisation.
+    # bcos_lenet: Adam, 20 epochs; on the last 500 training digits (seed 0) temperature 10 at
+    # lr 3e-3 reached 97.8% validation accuracy, 3: 97.6%, 30: 97.2%; 10 at lr 1e-3: 97.2%.
+    ("mnist", "bcos_lenet"): Recipe("bcos_lenet", epochs=20, batch_size=64, optimizer="adam",
+                                    lr=3e-3, weight_decay=0.0, mean=(0.0,), std=(1.0,),
+                                    size=28, shift=2, flip=False),
+    ("shapes", "bcos_alexnet_lite"): Recipe("bcos_alexnet_lite", epochs=8, batch_size=64,
+                                            optimizer="adam", lr=1e-3, weight_decay=0.0,
+                                            mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size=32,
+                                            shift=2, flip=True),
 }
 VIT_MODELS = ("tiny_vit", "vit")
 

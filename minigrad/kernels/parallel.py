@@ -10,9 +10,10 @@ run its work on each part of the batch on a thread of its own:
     parallel.map(work, parts)           # on threads at once; -> [work(part) for part in parts]
 
 This pays because the heavy work inside `work` releases Python's GIL: the Numba kernels are
-compiled with `nogil=True`, and NumPy releases it in matmul and in its copy loops. While the
-parts run, NumPy's BLAS (OpenBLAS) is held at one thread, so that each part's GEMM runs on its
-own core (not four BLAS threads on two cores). Why threads over the batch
+compiled with `nogil=True`, and NumPy releases it in matmul and in its copy loops. While
+minigrad computes (every op's forward, a whole backward pass), NumPy's BLAS (OpenBLAS) is held
+at one thread (`blas_held`), so that each part's GEMM runs on its own core: not four BLAS
+threads on two cores, and no idle OpenBLAS thread spinning on the core a part needs. Why threads over the batch
 and not Numba's `prange` or OpenBLAS's own threads: benchmarks/README.md, "Why the code is the
 way it is".
 
@@ -87,15 +88,43 @@ def split(N, elements=None):
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-@contextlib.contextmanager
-def single_threaded_blas():
-    """Hold NumPy's BLAS at one thread inside the block (restored afterwards)."""
-    before = _blas[0]()
-    _blas[1](1)
-    try:
-        yield
-    finally:
-        _blas[1](before)
+class blas_held:
+    """`with blas_held():` -- NumPy's BLAS at one thread while minigrad computes with threads
+    of its own (more than one); restored when the outermost such block ends. Blocks nest: the
+    engine holds it around every op's forward and around a whole backward pass, and `map` holds
+    it again inside an op.
+
+    Why not let OpenBLAS thread the GEMMs that minigrad does not split: after a threaded GEMM,
+    OpenBLAS's worker thread keeps spinning on the other core for a while, waiting for more
+    work, and takes that core from minigrad's second part. Measured on LeNet-5 training steps
+    (batch 64): 21.5 ms of CPU time a step with OpenBLAS's threads between the parts, 6.5 ms
+    without, for the same work (benchmarks/README.md, "OpenBLAS's spinning threads")."""
+
+    def __enter__(self):
+        self.held = _threads > 1
+        if self.held:
+            _change_hold(+1)
+
+    def __exit__(self, *exc):
+        if self.held:
+            _change_hold(-1)
+        return False
+
+
+_hold_mutex = threading.Lock()
+_hold_depth = 0
+_blas_before = None
+
+
+def _change_hold(step):
+    global _hold_depth, _blas_before
+    with _hold_mutex:
+        if _hold_depth == 0:
+            _blas_before = _blas[0]()
+            _blas[1](1)
+        _hold_depth += step
+        if _hold_depth == 0:
+            _blas[1](_blas_before)
 
 
 def map(work, parts, *per_part):
@@ -104,7 +133,7 @@ def map(work, parts, *per_part):
     calls = list(zip(parts, *per_part))
     if len(calls) == 1:
         return [work(*calls[0])]
-    with _lock, single_threaded_blas():
+    with _lock, blas_held():
         futures = [_pool.submit(_run_part, work, call) for call in calls[1:]]
         try:
             results = [_run_part(work, calls[0])]
@@ -116,8 +145,8 @@ def map(work, parts, *per_part):
 def _start_afresh_after_fork():
     """A forked child has none of its parent's threads (its copy of the pool would wait forever
     for a worker that is not there): give it a pool and a lock of its own."""
-    global _lock
-    _lock = threading.Lock()
+    global _lock, _hold_mutex
+    _lock, _hold_mutex = threading.Lock(), threading.Lock()
     set_num_threads(_threads)
 
 

@@ -5,12 +5,14 @@
 from functools import partial
 
 from minigrad.models.alexnet_lite import AlexNetLite
+from minigrad.models.bcos import BcosNet, bcos_alexnet_lite, bcos_lenet
 from minigrad.models.lenet import LeNet5
 from minigrad.models.vit import VisionTransformer, tiny_vit
 
 MODELS = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
           "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True),
-          "tiny_vit": tiny_vit, "vit": tiny_vit}
+          "tiny_vit": tiny_vit, "vit": tiny_vit,
+          "bcos_lenet": bcos_lenet, "bcos_alexnet_lite": bcos_alexnet_lite}
 
 
 def get_model(name, **kwargs):
@@ -21,4 +23,5 @@ def get_model(name, **kwargs):
     return MODELS[key](**kwargs)
 
 
-__all__ = ["LeNet5", "AlexNetLite", "get_model", "MODELS", "VisionTransformer", "tiny_vit"]
+__all__ = ["LeNet5", "AlexNetLite", "get_model", "MODELS", "VisionTransformer", "tiny_vit",
+           "BcosNet", "bcos_lenet", "bcos_alexnet_lite"]

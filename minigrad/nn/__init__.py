@@ -4,7 +4,8 @@
     model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(6 * 12 * 12, 10))
 """
-from minigrad.nn import attention, fuse, init, transformer
+from minigrad.nn import attention, bcos, fuse, init, transformer
+from minigrad.nn.bcos import AddInverse, BcosConv2d, BcosLinear, bcos_explanation_mode
 from minigrad.nn.blocks import BasicBlock, Inception, vgg_block
 from minigrad.nn.checkpoint import (CheckpointError, flatten_state, load, remove_partial_files,
                                     save, select, unflatten_state)
@@ -25,4 +26,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d"
            "load", "CheckpointError", "remove_partial_files", "flatten_state", "unflatten_state",
            "select", "manual_seed", "init", "fuse", "attention", "LayerNorm", "GELU",
            "MultiheadAttention", "TransformerEncoderLayer", "PatchEmbedding", "ClassToken",
-           "PositionEmbedding", "transformer"]
+           "PositionEmbedding", "transformer", "bcos", "AddInverse", "BcosConv2d", "BcosLinear",
+           "bcos_explanation_mode"]

@@ -2,6 +2,7 @@
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.kernels import parallel
 from minigrad.ops.shape import Transpose, reshape
 
 
@@ -15,7 +16,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return product(a, b)
 
     def backward(self, grad):
         a = self.a[None, :] if self.a.ndim == 1 else self.a     # (..., m, n)
@@ -24,12 +25,28 @@ class MatMul(Function):
         grad = grad.reshape(batch + (a.shape[-2], b.shape[-1]))  # (..., m, p)
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = grad @ np.swapaxes(b, -1, -2)                 # (..., m, n)
+            grad_a = product(grad, np.swapaxes(b, -1, -2))               # (..., m, n)
             grad_a = grad_a[..., 0, :] if self.a.ndim == 1 else grad_a
         if self.needs_input_grad[1]:
-            grad_b = np.swapaxes(a, -1, -2) @ grad                 # (..., n, p)
+            grad_b = product(np.swapaxes(a, -1, -2), grad)               # (..., n, p)
             grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
         return grad_a, grad_b
+
+
+def product(a, b):
+    """a @ b, computed in parts on minigrad's threads (kernels/parallel.py) when it is big: the
+    rows of a 2-D product, or the first batch axis of a stack of products that share it. Each
+    part is an independent a[part] @ b, so the parts need no sum afterwards."""
+    stacked = a.ndim == b.ndim >= 3 and a.shape[0] == b.shape[0]
+    if not (stacked or a.ndim == b.ndim == 2):
+        return a @ b
+    out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
+                   dtype=np.result_type(a, b))
+
+    def work(part):
+        np.matmul(a[part], b[part] if stacked else b, out=out[part])
+    parallel.map(work, parallel.split(a.shape[0], out.size))
+    return out
 
 
 def matmul(a, b):

@@ -22,15 +22,20 @@ postprocess.py). The model is left as it was.
                    and the baseline maps every table should carry
     plot.py        overlay grids, deletion/insertion curves, sanity cascade, fixation points
     layers.py      the same method at every conv layer, scored
+    dynamic.py     the dynamic-linear view: linearize (y = W(x) x + b(x) of a ReLU network,
+                   exactly), dynamic_linear_map (y = W(x) x of a B-cos network), and their
+                   saliency methods with the B-cos paper's RGB+alpha rendering
     transformer.py attention rollout, raw attention and token Grad-CAM, for vision transformers
                    (x through the model's PatchEmbedding; layer= for token_gradcam only)
 """
 from minigrad.saliency import cam as _cam
+from minigrad.saliency import dynamic as _dynamic
 from minigrad.saliency import fixations as _fixations
 from minigrad.saliency import gradients as _gradients
 from minigrad.saliency import occlusion as _occlusion
 from minigrad.saliency import transformer as _transformer
 from minigrad.saliency.core import Explanation, as_batch, check_score
+from minigrad.saliency.dynamic import LinearView, dynamic_linear_map, linearize
 from minigrad.saliency.postprocess import apply_steps
 
 # name -> (function, default post-processing steps, default score)
@@ -52,6 +57,8 @@ METHODS = {
     "guided_gradcam": (_cam.guided_gradcam, ("normalize",), "logit"),
     "occlusion": (_occlusion.occlusion, ("normalize",), "logit"),
     "fixations": (_fixations.cnn_fixations, ("normalize",), "logit"),
+    "linearize": (_dynamic.linearize_method, ("normalize",), "logit"),
+    "bcos": (_dynamic.bcos_method, ("normalize",), "logit"),
     "rollout": (_transformer.attention_rollout, ("upsample", "normalize"), "logit"),
     "attention": (_transformer.raw_attention, ("upsample", "normalize"), "logit"),
     "token_gradcam": (_transformer.token_gradcam, ("relu", "upsample", "normalize"), "logit"),
@@ -59,11 +66,14 @@ METHODS = {
 LAYER_METHODS = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
                  "guided_gradcam", "token_gradcam")
 # defined on the logit alone: CAM's map is the last Linear's weights times the features (its mean
-# plus the bias is the logit), CNN-Fixations follows the class unit back without any score
-LOGIT_ONLY_METHODS = ("cam", "fixations")
+# plus the bias is the logit), CNN-Fixations follows the class unit back without any score,
+# linearize and bcos read the logit's own linear map
+LOGIT_ONLY_METHODS = ("cam", "fixations", "linearize", "bcos")
 # read from the attention alone: the same map whatever the class and the score
 CLASS_AGNOSTIC_METHODS = ("rollout", "attention")
 TRANSFORMER_METHODS = ("rollout", "attention", "token_gradcam")
+# need a B-cos network (nn.BcosConv2d, nn.BcosLinear; models.bcos_lenet ...)
+BCOS_METHODS = ("bcos",)
 
 
 def explain(model, x, target=None, method="gradcam", layer=None, score=None,
@@ -104,4 +114,5 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
 
 
 __all__ = ["explain", "METHODS", "LAYER_METHODS", "LOGIT_ONLY_METHODS", "Explanation",
-           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS"]
+           "CLASS_AGNOSTIC_METHODS", "TRANSFORMER_METHODS", "BCOS_METHODS", "linearize",
+           "LinearView", "dynamic_linear_map"]

@@ -8,6 +8,7 @@ backend works.
     plot_fixations      CNN-Fixations' points, layer by layer, over the image
     plot_attention_maps a vision transformer's attention, every block and head, for one image
     plot_rollout        attention rollout over the image
+    plot_bcos_grid      images, their B-cos RGB+alpha explanations, and other methods' maps
 """
 import numpy as np
 from matplotlib.figure import Figure
@@ -155,3 +156,26 @@ def plot_rollout(model, image, discard_ratio=0.0):
     rollout_map = explain(model, image, method="rollout", discard_ratio=discard_ratio)
     return overlay_grid(image[None], {"attention rollout": rollout_map}, titles=["image"],
                         cell=2.4)
+
+
+def plot_bcos_grid(images, rgba, maps_by_method=None, titles=None, cell=1.6):
+    """images (N, C, H, W); rgba (N, H, W, 4), the B-cos rendering (Explanation.info['rgba'])
+    -> Figure of N rows: the image, the explanation over black (as in the paper: what the
+    alpha hides is dark), then each of `maps_by_method` {name: (N, H, W)} over the image
+    ('jet', each map divided by its largest value)."""
+    maps_by_method = maps_by_method or {}
+    n, columns = len(images), 2 + len(maps_by_method)
+    fig = Figure(figsize=(cell * columns, cell * n + 0.3))
+    axes = np.asarray(fig.subplots(n, columns, squeeze=False))
+    for i in range(n):
+        _show_image(axes[i, 0], images[i], titles[i] if titles else "image")
+        rgb, alpha = rgba[i, ..., :3], rgba[i, ..., 3:]
+        _show_image(axes[i, 1], (rgb * alpha).transpose(2, 0, 1), "B-cos W(x)" if i == 0
+                    else None)
+        for j, (name, maps) in enumerate(maps_by_method.items()):
+            saliency = np.asarray(maps[i], dtype=np.float64)
+            _show_image(axes[i, j + 2], images[i], name if i == 0 else None)
+            axes[i, j + 2].imshow(saliency / (np.abs(saliency).max() or 1.0), cmap="jet",
+                                  alpha=0.5, vmin=0.0, vmax=1.0)
+    fig.tight_layout()
+    return fig

@@ -74,3 +74,20 @@ def test_train_model_vit_uses_its_recipe_writes_the_attention_plots_and_reloads(
     capsys.readouterr()
     assert main(["evaluate", "--model-path", str(out / "model.npz")]) == 0
     assert "vit on mnist test (1000 images): accuracy" in capsys.readouterr().out
+
+
+def test_train_model_bcos_lenet_uses_its_recipe_and_reloads(tmp_path, capsys):
+    """Its recipe feeds images in [0, 1]: evaluate must too, and so give the same accuracy."""
+    out = tmp_path / "bcos"
+    assert main(["train", "--model", "bcos-lenet", "--epochs", "1", "--limit", "128",
+                 "--out", str(out), "--no-progress"]) == 0
+    # no Conv2d, so no filters or feature maps of one
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        set(FILES) - {"filters.png", "feature_maps.png"})
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["model"], config["optimizer"], config["lr"]) == ("bcos_lenet", "adam", 0.003)
+    accuracy = json.loads((out / "metrics.json").read_text())["accuracy"]
+    capsys.readouterr()
+    assert main(["evaluate", "--model-path", str(out / "model.npz")]) == 0
+    assert f"bcos_lenet on mnist test (1000 images): accuracy {accuracy:.2%}" in \
+        capsys.readouterr().out

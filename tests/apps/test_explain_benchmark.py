@@ -169,3 +169,21 @@ def test_benchmark_command_trains_a_vit_and_scores_the_attention_methods(tmp_pat
     assert "gradcam " not in table.replace("token_gradcam", "")      # no CAM on a ViT
     parse(["explain-benchmark", "--model", "tiny_vit_cluttered"])     # a known architecture
     assert build_model("tiny_vit_cluttered").patch_embed.grid == (8, 8)
+
+
+def test_benchmark_command_trains_a_bcos_network_and_scores_its_own_explanation(tmp_path):
+    args = parse(["explain-benchmark", "--dataset", "cluttered_mnist", "--model",
+                  "bcos_cluttered_lenet", "--train-size", "16", "--epochs", "1", "--n", "2",
+                  "--steps", "2", "--methods", "all", "--out", str(tmp_path / "table.md")])
+    assert args.run(args) == 0
+    table = (tmp_path / "table.md").read_text()
+    for method in ("bcos", "vanilla", "grad_x_input", "occlusion", "baseline: centre"):
+        assert f"| {method} " in table
+    assert "gradcam" not in table and "linearize" not in table    # no ReLU, no Conv2d
+
+
+def test_the_linearize_row_counts_one_backward_pass_per_class():
+    model = build_model("cluttered_lenet")
+    rows = run_benchmark("cluttered_mnist", model, n=2, methods=("linearize",), progress=None,
+                         steps=2)
+    assert rows[0]["method"] == "linearize" and rows[0]["backward"] == 10

@@ -5,7 +5,9 @@ import threading
 import numpy as np
 import pytest
 
+from minigrad.function import Function
 from minigrad.kernels import parallel
+from minigrad.tensor import Tensor
 
 needs_openblas = pytest.mark.skipif(parallel._blas is None,
                                     reason="NumPy's BLAS is not an OpenBLAS minigrad can find")
@@ -111,3 +113,54 @@ def test_a_forked_child_splits_with_threads_of_its_own(two_threads):
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung in parallel.map")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+class _RecordBlasThreads(Function):
+    """An op that records how many threads NumPy's BLAS has in its forward and its backward."""
+    seen = []
+
+    def forward(self, x):
+        self.seen.append(("forward", parallel._blas[0]()))
+        return x * 2
+
+    def backward(self, grad):
+        self.seen.append(("backward", parallel._blas[0]()))
+        return grad * 2
+
+
+@needs_openblas
+def test_every_op_runs_with_blas_held_while_minigrad_splits(two_threads):
+    # OpenBLAS's own threads would spin beside minigrad's parts (parallel.blas_held)
+    parallel._blas[1](2)
+    _RecordBlasThreads.seen = []
+    x = Tensor(np.ones(3), requires_grad=True)
+    _RecordBlasThreads.apply(x).sum().backward()
+    assert _RecordBlasThreads.seen == [("forward", 1), ("backward", 1)]
+    assert parallel._blas[0]() == 2 and np.array_equal(x.grad, [2, 2, 2])
+
+
+@needs_openblas
+def test_with_one_minigrad_thread_blas_is_left_as_the_user_set_it():
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(1)
+    parallel._blas[1](2)
+    try:
+        _RecordBlasThreads.seen = []
+        _RecordBlasThreads.apply(Tensor(np.ones(3), requires_grad=True)).sum().backward()
+        assert _RecordBlasThreads.seen == [("forward", 2), ("backward", 2)]
+    finally:
+        parallel.set_num_threads(before)
+
+
+@needs_openblas
+def test_held_blocks_nest_and_only_the_outermost_restores(two_threads):
+    parallel._blas[1](2)
+    with parallel.blas_held():
+        with parallel.blas_held():
+            assert parallel._blas[0]() == 1
+        assert parallel._blas[0]() == 1                 # the inner block did not restore it
+        with pytest.raises(RuntimeError):
+            with parallel.blas_held():
+                raise RuntimeError("an op failed")
+        assert parallel._blas[0]() == 1
+    assert parallel._blas[0]() == 2

@@ -26,6 +26,21 @@ def test_matmul_1d_2d_batched_and_broadcast(shapes, data):
     assert_gradients_match(lambda x, y: x @ y, a, b)
 
 
+@pytest.mark.parametrize("shape_a, shape_b", [((5, 3), (3, 4)), ((4, 2, 3), (4, 3, 2))])
+def test_matmul_split_over_two_threads_is_numpys_product(two_threads, shape_a, shape_b):
+    # rows of a 2-D product, or the shared first batch axis, computed as two parts
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
+    x, y = leaf(a), leaf(b)
+    out = x @ y
+    grad = rng.normal(size=out.shape)
+    out.backward(grad)
+    assert two_threads == [2, 2, 2]                      # forward, dA and dB: each in 2 parts
+    np.testing.assert_allclose(out.data, a @ b, rtol=1e-13)
+    np.testing.assert_allclose(x.grad, grad @ np.swapaxes(b, -1, -2), rtol=1e-13)
+    np.testing.assert_allclose(y.grad, np.swapaxes(a, -1, -2) @ grad, rtol=1e-13)
+
+
 def test_mismatched_shapes_name_both():
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
         mg.tensor(np.zeros((2, 3))) @ mg.tensor(np.zeros((4, 5)))

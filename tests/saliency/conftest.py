@@ -26,6 +26,18 @@ def small_cnn():
 
 
 @pytest.fixture
+def torch_small_cnn(small_cnn):
+    """(torch, small_cnn's twin in torch with the same weights); skipped without torch."""
+    torch = pytest.importorskip("torch")
+    reference = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+        torch.nn.Linear(96, 5)).double()
+    reference.load_state_dict({k: torch.from_numpy(v) for k, v in small_cnn.state_dict().items()})
+    return torch, reference
+
+
+@pytest.fixture
 def gap_cnn():
     """conv-relu -> global average pool -> Linear: the architecture CAM was made for, in
     PyTorch's layout (AdaptiveAvgPool2d(1), Flatten)."""

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from minigrad import nn
-from minigrad.models import tiny_vit
-from minigrad.saliency import METHODS, TRANSFORMER_METHODS, explain
+from minigrad.models import bcos_lenet, tiny_vit
+from minigrad.saliency import BCOS_METHODS, METHODS, TRANSFORMER_METHODS, explain
 
 
 def busy_model():
@@ -32,19 +32,36 @@ def snapshot(model):
             "state": model.state_dict()}
 
 
+def busy_bcos():
+    """A B-cos LeNet for 3-channel 28x28 images, for the methods that need a B-cos network."""
+    nn.manual_seed(0)
+    return bcos_lenet(num_classes=3, in_channels=3, temperature=10.0)
+
+
+def model_for(method):
+    """(model, its last layer, image size) for `method`."""
+    if method in TRANSFORMER_METHODS:
+        model = busy_vit()
+        return model, model.head, 8
+    if method in BCOS_METHODS:
+        model = busy_bcos()
+        return model, model.classifier[2], 28
+    model = busy_model()
+    return model, model[7], 8
+
+
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_leaves_the_model_exactly_as_it_was(method, rng):
-    model = busy_vit() if method in TRANSFORMER_METHODS else busy_model()
+    model, head, size = model_for(method)
     model.train()
-    head = model.head if method in TRANSFORMER_METHODS else model[7]
     head.weight.grad = np.ones_like(head.weight.data)               # a gradient left by training
-    x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
+    x = rng.normal(size=(2, 3, size, size)).astype(np.float32)
     with_eval = model.eval()(nn.Parameter(x)).data
     model.train()
     before = snapshot(model)
     maps = explain(model, x, method=method)
     after = snapshot(model)
-    assert maps.shape == (2, 8, 8) and maps.dtype.kind == "f" and not np.isnan(maps).any()
+    assert maps.shape == (2, size, size) and maps.dtype.kind == "f" and not np.isnan(maps).any()
     assert before["training"] == after["training"]
     assert before["requires_grad"] == after["requires_grad"]
     assert before["hooks"] == after["hooks"]

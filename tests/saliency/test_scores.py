@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from minigrad import nn
-from minigrad.models import tiny_vit
-from minigrad.saliency import LOGIT_ONLY_METHODS, METHODS, TRANSFORMER_METHODS, explain
+from minigrad.models import bcos_lenet, tiny_vit
+from minigrad.saliency import (BCOS_METHODS, LOGIT_ONLY_METHODS, METHODS, TRANSFORMER_METHODS,
+                               explain)
 from minigrad.saliency.core import SCORES, layer_activation, untouched
 
 TARGET = np.array([0, 3, 4])
@@ -72,7 +73,7 @@ def test_prob_map_is_p_c_times_the_log_prob_map(small_cnn, images, p_target, met
     assert not np.allclose(prob, log_prob, rtol=1e-3, atol=1e-9)       # p_c < 1 here
 
 
-CNN_METHODS = set(METHODS) - set(TRANSFORMER_METHODS)
+CNN_METHODS = set(METHODS) - set(TRANSFORMER_METHODS) - set(BCOS_METHODS)
 
 
 @pytest.mark.parametrize("method", sorted(CNN_METHODS - set(LOGIT_ONLY_METHODS)) +
@@ -94,10 +95,15 @@ def test_every_method_with_a_score_gives_a_different_map_for_each(small_cnn, ima
 @pytest.mark.parametrize("method", LOGIT_ONLY_METHODS)
 @pytest.mark.parametrize("score", ["prob", "log_prob"])
 def test_logit_only_methods_refuse_another_score(gap_cnn, images, method, score):
+    model = gap_cnn
+    if method in BCOS_METHODS:
+        nn.manual_seed(0)
+        model = bcos_lenet(num_classes=4, in_channels=3)
+        images = np.random.default_rng(0).random((3, 3, 28, 28))
     with pytest.raises(ValueError, match=f"{method!r} explains the logit only"):
-        explain(gap_cnn, images, method=method, score=score)
-    np.testing.assert_array_equal(explain(gap_cnn, images, method=method, score="logit"),
-                                  explain(gap_cnn, images, method=method))
+        explain(model, images, method=method, score=score)
+    np.testing.assert_array_equal(explain(model, images, method=method, score="logit"),
+                                  explain(model, images, method=method))
 
 
 @pytest.mark.parametrize("score", SCORES)
@@ -139,13 +145,9 @@ def test_scorecam_weights_are_the_chosen_score_of_the_masked_inputs(gap_cnn, ima
 
 
 @pytest.mark.parametrize("score", ["prob", "log_prob"])
-def test_gradients_of_prob_and_log_prob_match_torch(small_cnn, images, score):
-    torch = pytest.importorskip("torch")
-    reference = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-        torch.nn.Linear(96, 5)).double()
-    reference.load_state_dict({k: torch.from_numpy(v) for k, v in small_cnn.state_dict().items()})
+def test_gradients_of_prob_and_log_prob_match_torch(small_cnn, torch_small_cnn, images,
+                                                    score):
+    torch, reference = torch_small_cnn
     x = torch.tensor(images, requires_grad=True)
     scores = torch.softmax(reference(x), 1) if score == "prob" else torch.log_softmax(reference(x), 1)
     scores[torch.arange(3), torch.from_numpy(TARGET)].sum().backward()

@@ -1,11 +1,21 @@
 """Each saliency method against its paper's formula, computed independently in torch autograd
-on the same network with the same weights (float64)."""
+on the same network with the same weights (float64).
+
+Nothing here calls minigrad's saliency code except to get the map under test: the scores, the
+gradients (also those through a changed ReLU backward and Grad-CAM++'s higher derivatives), the
+integration nodes, the noise, the upsampling and the occluding windows are all rebuilt in torch
+or written out from the formula. Every comparison is on the raw map (postprocess=())."""
 import numpy as np
 import pytest
 
 from minigrad import saliency
 
 torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+TIGHT = dict(rtol=1e-10, atol=1e-14)
+DEFAULT_LAYER = "4"            # the ReLU after the last Conv2d: minigrad's layer=None
+PRE_RELU_LAYER = "3"           # the last Conv2d itself: signed A, g = 0 where the ReLU is off
 
 
 def torch_twin(model):
@@ -21,22 +31,48 @@ def torch_twin(model):
     return twin
 
 
-def raw(model, x, method, target):
-    return saliency.explain(model, x, target=target, method=method, postprocess=())
+def raw(model, x, method, target, **options):
+    return saliency.explain(model, x, target=target, method=method, postprocess=(), **options)
 
 
-def input_grad(twin, x, target):
+def class_score(output, target, score="logit"):
+    """S_c of each sample: its target's logit or softmax probability, (N,)."""
+    scores = F.softmax(output, dim=1) if score == "prob" else output
+    return scores[torch.arange(len(target)), torch.as_tensor(target)]
+
+
+def scores_of(net, x, target, score="logit"):
+    with torch.no_grad():
+        return class_score(net(torch.from_numpy(x)), target, score).numpy()
+
+
+def input_grad(net, x, target):
     inputs = torch.from_numpy(x).requires_grad_()
-    twin(inputs)[torch.arange(len(x)), torch.from_numpy(target)].sum().backward()
+    class_score(net(inputs), target).sum().backward()
     return inputs.grad.numpy()
 
 
-def layer_grad(twin, x, target):
-    """A (the last ReLU's output, minigrad's default layer) and dS_c/dA."""
-    features = twin[:5](torch.from_numpy(x))
+def split(twin, layer):
+    """The twin cut right after minigrad's module `layer` (an index of the Sequential)."""
+    cut = int(layer) + 1
+    return twin[:cut], twin[cut:]
+
+
+def layer_grad(twin, x, target, layer=DEFAULT_LAYER):
+    """A (the output of `layer`) and dS_c/dA."""
+    body, head = split(twin, layer)
+    features = body(torch.from_numpy(x))
     features.retain_grad()
-    twin[5:](features)[torch.arange(len(x)), torch.from_numpy(target)].sum().backward()
+    class_score(head(features), target).sum().backward()
     return features.detach().numpy(), features.grad.numpy()
+
+
+def upsample(maps, size):
+    """(N, h, w) or (N, K, h, w) -> bilinear at `size`, torch's align_corners=False."""
+    maps = torch.as_tensor(maps)
+    batched = maps[:, None] if maps.dim() == 3 else maps
+    out = F.interpolate(batched, size=size, mode="bilinear", align_corners=False)
+    return (out[:, 0] if maps.dim() == 3 else out).numpy()
 
 
 @pytest.fixture
@@ -49,16 +85,245 @@ def test_vanilla_and_grad_x_input(case):
     model, twin, x, target = case
     gradient = input_grad(twin, x, target)
     np.testing.assert_allclose(raw(model, x, "vanilla", target), np.abs(gradient).max(axis=1),
-                               rtol=1e-10, atol=1e-14)
+                               **TIGHT)
     np.testing.assert_allclose(raw(model, x, "grad_x_input", target), (x * gradient).sum(axis=1),
-                               rtol=1e-10, atol=1e-14)
+                               **TIGHT)
 
+
+# ---- Integrated Gradients ---------------------------------------------------------------
+
+def gauss_legendre(n):
+    """Nodes and weights of n-point Gauss-Legendre on [0, 1], by Golub-Welsch: the nodes are the
+    eigenvalues of the Jacobi matrix of the Legendre recurrence (off-diagonal k / sqrt(4k^2 - 1)),
+    the weights 2 v_0^2 from its unit eigenvectors; then mapped from [-1, 1] to [0, 1]."""
+    k = np.arange(1, n)
+    off_diagonal = k / np.sqrt(4 * k ** 2 - 1)
+    nodes, vectors = np.linalg.eigh(np.diag(off_diagonal, 1) + np.diag(off_diagonal, -1))
+    return (nodes + 1) / 2, vectors[0] ** 2
+
+
+def trapezoid(n):
+    """a_k = k / (n - 1), weight 1 / (n - 1), halved at both ends."""
+    weights = np.array([0.5] + [1.0] * (n - 2) + [0.5]) / (n - 1)
+    return np.arange(n) / (n - 1), weights
+
+
+@pytest.mark.parametrize("rule, nodes_and_weights, steps", [("gauss-legendre", gauss_legendre, 5),
+                                                            ("trapezoid", trapezoid, 6)])
+@pytest.mark.parametrize("baseline", ["zeros", "image"])
+def test_integrated_gradients(case, rng, rule, nodes_and_weights, steps, baseline):
+    """IG = (x - x') * sum_k w_k dS_c/dx(x' + a_k (x - x')), summed over channels; the
+    completeness gap is sum IG - (S(x) - S(x'))."""
+    model, twin, x, target = case
+    x_ref = np.zeros_like(x) if baseline == "zeros" else 0.3 * rng.normal(size=x.shape)
+    alphas, weights = nodes_and_weights(steps)
+    integral = sum(w * input_grad(twin, x_ref + a * (x - x_ref), target)
+                   for a, w in zip(alphas, weights))
+    attribution = (x - x_ref) * integral
+    maps, explanation = saliency.explain(model, x, target=target, method="integrated_gradients",
+                                         postprocess=(), return_explanation=True, steps=steps,
+                                         rule=rule, baseline=x_ref, batch_size=3)
+    np.testing.assert_allclose(maps, attribution.sum(axis=1), **TIGHT)
+    change = scores_of(twin, x, target) - scores_of(twin, x_ref, target)
+    np.testing.assert_allclose(explanation.info["score_change"], change, **TIGHT)
+    np.testing.assert_allclose(explanation.info["completeness_gap"],
+                               attribution.sum(axis=(1, 2, 3)) - change, **TIGHT)
+
+
+# ---- SmoothGrad -------------------------------------------------------------------------
+
+def test_smoothgrad_with_the_same_noise_draws(case):
+    """minigrad's draws: default_rng(seed).normal(size=(samples, N, C, H, W)) for the whole
+    batch at once, times sigma = noise * (max(x) - min(x)) of each image; the map is
+    max_c |mean_i dS_c/dx(x + e_i)| (the gradient averaged, then the vanilla map)."""
+    model, twin, x, target = case
+    samples, noise, seed = 4, 0.2, 7
+    draws = np.random.default_rng(seed).normal(size=(samples,) + x.shape)
+    sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
+    mean_gradient = np.mean([input_grad(twin, x + sigma[:, None, None, None] * e, target)
+                             for e in draws], axis=0)
+    np.testing.assert_allclose(raw(model, x, "smoothgrad", target, samples=samples, noise=noise,
+                                   seed=seed, batch_size=3),
+                               np.abs(mean_gradient).max(axis=1), **TIGHT)
+
+
+# ---- guided backprop and deconvnet: the ReLU's backward replaced --------------------------
+
+class GuidedReLU(torch.autograd.Function):
+    """Springenberg et al. 2015: R_in = [x > 0] [R_out > 0] R_out."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, r):
+        x, = ctx.saved_tensors
+        return r * (x > 0) * (r > 0)
+
+
+class DeconvReLU(torch.autograd.Function):
+    """Zeiler & Fergus 2014: R_in = [R_out > 0] R_out, whatever the forward input was."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, r):
+        return r.clamp(min=0)
+
+
+class RuleReLU(torch.nn.Module):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x):
+        return self.function.apply(x)
+
+
+def with_relu_rule(twin, function):
+    """A copy of the twin (same weights) whose every ReLU backpropagates by `function`."""
+    return torch.nn.Sequential(*(RuleReLU(function) if isinstance(m, torch.nn.ReLU) else m
+                                 for m in twin))
+
+
+def guided_map(twin, x, target):
+    return np.abs(input_grad(with_relu_rule(twin, GuidedReLU), x, target)).max(axis=1)
+
+
+@pytest.mark.parametrize("method, function", [("guided_backprop", GuidedReLU),
+                                              ("deconvnet", DeconvReLU)])
+def test_modified_relu_backward(case, method, function):
+    model, twin, x, target = case
+    gradient = input_grad(with_relu_rule(twin, function), x, target)
+    np.testing.assert_allclose(raw(model, x, method, target), np.abs(gradient).max(axis=1),
+                               **TIGHT)
+
+
+# ---- the CAM family ---------------------------------------------------------------------
 
 def test_gradcam_and_hirescam(case):
     model, twin, x, target = case
     a, g = layer_grad(twin, x, target)
     np.testing.assert_allclose(raw(model, x, "gradcam", target),
-                               (g.mean(axis=(2, 3), keepdims=True) * a).sum(axis=1),
-                               rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(raw(model, x, "hirescam", target), (g * a).sum(axis=1),
-                               rtol=1e-10, atol=1e-14)
+                               (g.mean(axis=(2, 3), keepdims=True) * a).sum(axis=1), **TIGHT)
+    np.testing.assert_allclose(raw(model, x, "hirescam", target), (g * a).sum(axis=1), **TIGHT)
+
+
+def exp_score_derivatives(head, a, c):
+    """First, second and third derivatives of Y = exp(S_c(A)) by each element A_ij, for one
+    image's activations a (K, h, w): the diagonal of the higher derivatives, by autograd (one
+    double backward per element)."""
+    flat = torch.from_numpy(a).flatten().requires_grad_()
+    y = torch.exp(head(flat.view(1, *a.shape))[0, c])
+    d1, = torch.autograd.grad(y, flat, create_graph=True)
+    d2, d3 = torch.zeros_like(flat), torch.zeros_like(flat)
+    for i in range(len(flat)):
+        d2_row, = torch.autograd.grad(d1[i], flat, create_graph=True)
+        d2[i] = d2_row[i].detach()
+        d3[i] = torch.autograd.grad(d2_row[i], flat, retain_graph=True)[0][i]
+    return [d.detach().view(a.shape).numpy() for d in (d1, d2, d3)]
+
+
+@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
+def test_gradcampp_from_the_higher_derivatives_of_exp_score(case, layer):
+    """Grad-CAM++ (Chattopadhay et al. 2018, eqs. 10 and 19) explains Y = exp(S_c):
+
+        alpha_ij = d2Y/dA_ij^2 / (2 d2Y/dA_ij^2 + sum_ab A_ab d3Y/dA_ij^3)   (0 where 0/0)
+        w^k = sum_ij alpha_ij relu(dY/dA_ij),     map = sum_k w^k A^k
+
+    Here the derivatives come from autograd, not from the closed form. The head above either
+    layer is piecewise linear, so this is minigrad's map (which drops exp(S_c)) times exp(S_c)."""
+    model, twin, x, target = case
+    body, head = split(twin, layer)
+    with torch.no_grad():
+        activations = body(torch.from_numpy(x)).numpy()
+    expected = []
+    for a, c in zip(activations, target):
+        d1, d2, d3 = exp_score_derivatives(head, a, c)
+        denominator = 2 * d2 + a.sum(axis=(1, 2), keepdims=True) * d3
+        alpha = np.divide(d2, denominator, out=np.zeros_like(d2), where=denominator != 0)
+        weights = (alpha * np.maximum(d1, 0)).sum(axis=(1, 2), keepdims=True)
+        expected.append((weights * a).sum(axis=0))
+    exp_score = np.exp(scores_of(twin, x, target))[:, None, None]
+    np.testing.assert_allclose(raw(model, x, "gradcam++", target, layer=layer) * exp_score,
+                               np.stack(expected), **TIGHT)
+
+
+@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
+def test_xgradcam_and_layercam(case, layer):
+    """XGrad-CAM (Fu et al. 2020): w^k = sum_ij A_ij g_ij / sum_ab A_ab (0 for a zero channel);
+    LayerCAM (Jiang et al. 2021): map = sum_k relu(g^k) * A^k, element-wise."""
+    model, twin, x, target = case
+    a, g = layer_grad(twin, x, target, layer)
+    total = a.sum(axis=(2, 3), keepdims=True)
+    weights = np.divide((a * g).sum(axis=(2, 3), keepdims=True), total,
+                        out=np.zeros_like(total), where=total != 0)
+    np.testing.assert_allclose(raw(model, x, "xgradcam", target, layer=layer),
+                               (weights * a).sum(axis=1), **TIGHT)
+    np.testing.assert_allclose(raw(model, x, "layercam", target, layer=layer),
+                               (np.maximum(g, 0) * a).sum(axis=1), **TIGHT)
+
+
+@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
+@pytest.mark.parametrize("score", ["prob", "logit"])
+def test_scorecam_by_algorithm_1(case, layer, score):
+    """Score-CAM (Wang et al. 2020, Algorithm 1): each channel A^k upsampled to the input
+    (bilinear, align_corners=False) and min-max scaled to [0, 1] per channel (a constant channel
+    -> all zeros) is a mask; w^k = S_c(x * mask_k), the class's softmax probability by default;
+    map = sum_k w^k A^k. No softmax across the channels."""
+    model, twin, x, target = case
+    body, _ = split(twin, layer)
+    with torch.no_grad():
+        a = body(torch.from_numpy(x)).numpy()
+    up = upsample(a, x.shape[2:])                                            # (N, K, H, W)
+    low, high = up.min(axis=(2, 3), keepdims=True), up.max(axis=(2, 3), keepdims=True)
+    masks = np.divide(up - low, high - low, out=np.zeros_like(up), where=high > low)
+    n, k = a.shape[:2]
+    masked = (x[:, None] * masks[:, :, None]).reshape((n * k,) + x.shape[1:])
+    weights = scores_of(twin, masked, np.repeat(target, k), score).reshape(n, k, 1, 1)
+    np.testing.assert_allclose(raw(model, x, "scorecam", target, layer=layer, score=score,
+                                   batch_size=5),
+                               (weights * a).sum(axis=1), **TIGHT)
+
+
+@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
+def test_guided_gradcam(case, layer):
+    """Selvaraju et al. 2017: guided backprop times Grad-CAM, ReLU'd and upsampled bilinearly to
+    the input (the channels reduced by max |.|, which commutes with the non-negative factor)."""
+    model, twin, x, target = case
+    a, g = layer_grad(twin, x, target, layer)
+    coarse = np.maximum((g.mean(axis=(2, 3), keepdims=True) * a).sum(axis=1), 0)
+    np.testing.assert_allclose(raw(model, x, "guided_gradcam", target, layer=layer),
+                               guided_map(twin, x, target) * upsample(coarse, x.shape[2:]),
+                               **TIGHT)
+
+
+# ---- occlusion --------------------------------------------------------------------------
+
+def occlusion_map(twin, x, target, window, stride, baseline):
+    """Slide a window x window patch of `baseline` (every `stride` pixels, plus one flush with
+    the far edge); each pixel gets the mean score drop S_c(x) - S_c(occluded) of the windows
+    that cover it."""
+    height, width = x.shape[2:]
+    drops, cover = np.zeros((len(x), height, width)), np.zeros((height, width))
+    clean = scores_of(twin, x, target)
+    for top in sorted({*range(0, height - window + 1, stride), height - window}):
+        for left in sorted({*range(0, width - window + 1, stride), width - window}):
+            occluded = x.copy()
+            occluded[:, :, top:top + window, left:left + window] = baseline
+            drops[:, top:top + window, left:left + window] += (
+                clean - scores_of(twin, occluded, target))[:, None, None]
+            cover[top:top + window, left:left + window] += 1
+    return drops / cover
+
+
+@pytest.mark.parametrize("window, stride, baseline", [(4, 3, 0.0), (3, 2, 0.5)])
+def test_occlusion(case, window, stride, baseline):
+    model, twin, x, target = case
+    np.testing.assert_allclose(raw(model, x, "occlusion", target, window=window, stride=stride,
+                                   baseline=baseline, batch_size=4),
+                               occlusion_map(twin, x, target, window, stride, baseline), **TIGHT)

@@ -1,0 +1,124 @@
+"""B-cos units (Boehle, Fritz, Schiele, "B-cos Networks: Alignment is All We Need for
+Interpretability", CVPR 2022): a linear unit whose output is damped unless the input points
+along its weight.
+
+For an input x (a feature vector, or one k x k patch of a convolution's input) and a weight w,
+
+    w^ = w / ||w||                      the unit-norm weight (no eps: a weight is never 0)
+    l  = w^T x                          the linear response (bcos_linear, bcos_conv2d)
+    n  = sqrt(||x||^2 + eps)            the input's norm (per patch: conv of x*x with a ones
+                                        kernel), eps = 1e-6 as in the paper's code
+    c  = l / n                          ~ cos(x, w)
+    out = |c|^(B-1) * l                 = sign(l) |l|^B n^(1-B)     (bcos_scale)
+
+B = 1 is the linear unit w^T x; the larger B, the more a unit asks of the alignment. With
+MaxOut (max_out = M units per output, as in the paper: M = 2) each output is the largest of M
+such responses; since out is increasing in l at fixed n, max over out = out of the max l, so
+the max is taken on l.
+
+Backward of out = sign(l) |l|^B n^(1-B), for B >= 1 (the op's only Function, BcosScale):
+
+    d out / d l = B |l|^(B-1) n^(1-B)  = B |c|^(B-1)         (= B s)
+    d out / d n = (1-B) sign(l)|l|^B n^(-B) = (1-B) out / n
+
+and n's own backward, d n / d x = x / n, comes from the sqrt and conv ops it is built of.
+At l = 0 (x orthogonal to w, or x = 0): out = 0, d out/dl = B * 0^(B-1) = 0 for B > 1 (and 1
+for B = 1, where 0^0 = 1: the linear unit), d out/dn = 0; nothing is divided by zero, since
+n >= sqrt(eps) > 0. Without eps, x = 0 would be 0/0: the unit is positively homogeneous,
+out(t x) = t out(x) for t > 0, continuous at 0 (|out| <= ||x||) but, like |x|, without a
+gradient there; the eps makes it smooth, with gradient 0 at x = 0 for B > 1 (and the true w^
+for B = 1). B < 1 would blow up at l = 0 and is refused.
+(The paper's code also adds 1e-6 to |c| before the power; not here: B s is finite at c = 0,
+so nothing needs it, and without it B = 1 is exactly linear.)
+
+Explanation mode (detach=True, the paper's dynamic linear map): the factor s = |c|^(B-1) is
+held fixed, out = s * l with d out/dl = s and d out/dn = 0. Every unit is then a fixed linear
+map of its input, and a network of them is y = W(x) x with W(x) = dy/dx exactly.
+"""
+import numpy as np
+
+from minigrad.function import Function
+from minigrad.ops.conv import conv2d
+from minigrad.ops.elementwise import sqrt
+from minigrad.ops.linalg import linear
+from minigrad.ops.reduce import amax
+from minigrad.tensor import Tensor
+
+
+class BcosScale(Function):
+    """out = l * s, s = |l / n|^(B-1);  dL/dl = dL/dout * B s,  dL/dn = dL/dout * (1-B) out / n
+    (detach: dL/dl = dL/dout * s, dL/dn = 0). n > 0 broadcasts against l."""
+
+    def forward(self, l, n, b, detach):
+        self.n, self.b, self.detach = n, b, detach
+        self.s = np.abs(l / n) ** (b - 1)
+        self.out = l * self.s
+        return self.out
+
+    def backward(self, grad):
+        if self.detach:
+            return grad * self.s, None
+        return grad * (self.b * self.s), grad * ((1 - self.b) * self.out / self.n)
+
+
+def check_b(b, where):
+    """b as a float >= 1, or a ValueError naming `where`."""
+    if isinstance(b, bool) or not isinstance(b, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(b):
+        raise TypeError(f"{where}: B must be a number >= 1, got {b!r}")
+    if b < 1:
+        raise ValueError(f"{where}: B must be >= 1 (B = 1 is linear; B < 1 makes |cos|^(B-1) "
+                         f"infinite at cos = 0), got B = {b}")
+    return float(b)
+
+
+def bcos_scale(l, n, b=2.0, detach=False):
+    """sign(l) |l|^B n^(1-B): the B-cos non-linearity of linear responses l given the input
+    norms n > 0 (broadcastable to l). detach: hold |l/n|^(B-1) fixed in backward."""
+    return BcosScale.apply(l, n, b=check_b(b, "bcos_scale"), detach=bool(detach))
+
+
+def unit_norm(weight):
+    """w / ||w|| for each output unit (row of a Linear's weight, filter of a Conv2d's)."""
+    axes = tuple(range(1, weight.ndim))
+    return weight / sqrt((weight * weight).sum(axis=axes, keepdims=True))
+
+
+def max_out(l, units):
+    """MaxOut over groups of `units` consecutive outputs: (N, K*M, ...) -> (N, K, ...)."""
+    if units == 1:
+        return l
+    n, channels = l.shape[:2]
+    return amax(l.reshape(n, channels // units, units, *l.shape[2:]), axis=2)
+
+
+def _check_max_out(weight, units, where):
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+        raise ValueError(f"{where}: max_out must be an int >= 1, got {units!r}")
+    if weight.shape[0] % units:
+        raise ValueError(f"{where}: the weight's {weight.shape[0]} output units do not split "
+                         f"into groups of max_out={units}")
+
+
+def bcos_linear(x, weight, b=2.0, units=2, eps=1e-6, detach=False):
+    """B-cos linear layer. x: (N, in_features), weight (out_features * units, in_features)
+    -> (N, out_features): MaxOut over `units` B-cos units |cos(x, w)|^(B-1) w^T x."""
+    b = check_b(b, "bcos_linear")
+    _check_max_out(weight, units, "bcos_linear")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    norm = sqrt((x * x).sum(axis=-1, keepdims=True) + eps)                # (N, 1)
+    return bcos_scale(max_out(linear(x, unit_norm(weight)), units), norm, b, detach)
+
+
+def bcos_conv2d(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,
+                detach=False):
+    """B-cos convolution. x: (N, C, H, W), weight (out_channels * units, C, KH, KW)
+    -> (N, out_channels, OH, OW): at each position, MaxOut over `units` B-cos units of the
+    k x k patch; the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps)."""
+    b = check_b(b, "bcos_conv2d")
+    _check_max_out(weight, units, "bcos_conv2d")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    ones = np.ones((1,) + tuple(weight.shape[1:]), dtype=x.dtype)
+    patch_norm = sqrt(conv2d(x * x, ones, None, stride, padding, dilation) + eps)  # (N,1,OH,OW)
+    response = conv2d(x, unit_norm(weight), None, stride, padding, dilation)
+    return bcos_scale(max_out(response, units), patch_norm, b, detach)

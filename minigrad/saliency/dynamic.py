@@ -1,0 +1,260 @@
+"""The dynamic-linear view: a network that is linear *for this input*, read as one matrix.
+
+A ReLU is a diagonal matrix of 0s and 1s chosen by its input, a max-pool a 0/1 selection
+matrix, a convolution, an average pool, a Linear and an eval-mode BatchNorm affine maps. Their
+composition is piecewise linear: around any input x (off the kinks) the network *is*
+
+    y = W(x) x + b(x),        W(x) = dy/dx  (K, D),   b(x) = y - W(x) x  (K,)
+
+and the contribution of input element i to logit c is W(x)[c, i] * x[i]; the contributions sum
+to y_c - b_c(x). `linearize` computes W, b and the contributions exactly, in float64.
+
+A B-cos network (Boehle et al., CVPR 2022; minigrad.nn.BcosLinear / BcosConv2d) has no bias
+and scales each unit by a factor |cos(x, w)|^(B-1) that depends on x. Read with those factors
+held fixed (the paper's "dynamic linear" map, `nn.bcos_explanation_mode`), it is y = W(x) x
+exactly, b = 0: `dynamic_linear_map` computes that W(x). The bcos and linearize saliency
+methods (`explain(method='bcos')`, `'linearize'`) return the contribution map sum_ch W[c] * x
+and the paper's RGB+alpha rendering (`rgba`).
+"""
+import contextlib
+from typing import NamedTuple
+
+import numpy as np
+
+from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
+from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Dropout
+from minigrad.ops import activation, conv, elementwise, linalg, norm, pool, reduce, shape
+from minigrad.saliency.core import Explanation, resolve_target, saliency_method
+from minigrad.tensor import Tensor, _topological_order, enable_grad
+
+# Ops that are piecewise linear in an input x as long as at most one of their inputs depends
+# on x (the other a constant: a weight, a mask); Div only with x in the numerator.
+PIECEWISE_LINEAR_OPS = (
+    elementwise.Add, elementwise.Sub, elementwise.Neg, elementwise.Mul, elementwise.Div,
+    elementwise.Cast, linalg.MatMul, conv.Conv2d, conv.Im2col, activation.ReLU,
+    activation.LeakyReLU, pool.MaxPool2d, pool.AvgPool2d, pool.GlobalAvgPool2d, reduce.Sum,
+    reduce.Mean, reduce.Max, reduce.Min, shape.Reshape, shape.Transpose, shape.GetItem,
+    shape.Concatenate, shape.Stack, shape.Pad, norm.BatchNorm)
+# layers whose training mode makes the output depend on the rest of the batch or on chance
+BATCH_DEPENDENT_IN_TRAINING = (BatchNorm1d, BatchNorm2d, Dropout)
+
+
+class LinearView(NamedTuple):
+    """y = W x + b for each sample of a batch x (N, *D), K classes:
+
+    weights (N, K, *D) W(x); bias (N, K) b(x); logits (N, K) y; contributions (N, K, *D),
+    W(x)[c] * x, which sum over D to logits - bias."""
+    weights: np.ndarray
+    bias: np.ndarray
+    logits: np.ndarray
+    contributions: np.ndarray
+
+
+def linearize(model, x):
+    """The exact local linear map of a piecewise-linear network at each input: -> LinearView.
+
+    model: built of Linear, Conv2d, ReLU/LeakyReLU, max/avg pooling, BatchNorm and Dropout in
+    eval mode, Flatten (and reshapes, concatenations); anything else (tanh, sigmoid, GELU,
+    softmax, attention, LayerNorm ...) is a ValueError naming the layer. x: (N, C, H, W) or
+    (N, F). Runs the model in float64 (`in_float64`, undone exactly afterwards): one forward
+    pass, then one backward pass per class for the rows W[:, c] = dy_c/dx (samples do not mix
+    in eval mode, so a whole batch takes one pass per class), and b = y - W x.
+    """
+    _refuse_training_mode(model)
+    x = _float64_array(x)
+    with in_float64(model):
+        weights, logits, _ = _jacobian_rows(model, x, check=_refuse_nonlinear_ops)
+    return _view(weights, logits, x)
+
+
+def dynamic_linear_map(model, x):
+    """A B-cos network's dynamic linear map: -> LinearView with y = W(x) x exactly (bias 0 up
+    to rounding, returned so that it can be seen).
+
+    W(x) is the gradient of y with every B-cos factor |cos|^(B-1) held fixed
+    (nn.bcos.bcos_explanation_mode): each layer is then a fixed linear map of its input, and so
+    is the network. The map is taken with respect to the B-cos encoding [x, 1 - x] (the output
+    of the model's AddInverse layer; the input itself if it has none), on which the network is
+    linear: weights and contributions are (N, K, 2C, H, W).
+    """
+    if not is_bcos(model):
+        raise ValueError(f"{type(model).__name__} has no B-cos layer (BcosConv2d, BcosLinear); "
+                         f"for a ReLU network use linearize (method='linearize')")
+    _refuse_training_mode(model)
+    encoders = [m for m in model.modules() if isinstance(m, AddInverse)]
+    with in_float64(model), bcos_explanation_mode(model):
+        weights, logits, encoded = _jacobian_rows(model, _float64_array(x),
+                                                  at=encoders[0] if encoders else None)
+    return _view(weights, logits, encoded)
+
+
+def _float64_array(x):
+    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def in_float64(model):
+    """Inside: the model's parameters and buffers in float64, parameters frozen. Afterwards
+    every parameter gets its own array, gradient and flag back, and every buffer its array:
+    the model is exactly as it was (in place rather than a copy, so that hooks on the model,
+    such as the benchmark's pass counter, see the passes)."""
+    params = [(p, p.data, p.grad, p.requires_grad) for p in model.parameters()]
+    buffers = [(m, name, array) for m in model.modules() for name, array in m._own_buffers()]
+    model.double()
+    for param, *_ in params:
+        param.requires_grad = False
+    try:
+        yield model
+    finally:
+        for param, data, grad, requires_grad in params:
+            param.data, param.grad, param.requires_grad = data, grad, requires_grad
+        for module, name, array in buffers:
+            setattr(module, name, array)
+
+
+def _view(weights, logits, x):
+    contributions = weights * x[:, None]                                  # (N, K, *D)
+    bias = logits - contributions.reshape(*logits.shape, -1).sum(axis=2)  # b = y - W x
+    return LinearView(weights, bias, logits, contributions)
+
+
+def _jacobian_rows(model, x, check=None, at=None):
+    """(dy/dz (N, K, *D), y (N, K), z) for z the input x, or the output of the module `at`:
+    one forward, then one backward per class c of y_c summed over the batch (each sample's y
+    depends on its own x only). check(model, y, layer names) may inspect the graph first."""
+    inputs = Tensor(x, requires_grad=True)
+    names, kept = {}, {"z": inputs}
+    hooks = [module.register_forward_hook(_remember_layer(names, name))
+             for name, module in model.named_modules() if name]
+    if at is not None:
+        hooks.append(at.register_forward_hook(lambda module, i, output: kept.update(z=output)))
+    try:
+        with enable_grad():
+            logits = model(inputs)
+    finally:
+        for handle in hooks:
+            handle.remove()
+    if check is not None:
+        check(model, logits, names)
+    z = kept["z"]
+    z.retain_grad()
+    rows = []
+    for c in range(logits.shape[1]):
+        z.grad = None
+        one_hot = np.zeros_like(logits.data)
+        one_hot[:, c] = 1.0
+        logits.backward(one_hot, retain_graph=True)
+        rows.append(z.grad)
+    return np.stack(rows, axis=1), logits.data, z.data
+
+
+def _remember_layer(names, name):
+    """A forward hook that files the op which made the layer's output under the layer's name."""
+    def remember(module, inputs, output):
+        if isinstance(output, Tensor) and output._ctx is not None:
+            names[id(output._ctx)] = f"{name!r} ({type(module).__name__})"
+    return remember
+
+
+def _refuse_training_mode(model):
+    for name, module in model.named_modules():
+        if isinstance(module, BATCH_DEPENDENT_IN_TRAINING) and module.training:
+            raise ValueError(f"linearize: layer {name!r} ({type(module).__name__}) is in "
+                             f"training mode, where its output depends on the batch (or on "
+                             f"chance); call model.eval() first")
+
+
+def _refuse_nonlinear_ops(model, logits, names):
+    """ValueError naming the layer (or the op, if no layer returned it) of the first op on the
+    path from x to y that is not piecewise linear in x."""
+    for tensor in _topological_order(logits):
+        op = tensor._ctx
+        if op is None:
+            continue
+        depends_on_x = [t is not None and t.requires_grad for t in op.inputs]
+        if isinstance(op, PIECEWISE_LINEAR_OPS) and _linear_in_one_input(op, depends_on_x):
+            continue
+        where = names.get(id(op), f"an op in {type(model).__name__}.forward")
+        raise ValueError(f"linearize: layer {where} is not piecewise linear in the input "
+                         f"({type(op).__name__} of {sum(depends_on_x)} input(s) that depend on "
+                         f"x); linearize takes Linear, Conv2d, ReLU, pooling, Flatten and "
+                         f"BatchNorm/Dropout in eval mode")
+
+
+def _linear_in_one_input(op, depends_on_x):
+    """A product of two inputs is linear in x only if one of them is constant; a quotient only
+    if the denominator is; a BatchNorm only with running statistics."""
+    if isinstance(op, elementwise.Div):
+        return not depends_on_x[1]
+    if isinstance(op, norm.BatchNorm):
+        return not op.batch_stats           # batch statistics are functions of x
+    if isinstance(op, (elementwise.Mul, linalg.MatMul, conv.Conv2d)):
+        return sum(depends_on_x) <= 1
+    return True
+
+
+def rgba(weights, contributions, paired, smooth=3, percentile=99.5):
+    """The B-cos paper's rendering of an explanation W(x)[c]: -> (N, H, W, 4) floats in [0, 1].
+
+    weights (N, C, H, W), row c of W(x) for each image; contributions (N, H, W), its
+    sum over channels of W(x)[c] * x. As in Boehle et al.'s code (`grad_to_img`):
+
+      colour  each pixel's weight vector is divided by its largest |entry| and clipped at 0;
+              channel k's colour is w_k / (w_k + w_k'), with k' its partner in the [x, 1 - x]
+              encoding (paired=True: C = 2 * colours). Without the encoding (paired=False),
+              the partner weight is 0: a channel is at full strength where its weight is
+              positive, 0 where it is not. A grey image (1 colour) is shown grey.
+      alpha   the L2 norm of the weight vector, 0 where the contribution is negative, smoothed
+              by a smooth x smooth mean (stride 1, zero padding; 3 for 28-32 pixel images, the
+              paper's 15 at 224), divided by its `percentile`-th percentile over the image
+              (99.5, the paper's) and clipped to [0, 1].
+    """
+    colours = weights.shape[1] // 2 if paired else weights.shape[1]
+    scaled = np.clip(weights / (np.abs(weights).max(axis=1, keepdims=True) + 1e-12), 0, None)
+    partner = scaled[:, colours:2 * colours] if paired else 0.0
+    colour = scaled[:, :colours] / (scaled[:, :colours] + partner + 1e-12)
+    colour = np.repeat(colour, 3, axis=1) if colours == 1 else colour[:, :3]
+    alpha = np.where(contributions < 0, 0.0, np.linalg.norm(weights, axis=1))
+    alpha = _box_mean(alpha, smooth)
+    peak = np.percentile(alpha.reshape(len(alpha), -1), percentile, axis=1)[:, None, None]
+    alpha = np.clip(np.divide(alpha, peak, out=np.zeros_like(alpha), where=peak > 0), 0, 1)
+    return np.concatenate([colour.transpose(0, 2, 3, 1), alpha[..., None]], axis=-1)
+
+
+def _box_mean(maps, size):
+    """The mean over a size x size window around each pixel of (N, H, W) maps, zero-padded
+    (PyTorch's avg_pool2d(size, stride=1, padding=size // 2)); size 1 is the identity."""
+    if size % 2 != 1:
+        raise ValueError(f"smooth must be an odd window size, got {size}")
+    r = size // 2
+    padded = np.pad(maps, ((0, 0), (r, r), (r, r)))
+    h, w = maps.shape[1:]
+    return sum(padded[:, i:i + h, j:j + w] for i in range(size) for j in range(size)) / size ** 2
+
+
+def explained(view, x, target, paired, smooth, percentile):
+    """The Explanation of the classes `target` in a LinearView of the batch x (N, C, H, W)."""
+    target = resolve_target(view.logits, target)
+    rows = np.arange(len(x)), target
+    maps = view.contributions[rows].sum(axis=1)
+    return Explanation(maps, target, bias=view.bias[rows], logit=view.logits[rows],
+                       rgba=rgba(view.weights[rows], maps, paired, smooth, percentile))
+
+
+@saliency_method
+def linearize_method(model, x, target=None, score="logit", smooth=3, percentile=99.5):
+    """map = sum_ch W(x)[c] * x, the contributions of the exact local linear map of a
+    piecewise-linear network (`linearize`); they sum to y_c - b_c(x). info: 'bias' b_c(x),
+    'logit' y_c and 'rgba', the rendering of `rgba` (paired=False). Logit only. One forward,
+    one backward per class."""
+    return explained(linearize(model, x), x, target, False, smooth, percentile)
+
+
+@saliency_method
+def bcos_method(model, x, target=None, score="logit", smooth=3, percentile=99.5):
+    """map = sum_ch W(x)[c] * [x, 1 - x], the contributions of a B-cos network's dynamic linear
+    map (`dynamic_linear_map`); they sum to the logit y_c exactly (the temperature is part of
+    W). info: 'bias' (0 up to rounding), 'logit' and 'rgba', the paper's rendering (paired:
+    colour from the weights on x against those on 1 - x). Logit only. One forward, one
+    backward per class."""
+    return explained(dynamic_linear_map(model, x), x, target, True, smooth, percentile)

@@ -1,0 +1,171 @@
+"""B-cos ops: forward against the formula, backward against central differences and torch, the
+known answers (B = 1 is linear, x = 0 is 0 with gradient 0), explanation mode, bad input."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import minigrad as mg
+from minigrad.ops.bcos import bcos_conv2d, bcos_linear, bcos_scale
+from minigrad.testing import arrays, assert_gradients_match
+from tests.helpers import leaf, torch_or_skip
+
+bees = st.floats(1.0, 3.0)
+
+
+@given(data=st.data(), b=bees, detach=st.booleans())
+def test_bcos_scale_is_sign_l_abs_l_to_the_b_over_n_to_the_b_minus_1(data, b, detach):
+    l = data.draw(arrays((2, 3), away_from=0.0, margin=0.05))
+    n = data.draw(arrays((2, 1), min_value=0.2, max_value=3.0))
+    out = bcos_scale(mg.tensor(l), mg.tensor(n), b, detach).data
+    np.testing.assert_allclose(out, np.sign(l) * np.abs(l) ** b * n ** (1 - b), rtol=1e-12)
+    if not detach:
+        assert_gradients_match(lambda l_, n_: bcos_scale(l_, n_, b), l, n)
+
+
+def test_detached_scale_passes_the_gradient_through_the_fixed_factor_only():
+    l, n = leaf([[0.5, -2.0]]), leaf([[4.0]])
+    bcos_scale(l, n, 3.0, detach=True).sum().backward()
+    np.testing.assert_allclose(l.grad, [[0.125 ** 2, 0.5 ** 2]])          # |l / n|^(B-1)
+    assert n.grad is None or np.all(n.grad == 0)
+
+
+def direct_linear(x, w, b, units, eps=1e-6):
+    """The formula, in NumPy: per output, the max over its units of |cos|^(B-1) w^T x."""
+    w_hat = w / np.linalg.norm(w, axis=1, keepdims=True)
+    l = (x @ w_hat.T).reshape(len(x), -1, units).max(axis=2)
+    norm = np.sqrt((x ** 2).sum(axis=1, keepdims=True) + eps)
+    return np.abs(l / norm) ** (b - 1) * l
+
+
+linear_cases = st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 3),
+                         st.integers(1, 2))
+
+
+@settings(deadline=None)
+@given(data=st.data(), shape=linear_cases, b=bees)
+def test_bcos_linear_forward_and_gradients(data, shape, b):
+    n, features, outputs, units = shape
+    x = data.draw(arrays((n, features)))
+    w = data.draw(arrays((outputs * units, features), away_from=0.0, margin=0.1))
+    np.testing.assert_allclose(bcos_linear(mg.tensor(x), mg.tensor(w), b, units).data,
+                               direct_linear(x, w, b, units), rtol=1e-10, atol=1e-12)
+    # the gradient checks need a margin from the kinks: l = 0 (for B < 2) and MaxOut ties
+    l = x @ (w / np.linalg.norm(w, axis=1, keepdims=True)).T
+    pairs = l.reshape(n, outputs, units)
+    if np.abs(l).min() > 1e-2 and (units == 1 or np.abs(pairs[..., 0] - pairs[..., 1]).min()
+                                   > 1e-2):
+        assert_gradients_match(lambda x_, w_: bcos_linear(x_, w_, b, units), x, w)
+
+
+conv_cases = st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(3, 5),
+                       st.integers(1, 2), st.sampled_from([1, 3]), st.integers(0, 1),
+                       st.integers(1, 2))
+
+
+@settings(deadline=None, max_examples=40)
+@given(data=st.data(), shape=conv_cases, b=bees)
+def test_bcos_conv2d_gradients(data, shape, b):
+    n, channels, size, outputs, kernel, padding, stride = shape
+    x = data.draw(arrays((n, channels, size, size), away_from=0.0, margin=0.05))
+    w = data.draw(arrays((outputs * 2, channels, kernel, kernel), away_from=0.0, margin=0.1))
+    response = mg.functional.conv2d(x, w / np.sqrt((w ** 2).sum(axis=(1, 2, 3),
+                                                                 keepdims=True)),
+                                    stride=stride, padding=padding).data
+    pairs = response.reshape(n, outputs, 2, *response.shape[2:])
+    if np.abs(response).min() > 1e-2 and np.abs(pairs[:, :, 0] - pairs[:, :, 1]).min() > 1e-2:
+        assert_gradients_match(
+            lambda x_, w_: bcos_conv2d(x_, w_, b, 2, stride=stride, padding=padding), x, w)
+
+
+def torch_bcos_conv2d(torch, x, w, b, units, stride, padding, eps=1e-6):
+    """The paper's layer written directly in torch (BcosConv2d of github.com/moboehle/B-cos,
+    without its output scale)."""
+    w_hat = w / w.flatten(1).norm(dim=1)[:, None, None, None]
+    l = torch.nn.functional.conv2d(x, w_hat, stride=stride, padding=padding)
+    l = l.unflatten(1, (-1, units)).max(dim=2).values
+    ones = torch.ones((1,) + tuple(w.shape[1:]), dtype=x.dtype)
+    norm = (torch.nn.functional.conv2d(x ** 2, ones, stride=stride, padding=padding)
+            + eps).sqrt()
+    return l * (l / norm).abs() ** (b - 1)
+
+
+@pytest.mark.parametrize("b, units, stride, padding", [(2.0, 2, 1, 1), (1.5, 1, 2, 0),
+                                                       (3.0, 2, 1, 2), (1.0, 2, 1, 1)])
+def test_bcos_conv2d_forward_and_backward_equal_torch(b, units, stride, padding):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4 * units, 3, 3, 3))
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    expected = torch_bcos_conv2d(torch, tx, tw, b, units, stride, padding)
+    weights = rng.normal(size=tuple(expected.shape))
+    (expected * torch.tensor(weights)).sum().backward()
+    mx, mw = leaf(x), leaf(w)
+    got = bcos_conv2d(mx, mw, b, units, stride=stride, padding=padding)
+    (got * mg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_bcos_linear_backward_equals_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(3, 5)), rng.normal(size=(8, 5))
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    w_hat = tw / tw.norm(dim=1, keepdim=True)
+    l = (tx @ w_hat.T).unflatten(1, (-1, 2)).max(dim=2).values
+    norm = ((tx ** 2).sum(dim=1, keepdim=True) + 1e-6).sqrt()
+    (l * (l / norm).abs() ** 1.5).sum().backward()
+    mx, mw = leaf(x), leaf(w)
+    bcos_linear(mx, mw, 2.5, 2).sum().backward()
+    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9)
+
+
+def test_b_equal_to_one_is_the_linear_unit_of_the_normalised_weight(rng=np.random.default_rng(2)):
+    x, y, w = rng.normal(size=(4, 6)), rng.normal(size=(4, 6)), rng.normal(size=(3, 6))
+    unit = lambda v: bcos_linear(mg.tensor(v), mg.tensor(w), 1.0, 1).data    # noqa: E731
+    np.testing.assert_allclose(unit(x), x @ (w / np.linalg.norm(w, axis=1)[:, None]).T,
+                               rtol=1e-12)
+    np.testing.assert_allclose(unit(2.0 * x - 3.0 * y), 2.0 * unit(x) - 3.0 * unit(y),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("b", [1.0, 1.5, 2.0, 3.0])
+def test_at_x_zero_the_output_is_zero_and_the_gradient_finite(b):
+    """n = sqrt(eps) > 0 and l = 0: out = 0, d out/dx = B 0^(B-1) w^ = 0 for B > 1 and the
+    linear unit's w^ for B = 1; never NaN."""
+    w = np.array([[3.0, 4.0], [1.0, 0.0]])
+    x = leaf(np.zeros((1, 2)))
+    out = bcos_linear(x, mg.tensor(w), b, 1)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, 0.0)
+    expected = [0.0, 0.0] if b > 1 else [0.6 + 1.0, 0.8]
+    np.testing.assert_allclose(x.grad[0], expected)
+    image = leaf(np.zeros((1, 2, 3, 3)))
+    bcos_conv2d(image, mg.tensor(np.ones((2, 2, 3, 3))), b, 2, padding=1).sum().backward()
+    assert np.isfinite(image.grad).all()
+
+
+def test_a_bcos_unit_is_positively_homogeneous(rng=np.random.default_rng(3)):
+    x, w = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(4, 2, 3, 3))
+    once = bcos_conv2d(mg.tensor(x), mg.tensor(w), 2.0, 2, eps=0.0).data
+    np.testing.assert_allclose(bcos_conv2d(mg.tensor(3.5 * x), mg.tensor(w), 2.0, 2,
+                                           eps=0.0).data, 3.5 * once, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: bcos_scale(mg.tensor([1.0]), mg.tensor([1.0]), 0.5), ValueError,
+     r"bcos_scale: B must be >= 1 .* got B = 0.5"),
+    (lambda: bcos_linear(np.ones((1, 2)), np.ones((2, 2)), 0.99), ValueError,
+     r"bcos_linear: B must be >= 1"),
+    (lambda: bcos_conv2d(np.ones((1, 1, 3, 3)), np.ones((2, 1, 3, 3)), "2"), TypeError,
+     r"bcos_conv2d: B must be a number >= 1, got '2'"),
+    (lambda: bcos_linear(np.ones((1, 2)), np.ones((3, 2)), 2.0, 2), ValueError,
+     r"3 output units do not split into groups of max_out=2"),
+    (lambda: bcos_linear(np.ones((1, 2)), np.ones((2, 2)), 2.0, 0), ValueError,
+     r"max_out must be an int >= 1, got 0"),
+])
+def test_bad_arguments_are_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
