@@ -103,6 +103,17 @@ def test_a_model_of_another_data_version_is_refused(tmp_path):
         load_model(tmp_path / "unversioned.npz", "alexnet_lite_bn", "shapes")
 
 
+def test_a_minigrad_train_run_of_shapes_v1_is_refused(tmp_path):
+    from minigrad.apps.recipes import load_trained, save_trained
+    config = {"model": "alexnet_lite_bn", "dataset": "shapes"}          # no data_version: v1
+    save_trained(build_model("alexnet_lite_bn"), config, tmp_path / "v1.npz")
+    with pytest.raises(DataVersionError, match="shapes v1"):
+        load_trained(tmp_path / "v1.npz")
+    save_trained(build_model("alexnet_lite_bn"), {**config, "data_version": 2},
+                 tmp_path / "v2.npz")
+    assert load_trained(tmp_path / "v2.npz")[1]["data_version"] == 2
+
+
 def test_benchmark_command_reads_a_model(tmp_path, capsys):
     path = tmp_path / "model.npz"
     save_benchmark_model(build_model("cluttered_lenet"), "cluttered_mnist", path)
