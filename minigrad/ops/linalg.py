@@ -33,6 +33,12 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+# products below this many multiply-adds run whole: at tiny_vit's sizes (1088 x 64 x 192, 13M)
+# handing out the parts cost more than they saved (its step 29 ms split, 22 ms whole;
+# benchmarks/README.md, "why the halves did not overlap")
+MIN_SPLIT_MACS = 2 ** 24
+
+
 def product(a, b):
     """a @ b, computed in parts on minigrad's threads (kernels/parallel.py) when it is big: the
     rows of a 2-D product, or the first batch axis of a stack of products that share it. Each
@@ -40,8 +46,10 @@ def product(a, b):
     stacked = a.ndim == b.ndim >= 3 and a.shape[0] == b.shape[0]
     if not (stacked or a.ndim == b.ndim == 2):
         return a @ b
-    out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
-                   dtype=np.result_type(a, b))
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    if np.prod(shape) * a.shape[-1] < MIN_SPLIT_MACS:
+        return a @ b
+    out = np.empty(shape, dtype=np.result_type(a, b))
 
     def work(part):
         np.matmul(a[part], b[part] if stacked else b, out=out[part])

@@ -4,6 +4,7 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 from minigrad import functional as F
+from minigrad.ops import linalg
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -27,8 +28,10 @@ def test_matmul_1d_2d_batched_and_broadcast(shapes, data):
 
 
 @pytest.mark.parametrize("shape_a, shape_b", [((5, 3), (3, 4)), ((4, 2, 3), (4, 3, 2))])
-def test_matmul_split_over_two_threads_is_numpys_product(two_threads, shape_a, shape_b):
+def test_matmul_split_over_two_threads_is_numpys_product(two_threads, monkeypatch, shape_a,
+                                                         shape_b):
     # rows of a 2-D product, or the shared first batch axis, computed as two parts
+    monkeypatch.setattr(linalg, "MIN_SPLIT_MACS", 0)
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
     x, y = leaf(a), leaf(b)
