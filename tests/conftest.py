@@ -24,7 +24,9 @@ def two_threads(monkeypatch):
     def counting_map(work, parts, *per_part):
         part_counts.append(len(parts))
         return real_map(work, parts, *per_part)
+    from minigrad.kernels import pool
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(pool, "MIN_VISITS", 0)
     monkeypatch.setattr(parallel, "map", counting_map)
     parallel.set_num_threads(2)
     yield part_counts

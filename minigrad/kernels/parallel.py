@@ -78,11 +78,11 @@ def get_num_threads():
     return _threads
 
 
-def split(N, elements=None):
+def split(N, elements=None, minimum=None):
     """The parts of a batch of N samples: `get_num_threads()` slices of range(N), as equal as
     can be, or one slice when the job is small (`elements`, e.g. the size of its output, below
-    MIN_ELEMENTS) or when already running inside a part."""
-    small = elements is not None and elements < MIN_ELEMENTS
+    `minimum`, by default MIN_ELEMENTS) or when already running inside a part."""
+    small = elements is not None and elements < (MIN_ELEMENTS if minimum is None else minimum)
     parts = 1 if small or getattr(_inside, "flag", False) else max(1, min(_threads, N))
     bounds = [N * i // parts for i in range(parts + 1)]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
