@@ -41,15 +41,17 @@ def tensors(draw, **kwargs):
 
 
 def outcome(call):
-    """The result of call(), or None when it raised one of minigrad's own errors; any other
-    exception, or one raised inside NumPy or Numba, fails the test."""
+    """The result of call(), or None when it raised one of minigrad's own errors (from one of
+    its `raise` statements); any other exception -- one raised inside NumPy or Numba, or a
+    Python error in minigrad's own arithmetic (`a - None`) -- fails the test."""
     try:
         return call()
     except (ValueError, TypeError, IndexError) as error:
         frames = traceback.extract_tb(error.__traceback__)
         origin = frames[-1].filename
-        assert origin.startswith(PACKAGE), (
-            f"{type(error).__name__} escaped from {origin}: {error}")
+        assert origin.startswith(PACKAGE) and frames[-1].line.startswith("raise"), (
+            f"{type(error).__name__} escaped from {origin}:{frames[-1].lineno} "
+            f"({frames[-1].line}): {error}")
         assert str(error), "an error without a message"
         return None
 

@@ -193,7 +193,15 @@ def add(a, b):
     return _broadcasting(Add, a, b)
 
 
+def _is_bool(x):
+    return np.asarray(getattr(x, "data", x)).dtype == np.bool_
+
+
 def sub(a, b):
+    if _is_bool(a) or _is_bool(b):      # as in PyTorch: 1 - mask is almost always ~mask meant
+        raise TypeError("sub: subtraction with a bool tensor is not supported (as in PyTorch); "
+                        "to invert a mask use np.logical_not on .data, for a logical xor "
+                        "np.logical_xor, or convert it first with .astype(np.float32)")
     return _broadcasting(Sub, a, b)
 
 
@@ -219,6 +227,10 @@ def minimum(a, b):
 
 
 def neg(x):
+    if _is_bool(x):
+        raise TypeError("neg: negating a bool tensor is not supported (as in PyTorch); for a "
+                        "logical not use np.logical_not on .data, or convert it first with "
+                        ".astype(np.float32)")
     return Neg.apply(x)
 
 

@@ -86,6 +86,9 @@ def _check_reduction(reduction):
 
 
 def _check_same_shape(name, prediction, target):
+    if target is None:
+        raise TypeError(f"{name}: expected a target of the input's shape {prediction.shape}, "
+                        f"got None")
     target_shape = np.shape(getattr(target, "data", target))
     if target_shape != prediction.shape:
         raise ValueError(f"{name}: target of shape {target_shape} must match the input's "

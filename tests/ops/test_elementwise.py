@@ -138,3 +138,25 @@ def test_elementwise_against_torch():
     ((ma * mb) / (ma + mb) - ma.log() * mb.sqrt() + (ma ** mb).exp() * 0.01).sum().backward()
     np.testing.assert_allclose(ma.grad, ta.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(mb.grad, tb.grad.numpy(), rtol=1e-10)
+
+
+def test_bool_subtraction_and_negation_are_refused_as_in_torch():
+    flags, numbers = mg.tensor(np.array([True, False])), mg.tensor(np.array([1.5, 2.0]))
+    for call in (lambda: flags - flags, lambda: flags - 1, lambda: 1 - flags,
+                 lambda: numbers - flags, lambda: numbers - True):
+        with pytest.raises(TypeError, match="sub: subtraction with a bool tensor"):
+            call()
+    with pytest.raises(TypeError, match="neg: negating a bool tensor"):
+        -flags
+    np.testing.assert_array_equal((numbers - flags.astype(np.float64)).data, [0.5, 2.0])
+
+
+def test_torch_refuses_bool_subtraction_and_negation_too():
+    torch = torch_or_skip()
+    flags, numbers = torch.tensor([True, False]), torch.tensor([1.5, 2.0])
+    for call in (lambda: flags - flags, lambda: flags - 1, lambda: 1 - flags,
+                 lambda: numbers - flags, lambda: numbers - True):
+        with pytest.raises(RuntimeError, match="Subtraction"):
+            call()
+    with pytest.raises(RuntimeError, match="Negation"):
+        -flags

@@ -119,3 +119,8 @@ def test_binary_cross_entropy_refuses_non_float_logits():
     logits = mg.tensor(np.array([True, False]))
     with pytest.raises(TypeError, match="expected floating-point logits, got dtype bool"):
         F.binary_cross_entropy_with_logits(logits, mg.tensor(np.array([1.0, 0.0])))
+
+
+def test_a_missing_target_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"mse_loss: expected a target of the input's shape \(3,\)"):
+        F.mse_loss(mg.tensor(np.zeros(3)), None)
