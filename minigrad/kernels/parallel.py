@@ -13,16 +13,15 @@ This pays because the heavy work inside `work` releases Python's GIL: the Numba 
 compiled with `nogil=True`, and NumPy releases it in matmul and in its copy loops. While
 minigrad computes (every op's forward, a whole backward pass), NumPy's BLAS (OpenBLAS) is held
 at one thread (`blas_held`), so that each part's GEMM runs on its own core: not four BLAS
-threads on two cores, and no idle OpenBLAS thread spinning on the core a part needs. Why threads over the batch
-and not Numba's `prange` or OpenBLAS's own threads: benchmarks/README.md, "Why the code is the
-way it is".
+threads on two cores, and no idle OpenBLAS thread spinning on the core a part needs. Why
+threads over the batch and not Numba's `prange` or OpenBLAS's own threads: benchmarks/README.md,
+"Why the code is the way it is".
 
 The number of threads is that of NumPy's BLAS when minigrad is imported (so
 `OPENBLAS_NUM_THREADS=1` makes minigrad single-threaded too), at most the CPUs this process may
 use; `set_num_threads(n)` changes it. Where NumPy's BLAS is not an OpenBLAS minigrad can find,
 nothing is split.
 """
-import contextlib
 import ctypes
 import os
 import threading
@@ -97,8 +96,9 @@ class blas_held:
     Why not let OpenBLAS thread the GEMMs that minigrad does not split: after a threaded GEMM,
     OpenBLAS's worker thread keeps spinning on the other core for a while, waiting for more
     work, and takes that core from minigrad's second part. Measured on LeNet-5 training steps
-    (batch 64): 21.5 ms of CPU time a step with OpenBLAS's threads between the parts, 6.5 ms
-    without, for the same work (benchmarks/README.md, "OpenBLAS's spinning threads")."""
+    (batch 64, `benchmarks/bench_spin.py`): 13.8 ms of CPU time a step with OpenBLAS's threads
+    between the parts, 7.3 ms without, for the same work (benchmarks/README.md, "why the halves
+    did not overlap")."""
 
     def __enter__(self):
         self.held = _threads > 1

@@ -6,6 +6,7 @@ output; the engine (`Function.input_grads`) sums each back to its input's own sh
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.tensor import Tensor
 
 
 class Add(Function):
@@ -194,7 +195,7 @@ def add(a, b):
 
 
 def _is_bool(x):
-    return np.asarray(getattr(x, "data", x)).dtype == np.bool_
+    return np.asarray(x.data if isinstance(x, Tensor) else x).dtype == np.bool_
 
 
 def sub(a, b):

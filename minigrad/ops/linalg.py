@@ -1,4 +1,6 @@
 """Matrix product, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
+import math
+
 import numpy as np
 
 from minigrad.function import Function
@@ -47,7 +49,7 @@ def product(a, b):
     if not (stacked or a.ndim == b.ndim == 2):
         return a @ b
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    if np.prod(shape) * a.shape[-1] < MIN_SPLIT_MACS:
+    if math.prod(shape) * a.shape[-1] < MIN_SPLIT_MACS:
         return a @ b
     out = np.empty(shape, dtype=np.result_type(a, b))
 
