@@ -178,6 +178,7 @@ class Cast(Function):
 
 def _broadcasting(fn_class, a, b):
     """Apply a binary op, turning NumPy's broadcast failure into a message naming both shapes."""
+    a, b = _promoted(a, b, true_division=fn_class is Div)
     try:
         return fn_class.apply(a, b)
     except ValueError as error:
@@ -188,6 +189,35 @@ def _broadcasting(fn_class, a, b):
             raise ValueError(f"{fn_class.__name__.lower()}: shapes {a_shape} and {b_shape} "
                              f"cannot be broadcast together") from None
         raise error
+
+
+def _promoted(a, b, true_division=False):
+    """The operands in the dtype PyTorch's type promotion gives, where NumPy's differs.
+
+    An integer or bool operand meets a floating one in the floating one's dtype (NumPy would turn
+    float32 with int64 into float64); integers meet a Python float, or are divided, in float32.
+    """
+    float_dtype = next((dtype for dtype in (_dtype(a), _dtype(b))
+                        if dtype is not None and dtype.kind == "f"), None)
+    if float_dtype is None and (true_division or isinstance(a, float) or isinstance(b, float)):
+        float_dtype = np.dtype(np.float32)
+    if float_dtype is None:
+        return a, b
+    return _as_float(a, float_dtype), _as_float(b, float_dtype)
+
+
+def _dtype(x):
+    """The dtype of a Tensor or array; None for a Python number (it takes the other's dtype)."""
+    if isinstance(x, Tensor):
+        return x.data.dtype
+    return x.dtype if isinstance(x, (np.ndarray, np.generic)) else None
+
+
+def _as_float(x, dtype):
+    kind = _dtype(x)
+    if kind is None or kind.kind == "f":
+        return x
+    return Tensor(np.asarray(getattr(x, "data", x), dtype=dtype))  # integers carry no gradient
 
 
 def add(a, b):

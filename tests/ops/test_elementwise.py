@@ -4,6 +4,7 @@ from hypothesis import assume, given, strategies as st
 
 import minigrad as mg
 from minigrad import functional as F
+from minigrad.ops import elementwise
 from minigrad.testing import arrays, assert_gradients_match, broadcastable_shapes
 from tests.helpers import leaf, torch_or_skip
 
@@ -164,3 +165,41 @@ def test_torch_refuses_bool_subtraction_and_negation_too():
             call()
     with pytest.raises(RuntimeError, match="Negation"):
         -flags
+
+
+PROMOTION = [  # (left dtype, right dtype or Python number, op) -> torch's result dtype
+    ("float32", "int64", "pow", "float32"), ("float32", "int64", "add", "float32"),
+    ("float32", "int32", "mul", "float32"), ("float32", "bool", "mul", "float32"),
+    ("int64", "float32", "sub", "float32"), ("float64", "int32", "div", "float64"),
+    ("int64", "int64", "div", "float32"), ("int64", "int64", "add", "int64"),
+    ("int64", "int64", "pow", "int64"), ("int64", 2.5, "mul", "float32"),
+    ("int64", 2.5, "pow", "float32"), ("int64", 2, "mul", "int64"),
+    ("float32", "float64", "add", "float64"),
+]
+
+
+def _operand(library, dtype):
+    if not isinstance(dtype, str):
+        return dtype
+    return library.tensor(np.array([1, 2, 3]).astype(dtype))
+
+
+@pytest.mark.parametrize("left, right, op, expected", PROMOTION)
+def test_mixed_dtypes_promote_as_in_torch(left, right, op, expected):
+    """NumPy would make float32 ** int64 float64 (and int / int float64); torch keeps float32."""
+    function = getattr(elementwise, op)
+    assert function(_operand(mg, left), _operand(mg, right)).dtype == np.dtype(expected)
+    torch = pytest.importorskip("torch")
+    torch_op = {"pow": torch.pow, "add": torch.add, "mul": torch.mul, "sub": torch.sub,
+                "div": torch.div}[op]
+    torch_dtype = torch_op(_operand(torch, left), _operand(torch, right)).dtype
+    assert str(torch_dtype) == f"torch.{expected}"
+
+
+def test_float32_to_an_integer_tensor_power_keeps_float32_values_and_gradient():
+    x = mg.tensor([1.5, 2.0, 3.0], requires_grad=True)
+    y = x ** mg.tensor([2, 3, 1])
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_allclose(y.data, [2.25, 8.0, 3.0])
+    np.testing.assert_allclose(x.grad, [3.0, 12.0, 1.0])
