@@ -205,6 +205,8 @@ def unbroadcast(grad, shape):
     """
     if grad.shape == tuple(shape):
         return grad
+    if not shape:                 # NumPy's full sum is a scalar; a 0-d parameter needs an array
+        return np.asarray(grad.sum())
     added_axes = grad.ndim - len(shape)
     grad = grad.sum(axis=tuple(range(added_axes))) if added_axes > 0 else grad
     stretched = tuple(i for i, n in enumerate(shape)

@@ -1,4 +1,6 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+import numpy as np
+
 from minigrad.optim.optimizer import Optimizer, check_hyperparameters, l2_gradient
 
 
@@ -29,7 +31,7 @@ class SGD(Optimizer):
         if momentum:
             velocity = state.get("momentum_buffer")
             if velocity is None:
-                velocity = state["momentum_buffer"] = grad.copy()
+                velocity = state["momentum_buffer"] = np.array(grad)    # an array, also 0-d
             else:
                 velocity *= momentum
                 velocity += (1 - group["dampening"]) * grad

@@ -183,3 +183,45 @@ def test_constructor_and_load_errors():
                                          "the parameter \\(3,\\)"):
         target.load_state_dict(source.state_dict())
     assert target.state == {}
+
+
+ZERO_D_CASES = [
+    (SGD, dict(lr=0.1, momentum=0.9)),
+    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+    (SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
+    (SGD, dict(lr=0.1)),
+    (RMSprop, dict(lr=0.01, momentum=0.5)),
+    (Adam, dict(lr=0.1, weight_decay=0.1)),
+    (AdamW, dict(lr=0.1)),
+]
+
+
+def zero_d_history(library, optimizer_class, hyper):
+    """Five steps on a 0-d parameter whose gradient arrives through broadcasting: the gradient
+    of (p * ones(3)).sum() * g is summed over three copies (once a NumPy scalar, which made
+    SGD's momentum buffer rebind instead of update)."""
+    param = library.tensor(1.0, requires_grad=True)
+    optimizer = optimizer_class([param], **hyper)
+    history = []
+    for g in (3.0, -3.0, 9.0, -6.0, 15.0):
+        optimizer.zero_grad()
+        ((param * library.tensor([1.0, 1.0, 1.0])).sum() * g).backward()
+        optimizer.step()
+        history.append(param.item())
+    return history
+
+
+@pytest.mark.parametrize("optimizer_class, hyper", ZERO_D_CASES)
+def test_a_0d_parameter_steps_as_in_torch(optimizer_class, hyper):
+    import minigrad as mg
+    ours = zero_d_history(mg, optimizer_class, hyper)
+    v, p = None, 1.0
+    if optimizer_class is SGD and hyper.get("momentum") and not hyper.get("weight_decay") \
+            and not hyper.get("nesterov"):          # the formula, also without torch
+        for g in (3.0, -3.0, 9.0, -6.0, 15.0):
+            v = 3 * g if v is None else 0.9 * v + 3 * g
+            p -= 0.1 * v
+        assert ours[-1] == pytest.approx(p, rel=1e-6)
+    torch = pytest.importorskip("torch")
+    expected = zero_d_history(torch, getattr(torch.optim, optimizer_class.__name__), hyper)
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)
