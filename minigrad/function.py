@@ -51,6 +51,7 @@ class Function:
         result = Tensor(output, requires_grad=requires_grad)
         if requires_grad:
             fn.inputs = tensors
+            fn.input_versions = tuple(None if t is None else t._version for t in tensors)
             fn.freed = False
             result._ctx = fn
         return result

@@ -98,6 +98,7 @@ class Tensor:
         self._ctx = None
         self._hooks = []
         self._retains_grad = False
+        self._version = 0          # counts in-place changes, so backward can refuse stale values
         self.requires_grad = requires_grad
 
     # ----- basic properties -------------------------------------------------------------------
@@ -188,6 +189,31 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
+    # ----- in-place changes ---------------------------------------------------------------------
+    def _check_inplace(self, op_name, value=None):
+        """Refuse an in-place change that a gradient would need to know about (PyTorch's rule).
+
+        Allowed under `no_grad()`, or on a tensor outside any graph. Refused: a tensor that
+        requires grad (a parameter, or an op's result) while grad is recorded, and a value that
+        requires grad (minigrad records no in-place op, so its gradient would be lost).
+        """
+        if not is_grad_enabled():
+            return
+        if self.requires_grad:
+            what = ("a leaf tensor that requires grad (a parameter)" if self._ctx is None else
+                    f"a tensor that is part of a graph (made by {self._ctx!r})")
+            raise RuntimeError(f"{op_name}: in-place change of {what} while gradients are "
+                               f"recorded; for an update such as p -= lr * p.grad, do it inside "
+                               f"`with minigrad.no_grad():`, else write x = x - ... (a new tensor)")
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError(f"{op_name}: the value written in place requires grad, and "
+                               f"minigrad records no in-place op, so its gradient would be lost; "
+                               f"build the result as a new tensor (x = x + v, cat, stack, where)")
+
+    def _mark_changed(self):
+        """Called after every in-place change: ops recorded before it now hold stale values."""
+        self._version += 1
+
     # ----- backward ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad, accumulating into `.grad`.
@@ -201,7 +227,7 @@ class Tensor:
                                "no input of the computation had requires_grad=True")
         grad = self._initial_grad(gradient)
         order = _topological_order(self)
-        _check_not_freed(order)
+        _check_graph_intact(order)
         grads = {id(self): grad}
         with parallel.blas_held():    # minigrad's own threads split the work, not OpenBLAS's
             self._walk_back(order, grads, retain_graph)
@@ -315,10 +341,24 @@ def _topological_order(root):
     return order
 
 
-def _check_not_freed(order):
-    """Refuse, before any .grad changes, to run through ops whose buffers a backward freed."""
+def _check_graph_intact(order):
+    """Refuse, before any .grad changes, to run through ops whose buffers a backward freed, or
+    whose inputs or output were changed in place after the op recorded them (its backward would
+    read the new values). Every input counts as saved: stricter than PyTorch, never silent."""
     for node in order:
-        if node._ctx is not None and node._ctx.freed:
-            raise RuntimeError(f"trying to backward through {node._ctx!r} a second time: its "
+        fn = node._ctx
+        if fn is None:
+            continue
+        if fn.freed:
+            raise RuntimeError(f"trying to backward through {fn!r} a second time: its "
                                f"saved buffers were freed by the first backward(); call the first "
                                f"backward with retain_graph=True to backpropagate twice")
+        changed = [f"input {i} (shape {t.shape})" for i, (t, version)
+                   in enumerate(zip(fn.inputs, fn.input_versions))
+                   if t is not None and t._version != version]
+        if node._version:
+            changed.append(f"its output (shape {node.shape})")
+        if changed:
+            raise RuntimeError(f"backward through {fn!r}: {', '.join(changed)} was changed in "
+                               f"place after the op used it, so its gradient would use the new "
+                               f"values; change a copy (x.clone()), or change it after backward()")

@@ -5,6 +5,7 @@ imported (DeZero's `setup_variable` does the same). So the engine (tensor.py, fu
 imports an op, and every import in the package runs one way: engine <- ops <- this module.
 """
 from minigrad.ops import activation, elementwise, linalg, reduce, shape
+from minigrad.ops.inplace import IN_PLACE
 from minigrad.tensor import Tensor
 
 
@@ -43,8 +44,8 @@ METHODS = {
     "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min,
     "amax": reduce.amax, "amin": reduce.amin, "argmax": reduce.argmax, "argmin": reduce.argmin,
     "var": reduce.var,
-    # view and reshape are one op here: NumPy's reshape already shares memory when it can, and
-    # minigrad has no in-place tensor ops through which the difference could show.
+    # view and reshape are one op here: NumPy's reshape shares memory when it can, as torch's
+    # reshape does; only view's refusal of a copy is missing.
     "reshape": _sizes(shape.reshape), "view": _sizes(shape.reshape),
     "transpose": shape.transpose,                                   # x.transpose(0, 1): swap two
     "permute": _sizes(shape.permute, none_if_empty=True),           # x.permute(2, 0, 1)
@@ -57,7 +58,7 @@ METHODS = {
 
 def install():
     """Attach every operator and method to Tensor (idempotent)."""
-    for name, function in {**OPERATORS, **METHODS}.items():
+    for name, function in {**OPERATORS, **METHODS, **IN_PLACE}.items():
         setattr(Tensor, name, function)
 
 
