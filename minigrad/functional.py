@@ -10,8 +10,8 @@ from minigrad.ops.conv import conv2d
 from minigrad.ops.elementwise import (abs, add, clip, div, exp, log, maximum, minimum, mul, neg,
                                       pow, sqrt, sub)
 from minigrad.ops.linalg import linear, matmul
-from minigrad.ops.loss import (binary_cross_entropy_with_logits, cross_entropy, mse_loss,
-                               nll_loss)
+from minigrad.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
+                               cross_entropy, l1_loss, mse_loss, nll_loss)
 from minigrad.ops.norm import batch_norm, dropout, layer_norm
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
 from minigrad.ops.reduce import amax, amin, argmax, argmin, max, mean, min, sum, var

@@ -59,6 +59,9 @@ MIRRORED = [
     ("minigrad.functional.nll_loss", "torch.nn.functional.nll_loss", TARGET),
     ("minigrad.functional.binary_cross_entropy_with_logits",
      "torch.nn.functional.binary_cross_entropy_with_logits", {"targets": "target"}),
+    ("minigrad.functional.binary_cross_entropy", "torch.nn.functional.binary_cross_entropy",
+     {"targets": "target"}),
+    ("minigrad.functional.l1_loss", "torch.nn.functional.l1_loss", {}),
     # ----- functional: the torch.* tensor functions
     *[(f"minigrad.functional.{name}", f"torch.{name}", {})
       for name in ("exp", "log", "sqrt", "abs", "neg", "pow", "clip", "clamp", "sum", "mean",
@@ -76,6 +79,9 @@ MIRRORED = [
                    "Parameter", "ModuleList", "Embedding", "LayerNorm", "GELU",
                    "MultiheadAttention", "TransformerEncoderLayer")],
     ("minigrad.nn.Sequential", "torch.nn.Sequential", {"*modules": "*args"}),
+    *[(f"minigrad.nn.{name}", f"torch.nn.{name}", {})
+      for name in ("MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",
+                   "BCELoss")],
     ("minigrad.nn.MultiheadAttention.forward", "torch.nn.MultiheadAttention.forward", {}),
     ("minigrad.nn.TransformerEncoderLayer.forward", "torch.nn.TransformerEncoderLayer.forward",
      {}),

@@ -1,106 +1,217 @@
-"""Losses: mse_loss, cross_entropy, nll_loss, binary_cross_entropy_with_logits.
+"""Losses: mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy and
+binary_cross_entropy_with_logits, with PyTorch's arguments.
 
 Each takes `reduction`: 'none' keeps one loss per element (per sample for the classification
 losses), 'sum' adds them, 'mean' averages them. The fused ones are single Functions, because their
 combined gradient is simpler and more stable than the chain of their parts (softmax - one-hot).
+
+The classification losses take PyTorch's class `weight` and `ignore_index`: a sample counts with
+the weight of its target class, an ignored one not at all, and 'mean' divides by the sum of the
+counted samples' weights (not by N), exactly as PyTorch does.
 """
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops._args import check_number
 from minigrad.ops.activation import log_softmax_array, stable_sigmoid
+from minigrad.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
+LOG_FLOOR = -100.0       # binary_cross_entropy clamps each log to this, as PyTorch (log 0 = -inf)
+# ... and keeps its gradient's p (1 - p) above PyTorch's 1e-12, which is a C float
+PROBABILITY_EPS = float(np.float32(1e-12))
 
 
-def _reduce(losses, reduction):
-    """Reduce per-element losses (an ndarray, or a Tensor: both have .mean() and .sum())."""
+def _reduce(losses, reduction, total_weight=None):
+    """Reduce per-element losses (an ndarray, or a Tensor: both have .mean() and .sum()).
+
+    'mean' divides by total_weight when given (the classification losses' weighted count)."""
     if reduction == "mean":
-        return losses.mean()
+        if total_weight is None:
+            return losses.mean()
+        with np.errstate(invalid="ignore", divide="ignore"):   # nothing counted: NaN, as PyTorch
+            return losses.sum() / total_weight
     if reduction == "sum":
         return losses.sum()
     return losses
 
 
-def _per_element_grad(grad, reduction, shape):
+def _per_element_grad(grad, reduction, shape, total_weight=None):
     """dL/d(each element's loss): the same number for 'sum'/'mean', the given array for 'none'."""
     if reduction == "mean":
-        grad = grad / int(np.prod(shape))
+        count = int(np.prod(shape)) if total_weight is None else total_weight
+        # nothing counted (every target ignored): every gradient is 0, as PyTorch's
+        grad = grad / count if count else np.zeros_like(grad)
     return np.broadcast_to(grad, shape)
 
 
-class CrossEntropy(Function):
-    """loss_i = -sum_c q_ic log softmax(x_i)_c  with q the (smoothed) one-hot target;
-    dL/dx_i = dL/dloss_i * (softmax(x_i) - q_i).
+def _target_weights(labels, classes, weight, ignore_index, label_smoothing, dtype):
+    """q (N, C), how much each log-probability counts: loss_i = -sum_c q[i, c] log p[i, c];
+    and the mean's denominator.
 
-    With label smoothing e over C classes, q = (1 - e) one_hot + e / C (as in PyTorch).
+    PyTorch's rule: q[i] = (1 - e) w[y_i] one_hot(y_i) + (e / C) w for label smoothing e and class
+    weights w (all 1 without), q[i] = 0 where y_i == ignore_index; 'mean' divides by the sum of
+    w[y_i] over the samples not ignored (their number, without weights).
+    """
+    w = np.ones(classes, dtype) if weight is None else weight.astype(dtype, copy=False)
+    kept = np.flatnonzero(labels != ignore_index)
+    q = np.zeros((len(labels), classes), dtype)
+    q[kept] = label_smoothing / classes * w
+    q[kept, labels[kept]] += (1 - label_smoothing) * w[labels[kept]]
+    return q, w[labels[kept]].sum()
+
+
+def _weighted_sum(q, log_probs):
+    """sum_c q[i, c] log p[i, c], taking only the log-probabilities that q weighs: a class masked
+    with a -inf logit has log p = -inf, and 0 * -inf would make the loss NaN."""
+    return (q * np.where(q != 0, log_probs, 0)).sum(axis=1)
+
+
+class CrossEntropy(Function):
+    """loss_i = -sum_c q_ic log softmax(x_i)_c, q the target weights (see _target_weights);
+    dL/dx_i = dL/dloss_i * (sum_c q_ic * softmax(x_i) - q_i)   (softmax - one-hot, when q is one).
     """
 
-    def forward(self, logits, labels, reduction, label_smoothing):
-        n, classes = logits.shape
-        self.reduction = reduction
+    def forward(self, logits, target_weights, total_weight, reduction):
+        self.q, self.total_weight, self.reduction = target_weights, total_weight, reduction
         self.log_probs = log_softmax_array(logits, axis=1)            # (N, C)
-        self.target = np.full((n, classes), label_smoothing / classes, dtype=logits.dtype)
-        self.target[np.arange(n), labels] += 1 - label_smoothing
-        return _reduce(-(self.target * self.log_probs).sum(axis=1), reduction)
+        return _reduce(-_weighted_sum(self.q, self.log_probs), reduction, total_weight)
 
     def backward(self, grad):
-        per_sample = _per_element_grad(grad, self.reduction, self.log_probs.shape[:1])
-        return per_sample[:, None] * (np.exp(self.log_probs) - self.target)
+        per_sample = _per_element_grad(grad, self.reduction, self.q.shape[:1], self.total_weight)
+        q_total = self.q.sum(axis=1, keepdims=True)                   # (N, 1)
+        return per_sample[:, None] * (q_total * np.exp(self.log_probs) - self.q)
 
 
 class NLLLoss(Function):
-    """loss_i = -logp[i, y_i];  dL/dlogp[i, c] = -dL/dloss_i if c == y_i, else 0."""
+    """loss_i = -sum_c q_ic logp_ic = -w[y_i] logp[i, y_i];  dL/dlogp_i = -dL/dloss_i * q_i."""
 
-    def forward(self, log_probs, labels, reduction):
-        self.shape, self.labels, self.reduction = log_probs.shape, labels, reduction
-        return _reduce(-log_probs[np.arange(len(labels)), labels], reduction)
+    def forward(self, log_probs, target_weights, total_weight, reduction):
+        self.q, self.total_weight, self.reduction = target_weights, total_weight, reduction
+        return _reduce(-_weighted_sum(self.q, log_probs), reduction, total_weight)
 
     def backward(self, grad):
-        per_sample = _per_element_grad(grad, self.reduction, self.labels.shape)
-        grad_in = np.zeros(self.shape, dtype=grad.dtype)
-        grad_in[np.arange(len(self.labels)), self.labels] = -per_sample
-        return grad_in
+        per_sample = _per_element_grad(grad, self.reduction, self.q.shape[:1], self.total_weight)
+        return -per_sample[:, None] * self.q
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """loss = -(y log s(x) + (1 - y) log(1 - s(x))), s = sigmoid;  dL/dx = dL/dloss * (s(x) - y).
+    """loss = -w (p y log s(x) + (1 - y) log(1 - s(x))), s = sigmoid, w = weight, p = pos_weight;
+    dL/dx = dL/dloss * w ((p y + 1 - y) s(x) - p y);  dL/dy = dL/dloss * w (-x + (p - 1) sp(-x)).
 
-    Computed as max(x, 0) - x y + log(1 + exp(-|x|)), which never overflows.
+    Computed as w ((1 - y) x + (p y + 1 - y) sp(-x)), sp(z) = log(1 + exp(z)) = softplus, which
+    never overflows. With p = 1 the gradient is the familiar s(x) - y.
     """
 
-    def forward(self, x, y, reduction):
+    def forward(self, x, y, weight, pos_weight, reduction):
         self.x, self.y, self.reduction = x, y, reduction
-        losses = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        self.w = 1.0 if weight is None else weight
+        self.p = 1.0 if pos_weight is None else pos_weight
+        self.softplus_neg_x = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+        losses = self.w * ((1 - y) * x + (self.p * y + 1 - y) * self.softplus_neg_x)
         return _reduce(losses, reduction)
 
     def backward(self, grad):
-        per_element = _per_element_grad(grad, self.reduction, self.x.shape)
-        grad_x = per_element * (stable_sigmoid(self.x) - self.y)
-        grad_y = -per_element * self.x if self.needs_input_grad[1] else None
+        weighted = self.w * _per_element_grad(grad, self.reduction, self.x.shape)
+        p_y = self.p * self.y
+        grad_x = weighted * ((p_y + 1 - self.y) * stable_sigmoid(self.x) - p_y)
+        grad_y = (weighted * (-self.x + (self.p - 1) * self.softplus_neg_x)
+                  if self.needs_input_grad[1] else None)
         return grad_x, grad_y
 
 
-def _check_reduction(reduction):
+class BinaryCrossEntropy(Function):
+    """loss = -w (y log p + (1 - y) log(1 - p)), each log clamped to >= -100 (as PyTorch);
+    dL/dp = dL/dloss * w (p - y) / max(p (1 - p), 1e-12);  dL/dy = dL/dloss * w (log(1-p) - log p).
+
+    The clamp keeps a confident wrong answer (p = 0, y = 1) at a loss of 100 rather than inf; the
+    gradient is PyTorch's: the unclamped formula with its denominator kept away from 0.
+    """
+
+    def forward(self, p, y, weight, reduction):
+        self.p, self.y, self.reduction = p, y, reduction
+        self.w = 1.0 if weight is None else weight
+        with np.errstate(divide="ignore"):                          # log 0 = -inf, then clamped
+            self.log_p = np.maximum(np.log(p), LOG_FLOOR)
+            self.log_1mp = np.maximum(np.log1p(-p), LOG_FLOOR)
+        return _reduce(-self.w * (y * self.log_p + (1 - y) * self.log_1mp), reduction)
+
+    def backward(self, grad):
+        weighted = self.w * _per_element_grad(grad, self.reduction, self.p.shape)
+        grad_p = weighted * (self.p - self.y) / np.maximum(self.p * (1 - self.p), PROBABILITY_EPS)
+        grad_y = weighted * (self.log_1mp - self.log_p) if self.needs_input_grad[1] else None
+        return grad_p, grad_y
+
+
+# ----- argument checks ---------------------------------------------------------------------------
+def check_reduction(reduction):
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _check_floating(name, x, what):
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{name}: expected floating-point {what}, got dtype {x.dtype} "
+                        f"(convert them with .astype(np.float32))")
+
+
+def _check_unit_interval(name, what, values):
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: the {what} must hold numbers, got dtype {values.dtype}")
+    if not ((values >= 0) & (values <= 1)).all():                 # NaN fails both comparisons
+        raise ValueError(f"{name}: every element of the {what} must lie in [0, 1], got values "
+                         f"in [{values.min()}, {values.max()}]")
 
 
 def _check_same_shape(name, prediction, target):
     if target is None:
         raise TypeError(f"{name}: expected a target of the input's shape {prediction.shape}, "
                         f"got None")
-    target_shape = np.shape(getattr(target, "data", target))
+    target_shape = _array(target).shape
     if target_shape != prediction.shape:
         raise ValueError(f"{name}: target of shape {target_shape} must match the input's "
                          f"shape {prediction.shape}")
 
 
-def _class_labels(logits, labels, name):
-    """Validate (N, C) scores against (N,) integer labels in [0, C); return the label array."""
-    labels = np.asarray(getattr(labels, "data", labels))
-    if not np.issubdtype(logits.dtype, np.floating):
-        raise TypeError(f"{name}: expected floating-point scores, got dtype {logits.dtype} "
-                        f"(convert them with .astype(np.float32))")
+def _constant(name, what, value, dtype, shape, exact=False):
+    """A weight argument (Tensor, array or None) as an array of `dtype`, or None; it must have
+    `shape` (exact) or broadcast to it. PyTorch computes no gradient for these, nor does minigrad."""
+    if value is None:
+        return None
+    check_constant(name, what, value)
+    array = _array(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: {what} must hold numbers, got dtype {array.dtype}")
+    fits = array.shape == shape if exact else _broadcasts_to(array.shape, shape)
+    if not fits:
+        expected = f"shape {shape}" if exact else f"a shape that broadcasts to {shape}"
+        raise ValueError(f"{name}: expected {what} of {expected}, got shape {array.shape}")
+    return array.astype(dtype, copy=False)
+
+
+def check_constant(name, what, value):
+    """Refuse a weight that requires grad: no loss is differentiable with respect to its weights
+    (PyTorch refuses them too), so its gradient would silently stay None."""
+    if getattr(value, "requires_grad", False):
+        raise ValueError(f"{name}: {what} requires grad, but the loss is not differentiable with "
+                         f"respect to it (as in PyTorch); pass {what}.detach()")
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _broadcasts_to(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _class_labels(logits, labels, name, ignore_index):
+    """Validate (N, C) scores against (N,) integer labels, each in [0, C) or ignore_index."""
+    labels = _array(labels)
+    _check_floating(name, logits, "scores")
     if logits.ndim != 2 or logits.shape[1] == 0:
         raise ValueError(f"{name}: expected input of shape (N, C) with C >= 1 classes, got "
                          f"{logits.shape}")
@@ -108,45 +219,91 @@ def _class_labels(logits, labels, name):
         raise ValueError(f"{name}: expected labels of shape {logits.shape[:1]} to match input "
                          f"{logits.shape}, got {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"{name}: labels must be integers (class indices), got {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-        raise ValueError(f"{name}: labels must lie in [0, {logits.shape[1]}), got values in "
-                         f"[{labels.min()}, {labels.max()}]")
+        raise TypeError(f"{name}: labels must be integers (class indices), got {labels.dtype}; "
+                        f"class probabilities as targets are not supported")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{name}: ignore_index must be an int, got {ignore_index!r}")
+    counted = labels[labels != ignore_index]
+    if counted.size and (counted.min() < 0 or counted.max() >= logits.shape[1]):
+        raise ValueError(f"{name}: labels must lie in [0, {logits.shape[1]}) (or equal "
+                         f"ignore_index={ignore_index}), got values in "
+                         f"[{counted.min()}, {counted.max()}]")
     return labels
 
 
-def cross_entropy(logits, labels, *, reduction="mean", label_smoothing=0.0):
+def _classification_targets(name, scores, labels, weight, ignore_index, reduction,
+                            label_smoothing=0.0):
+    """The checks cross_entropy and nll_loss share; returns (q, total_weight)."""
+    check_reduction(reduction)
+    labels = _class_labels(scores, labels, name, ignore_index)
+    weight = _constant(name, "weight", weight, scores.dtype, scores.shape[1:], exact=True)
+    return _target_weights(labels, scores.shape[1], weight, ignore_index, label_smoothing,
+                           scores.dtype)
+
+
+# ----- the functions -----------------------------------------------------------------------------
+def cross_entropy(logits, labels, weight=None, *, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
     """Softmax cross-entropy of (N, C) logits against (N,) integer class labels.
 
-    reduction and label_smoothing are keyword-only: PyTorch's third argument is a class weight,
-    which minigrad does not take."""
-    _check_reduction(reduction)
-    labels = _class_labels(logits, labels, "cross_entropy")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    return CrossEntropy.apply(logits, labels=labels, reduction=reduction,
-                              label_smoothing=label_smoothing)
+    weight: (C,) class weights or None; labels equal to ignore_index count for nothing. The
+    arguments after weight are keyword-only: PyTorch's next positional ones are its deprecated
+    size_average and reduce, which minigrad does not take."""
+    check_number(label_smoothing, "label_smoothing", "cross_entropy", 0.0, 1.0)
+    q, total = _classification_targets("cross_entropy", logits, labels, weight, ignore_index,
+                                       reduction, label_smoothing)
+    return CrossEntropy.apply(logits, target_weights=q, total_weight=total, reduction=reduction)
 
 
-def nll_loss(log_probs, labels, *, reduction="mean"):
-    """Negative log-likelihood of (N, C) log-probabilities (e.g. log_softmax output)."""
-    _check_reduction(reduction)
-    labels = _class_labels(log_probs, labels, "nll_loss")
-    return NLLLoss.apply(log_probs, labels=labels, reduction=reduction)
+def nll_loss(log_probs, labels, weight=None, *, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of (N, C) log-probabilities (e.g. log_softmax output) against (N,)
+    integer labels; weight and ignore_index as in cross_entropy."""
+    q, total = _classification_targets("nll_loss", log_probs, labels, weight, ignore_index,
+                                       reduction)
+    return NLLLoss.apply(log_probs, target_weights=q, total_weight=total, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(logits, targets, *, reduction="mean"):
-    """Sigmoid + binary cross-entropy in one stable step; targets in [0, 1], same shape."""
-    _check_reduction(reduction)
-    if not np.issubdtype(logits.dtype, np.floating):
-        raise TypeError(f"binary_cross_entropy_with_logits: expected floating-point logits, got "
-                        f"dtype {logits.dtype} (convert them with .astype(np.float32))")
-    _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
-    return BinaryCrossEntropyWithLogits.apply(logits, targets, reduction=reduction)
+def binary_cross_entropy_with_logits(logits, targets, weight=None, *, reduction="mean",
+                                     pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable step; targets in [0, 1], same shape.
+
+    weight rescales each element's loss, pos_weight the positive term's (one per class, along
+    the last axis); both broadcast to the input's shape."""
+    name = "binary_cross_entropy_with_logits"
+    check_reduction(reduction)
+    _check_floating(name, logits, "logits")
+    _check_same_shape(name, logits, targets)
+    weight = _constant(name, "weight", weight, logits.dtype, logits.shape)
+    pos_weight = _constant(name, "pos_weight", pos_weight, logits.dtype, logits.shape)
+    return BinaryCrossEntropyWithLogits.apply(logits, targets, weight=weight,
+                                              pos_weight=pos_weight, reduction=reduction)
+
+
+def binary_cross_entropy(probabilities, targets, weight=None, *, reduction="mean"):
+    """Binary cross-entropy of probabilities in [0, 1] (a sigmoid's output) against targets in
+    [0, 1] of the same shape; each log is clamped to >= -100, as in PyTorch. For raw scores,
+    binary_cross_entropy_with_logits is the stable choice."""
+    name = "binary_cross_entropy"
+    check_reduction(reduction)
+    _check_floating(name, probabilities, "probabilities")
+    _check_same_shape(name, probabilities, targets)
+    _check_unit_interval(name, "input", _array(probabilities))
+    _check_unit_interval(name, "target", _array(targets))
+    weight = _constant(name, "weight", weight, probabilities.dtype, probabilities.shape)
+    return BinaryCrossEntropy.apply(probabilities, targets, weight=weight, reduction=reduction)
 
 
 def mse_loss(prediction, target, *, reduction="mean"):
-    """Mean squared error: (prediction - target)**2, reduced; built from the elementwise ops."""
-    _check_reduction(reduction)
+    """Mean squared error: (prediction - target)**2, reduced; built from the elementwise ops
+    (so its gradient, 2 (prediction - target), is theirs)."""
+    check_reduction(reduction)
     _check_same_shape("mse_loss", prediction, target)
     return _reduce((prediction - target) ** 2, reduction)
+
+
+def l1_loss(prediction, target, *, reduction="mean"):
+    """Mean absolute error: |prediction - target|, reduced; built from the elementwise ops (so its
+    gradient is sign(prediction - target), 0 where they are equal, as in PyTorch)."""
+    check_reduction(reduction)
+    _check_same_shape("l1_loss", prediction, target)
+    return _reduce((prediction - target).abs(), reduction)
