@@ -9,6 +9,10 @@ As in PyTorch, `param_groups` is a list of dicts, one per group of parameters, e
 
     SGD([{"params": model.features.parameters()},
          {"params": model.classifier.parameters(), "lr": 1e-3}], lr=1e-2, momentum=0.9)
+
+A parameter with requires_grad=False is accepted and left alone, as in PyTorch: backward gives it
+no `.grad`, and `step()` skips a parameter without one. So a layer can be frozen (and unfrozen)
+by flipping `requires_grad` while the optimizer stays as it is.
 """
 import math
 
@@ -36,16 +40,31 @@ class Optimizer:
         """Add {'params': [...], and hyperparameters that override the defaults}."""
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        new_group = len(self.param_groups)
+        group_of = {id(p): i for i, g in enumerate(self.param_groups) for p in g["params"]}
         for index, param in enumerate(params):
-            if not isinstance(param, Tensor) or not param.requires_grad:
-                raise TypeError(f"{type(self).__name__}: parameter {index} of group "
-                                f"{len(self.param_groups)} must be a Tensor with "
-                                f"requires_grad=True, got {param!r:.60}")
-            if id(param) in seen:
-                raise ValueError(f"{type(self).__name__}: a parameter appears in more than one "
-                                 f"group (parameter {index} of group {len(self.param_groups)})")
+            where = f"parameter {index} of group {new_group}"
+            self._check_parameter(param, where)
+            if id(param) in group_of:      # it would be updated twice a step
+                raise ValueError(f"{type(self).__name__}: {where} is listed twice (it is also "
+                                 f"in group {group_of[id(param)]}); each parameter belongs in "
+                                 f"one group, once")
+            group_of[id(param)] = new_group
         self.param_groups.append({**self.defaults, **group, "params": params})
+
+    def _check_parameter(self, param, where):
+        """A parameter is a leaf Tensor: one that backward fills a `.grad` for and that nothing
+        recomputes. (It need not require grad; see the module's docstring.)"""
+        if not isinstance(param, Tensor):
+            raise TypeError(f"{type(self).__name__}: {where} must be a Tensor, got "
+                            f"{type(param).__name__} {param!r:.60}")
+        if not param.is_leaf:
+            # PyTorch also accepts a non-leaf on which retain_grad() was called; minigrad does not.
+            raise ValueError(f"{type(self).__name__}: {where} is not a leaf tensor (it was "
+                             f"computed by {param.grad_fn!r}): backward keeps no .grad for it, "
+                             f"so it would never be updated; optimize a leaf instead, an "
+                             f"nn.Parameter or a tensor created with requires_grad=True from "
+                             f"the computed values")
 
     def zero_grad(self):
         """Forget every gradient (backward accumulates into `.grad`)."""
@@ -131,13 +150,38 @@ def l2_gradient(param, grad, weight_decay):
 
 
 def check_hyperparameters(name, **values):
-    """Raise ValueError naming the optimizer unless every value is a finite number >= 0 (betas:
-    in [0, 1)). An lr of inf or NaN would turn every weight into NaN at the first step."""
+    """Raise, naming the optimizer or scheduler, unless every value is a number in its range:
+    betas (and ReduceLROnPlateau's factor) in [0, 1), Adadelta's rho in [0, 1], anything else
+    finite and >= 0. An lr of inf or NaN would turn every weight into NaN at the first step."""
     for key, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise TypeError(f"{name}: {key} must be a number, got {value!r}")
-        bad = not 0.0 <= value < 1.0 if key.startswith("beta") else \
-            not (value >= 0.0 and math.isfinite(value))
-        if bad:
-            allowed = "in [0, 1)" if key.startswith("beta") else "a finite number >= 0"
+        allowed, within = _range_of(key)
+        if not within(value):
             raise ValueError(f"{name}: {key} must be {allowed}, got {value}")
+
+
+def _range_of(key):
+    """(the range in words, a test of it) for a hyperparameter, by its name."""
+    if key.startswith("beta") or key == "factor":
+        return "in [0, 1)", lambda value: 0.0 <= value < 1.0
+    if key == "rho":
+        return "in [0, 1]", lambda value: 0.0 <= value <= 1.0
+    return "a finite number >= 0", lambda value: value >= 0.0 and math.isfinite(value)
+
+
+# PyTorch options that minigrad cannot honour, and why. (foreach and fused are accepted: they pick
+# one of PyTorch's implementations of the same formula, and minigrad has only one.)
+UNSUPPORTED_OPTIONS = {
+    "differentiable": "it records the update itself in the autograd graph, and minigrad updates "
+                      ".data outside any graph",
+    "capturable": "it prepares the optimizer for CUDA graphs, and minigrad runs on the CPU",
+}
+
+
+def refuse_unsupported(name, **options):
+    """Raise, naming the optimizer, if any option of UNSUPPORTED_OPTIONS is turned on."""
+    for option, value in options.items():
+        if value:
+            raise ValueError(f"{name}: {option}={value!r} is not supported "
+                             f"({UNSUPPORTED_OPTIONS[option]}); leave it False")
