@@ -7,22 +7,31 @@
 
 Creating a scheduler sets the lr for step 0; `step()` moves to the next one (PyTorch's
 convention). The formulas below use t = number of `step()` calls so far, base = the group's lr
-when the scheduler was created.
+when the scheduler was created. PyTorch computes most of these schedules recursively, from the
+lr of the step before; the values are the same (to rounding) unless something else writes the
+lr between steps, such as a second scheduler on the same optimizer: here the last one to step
+decides, where PyTorch would combine them.
+
+ReduceLROnPlateau is the exception: it follows a metric, not a formula,
+
+    scheduler = ReduceLROnPlateau(optimizer, patience=3)
+    for epoch in range(epochs):
+        train_one_epoch(...)
+        scheduler.step(validation_loss)   # lr *= factor once the loss stops improving
 """
 import bisect
 import math
 
-from minigrad.optim.optimizer import Optimizer
+import numpy as np
+
+from minigrad.optim.optimizer import Optimizer, check_hyperparameters
 
 
 class LRScheduler:
     """Base class: subclasses implement `lr(base_lr, t)`."""
 
     def __init__(self, optimizer):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expected an Optimizer, "
-                            f"got {type(optimizer).__name__}")
-        self.optimizer = optimizer
+        self.optimizer = _checked_optimizer(type(self).__name__, optimizer)
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.last_epoch = -1
         self.step()
@@ -78,9 +87,23 @@ class MultiStepLR(LRScheduler):
         return base_lr * self.gamma ** bisect.bisect_right(self.milestones, t)
 
 
+class ExponentialLR(LRScheduler):
+    """lr = base * gamma ** t: multiply by gamma at every step. (gamma > 1 grows the lr, as in
+    a learning-rate range test.)"""
+
+    def __init__(self, optimizer, gamma):
+        check_hyperparameters("ExponentialLR", gamma=gamma)
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def lr(self, base_lr, t):
+        return base_lr * self.gamma ** t
+
+
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2: half a cosine from base
-    down to eta_min over T_max steps (SGDR without restarts)."""
+    down to eta_min over T_max steps (SGDR without restarts). Stepped past T_max, it follows the
+    cosine back up to base over the next T_max steps, and so on, as PyTorch's does."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
         if T_max < 1:
@@ -122,9 +145,9 @@ class OneCycleLR(LRScheduler):
         self.div_factor, self.final_div_factor = div_factor, final_div_factor
         groups = optimizer.param_groups
         self.momentum_key = _momentum_key(optimizer) if cycle_momentum else None
-        self.momenta = list(zip(_per_group(max_momentum, groups), _per_group(base_momentum,
-                                                                             groups)))
-        for group, peak in zip(groups, _per_group(max_lr, groups)):
+        self.momenta = list(zip(_per_group("OneCycleLR: max_momentum", max_momentum, groups),
+                                _per_group("OneCycleLR: base_momentum", base_momentum, groups)))
+        for group, peak in zip(groups, _per_group("OneCycleLR: max_lr", max_lr, groups)):
             group["lr"] = peak   # the base lr of a one-cycle schedule is its peak
         super().__init__(optimizer)
 
@@ -170,6 +193,101 @@ class OneCycleLR(LRScheduler):
                 group["momentum"] = momentum
 
 
+class ReduceLROnPlateau(LRScheduler):
+    """Cut the lr when a metric has stopped improving (call `step(metric)` after evaluating):
+
+        improved:  mode 'min':  metric < best * (1 - threshold)   ('rel')  or  best - threshold
+                   mode 'max':  metric > best * (1 + threshold)   ('rel')  or  best + threshold
+        after more than `patience` steps in a row without improvement:
+                   lr = max(lr * factor, min_lr)   in every group (skipped if it would change
+                                                   the lr by less than eps)
+        then `cooldown` steps in which steps without improvement are not counted.
+
+    best is the best metric so far (it starts at +inf for 'min', -inf for 'max'). As in
+    PyTorch it does not call LRScheduler's constructor, which would take a first step, and it
+    has no formula `lr(base_lr, t)`: it multiplies the lr the optimizer holds.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        self.optimizer = _checked_optimizer("ReduceLROnPlateau", optimizer)
+        _check_choice("mode", mode, ("min", "max"))
+        _check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        check_hyperparameters("ReduceLROnPlateau", factor=factor, patience=patience,
+                              threshold=threshold, cooldown=cooldown, eps=eps)
+        for value in _per_group("ReduceLROnPlateau: min_lr", min_lr, optimizer.param_groups):
+            check_hyperparameters("ReduceLROnPlateau", min_lr=value)
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.min_lr, self.eps = cooldown, min_lr, eps
+        self.last_epoch = 0
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0       # steps in a row without improvement
+        self.cooldown_counter = 0     # steps of cooldown left
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self, metrics):
+        """Take the newest value of the metric (a number, or a one-element Tensor or array)."""
+        current = _as_number(metrics)
+        # per group at every step: a group added since the constructor gets a number min_lr too
+        min_lrs = _per_group("ReduceLROnPlateau: min_lr", self.min_lr, self.optimizer.param_groups)
+        self.last_epoch += 1
+        if self._improves(current):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lrs(min_lrs)
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _improves(self, current):
+        """Whether `current` beats the best so far by more than the threshold."""
+        sign = 1 if self.mode == "max" else -1
+        if self.threshold_mode == "rel":
+            bar = self.best * (1 + sign * self.threshold)
+        else:
+            bar = self.best + sign * self.threshold
+        return current > bar if self.mode == "max" else current < bar
+
+    def _reduce_lrs(self, min_lrs):
+        for group, min_lr in zip(self.optimizer.param_groups, min_lrs):
+            new_lr = max(group["lr"] * self.factor, min_lr)
+            if group["lr"] - new_lr > self.eps:
+                group["lr"] = new_lr
+
+    def state_dict(self):
+        return {"last_epoch": self.last_epoch, "best": self.best,
+                "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter,
+                "last_lr": list(self._last_lr)}
+
+    def load_state_dict(self, state_dict):
+        """Resume where `state_dict()` was taken (the hyperparameters come from the
+        constructor)."""
+        self.last_epoch = int(state_dict["last_epoch"])
+        self.best = float(state_dict["best"])
+        self.num_bad_epochs = int(state_dict["num_bad_epochs"])
+        self.cooldown_counter = int(state_dict["cooldown_counter"])
+        self._set_lrs([float(lr) for lr in state_dict["last_lr"]])
+
+
+def _check_choice(key, value, choices):
+    if value not in choices:
+        raise ValueError(f"ReduceLROnPlateau: {key} must be one of {choices}, got {value!r}")
+
+
+def _as_number(metrics):
+    """A metric as a float: from a number, or from a Tensor or array holding one number."""
+    value = np.asarray(metrics)
+    if value.dtype.kind not in "iuf" or value.size != 1:
+        raise TypeError(f"ReduceLROnPlateau.step: expected the metric as one number (such as "
+                        f"the validation loss), got {type(metrics).__name__} {metrics!r:.60}")
+    return float(value.reshape(()))
+
+
 def _momentum_key(optimizer):
     """The group entry that OneCycleLR cycles: 'momentum' (SGD, RMSprop) or 'betas' (Adam)."""
     for key in ("momentum", "betas"):
@@ -179,13 +297,20 @@ def _momentum_key(optimizer):
                      f"cycle; pass cycle_momentum=False")
 
 
-def _per_group(value, groups):
-    """One value for every parameter group: a list as given, a number repeated."""
+def _per_group(what, value, groups):
+    """One value for every parameter group: a list as given, a number repeated. `what` names
+    the argument in the error."""
     values = list(value) if isinstance(value, (list, tuple)) else [value] * len(groups)
     if len(values) != len(groups):
-        raise ValueError(f"OneCycleLR: expected {len(groups)} values, one per parameter group, "
+        raise ValueError(f"{what}: expected {len(groups)} values, one per parameter group, "
                          f"got {len(values)}")
     return values
+
+
+def _checked_optimizer(name, optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
+    return optimizer
 
 
 def _cosine(start, end, fraction):

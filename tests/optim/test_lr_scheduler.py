@@ -28,6 +28,8 @@ def test_closed_forms():
                                0.1 * 0.1 ** ((t >= 2).astype(int) + (t >= 5)))
     np.testing.assert_allclose(schedule(sched.CosineAnnealingLR(optimizer(), 12, 0.01), 12)[:, 0],
                                0.01 + 0.09 * (1 + np.cos(np.pi * t / 12)) / 2)
+    np.testing.assert_allclose(schedule(sched.ExponentialLR(optimizer(), 0.8), 12)[:, 0],
+                               0.1 * 0.8 ** t)
     one_cycle = schedule(sched.OneCycleLR(optimizer(), max_lr=1.0, total_steps=10,
                                           pct_start=0.5), 9)[:, 0]
     warm_up = 1 + (1 / 25 - 1) / 2 * (np.cos(np.pi * t[:5] / 4) + 1)
@@ -46,6 +48,11 @@ TORCH_CASES = [
     ("StepLR", dict(step_size=3, gamma=0.3), 10),
     ("MultiStepLR", dict(milestones=[2, 7], gamma=0.5), 10),
     ("CosineAnnealingLR", dict(T_max=10, eta_min=0.001), 10),
+    # past T_max the cosine climbs back up (torch: recursively, with a special case at T_max + 1)
+    ("CosineAnnealingLR", dict(T_max=10, eta_min=0.001), 30),
+    ("CosineAnnealingLR", dict(T_max=7), 30),
+    ("ExponentialLR", dict(gamma=0.9), 30),
+    ("ExponentialLR", dict(gamma=1.05), 30),
     ("OneCycleLR", dict(max_lr=[0.5, 0.05], total_steps=20), 20),
     ("OneCycleLR", dict(max_lr=0.5, epochs=4, steps_per_epoch=5, anneal_strategy="linear",
                         three_phase=True, pct_start=0.25), 20),
@@ -125,11 +132,100 @@ def test_resume_from_state_dict_through_a_file(tmp_path):
     np.testing.assert_array_equal(schedule(resumed, 3), schedule(first, 3))
 
 
+# Improves, stalls, improves by less than the threshold (0.89995 vs 0.9: 0.006%), gets worse...
+METRICS = [1.0, 0.9, 0.9, 0.89995, 0.95, 0.91, 0.92, 0.5, 0.6, 0.6, 0.6, 0.6, 0.7, 0.49, 0.8,
+           0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]
+
+PLATEAU_CASES = [
+    dict(),
+    dict(patience=2),
+    dict(mode="max", patience=1, factor=0.5, cooldown=2),
+    dict(threshold_mode="abs", threshold=0.05, patience=1, min_lr=[0.02, 0.001]),
+    dict(mode="max", threshold_mode="abs", threshold=0.05, patience=0),
+    dict(patience=0, min_lr=0.0095, eps=1e-3),    # group 2: 0.01 -> 0.0095 is less than eps
+]
+
+
+def plateau_schedule(scheduler, metrics):
+    """get_last_lr() after each step(metric)."""
+    lrs = []
+    for metric in metrics:
+        scheduler.step(metric)
+        lrs.append(scheduler.get_last_lr())
+    return np.array(lrs)
+
+
+def test_reduce_on_plateau_by_hand():
+    """patience=2: the third step in a row without improvement cuts the lr; cooldown=1: the
+    step after a cut is not counted; 0.99 is no improvement on 1.0 at threshold 0.05 ('rel')."""
+    opt = optimizer()
+    scheduler = sched.ReduceLROnPlateau(opt, patience=2, factor=0.5, cooldown=1, threshold=0.05)
+    lrs = plateau_schedule(scheduler, [1.0, 0.99, 1.2, 1.0, 1.1, 1.1, 1.1, 1.1, 0.9, 0.9])[:, 0]
+    np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025])
+    assert opt.param_groups[0]["lr"] == 0.025 and scheduler.best == 0.9
+
+
+@pytest.mark.parametrize("kwargs", PLATEAU_CASES)
+def test_reduce_on_plateau_equal_to_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    reference_optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)],
+                                            "lr": lr} for lr in (0.1, 0.01)], lr=0.1)
+    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(reference_optimizer, **kwargs)
+    ours = plateau_schedule(sched.ReduceLROnPlateau(optimizer((0.1, 0.01)), **kwargs), METRICS)
+    theirs = plateau_schedule(reference, METRICS)
+    assert len(np.unique(ours)) > 2          # the metrics do make it cut the lr
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_reduce_on_plateau_takes_a_one_element_tensor():
+    import minigrad as mg
+    scheduler = sched.ReduceLROnPlateau(optimizer(), patience=0)
+    scheduler.step(mg.tensor(2.0))
+    scheduler.step(mg.tensor([[3.0]]))
+    assert scheduler.best == 2.0 and scheduler.get_last_lr() == pytest.approx([0.01])
+
+
+def test_reduce_on_plateau_resumes_from_a_file(tmp_path):
+    kwargs = dict(patience=1, cooldown=2, factor=0.5)
+    first = sched.ReduceLROnPlateau(optimizer(), **kwargs)
+    plateau_schedule(first, METRICS[:6])
+    nn.save(first.state_dict(), tmp_path / "sched.npz")
+    resumed_optimizer = optimizer()
+    resumed = sched.ReduceLROnPlateau(resumed_optimizer, **kwargs)
+    resumed.load_state_dict(nn.unflatten_state(nn.load(tmp_path / "sched.npz")))
+    assert resumed_optimizer.param_groups[0]["lr"] == first.get_last_lr()[0] < 0.1
+    np.testing.assert_array_equal(plateau_schedule(resumed, METRICS[6:]),
+                                  plateau_schedule(first, METRICS[6:]))
+
+
+def test_reduce_on_plateau_errors():
+    with pytest.raises(ValueError, match="mode must be one of \\('min', 'max'\\), got 'mean'"):
+        sched.ReduceLROnPlateau(optimizer(), mode="mean")
+    with pytest.raises(ValueError, match="threshold_mode must be one of"):
+        sched.ReduceLROnPlateau(optimizer(), threshold_mode="relative")
+    with pytest.raises(ValueError, match=r"factor must be in \[0, 1\), got 1.0"):
+        sched.ReduceLROnPlateau(optimizer(), factor=1.0)
+    with pytest.raises(ValueError, match="patience must be a finite number >= 0, got -1"):
+        sched.ReduceLROnPlateau(optimizer(), patience=-1)
+    with pytest.raises(ValueError, match="min_lr: expected 2 values, one per parameter group, "
+                                         "got 3"):
+        sched.ReduceLROnPlateau(optimizer((0.1, 0.01)), min_lr=[0.0, 0.0, 0.0])
+    with pytest.raises(TypeError, match="expected an Optimizer, got list"):
+        sched.ReduceLROnPlateau([])
+    scheduler = sched.ReduceLROnPlateau(optimizer())
+    for bad in ("low", [1.0, 2.0], None):
+        with pytest.raises(TypeError, match="step: expected the metric as one number"):
+            scheduler.step(bad)
+    assert scheduler.last_epoch == 0 and scheduler.best == np.inf
+
+
 def test_errors():
     with pytest.raises(ValueError, match="step_size must be >= 1"):
         sched.StepLR(optimizer(), 0)
     with pytest.raises(TypeError, match="expected an Optimizer, got list"):
         sched.StepLR([], 1)
+    with pytest.raises(ValueError, match="ExponentialLR: gamma must be a finite number >= 0"):
+        sched.ExponentialLR(optimizer(), -0.5)
     with pytest.raises(ValueError, match="give total_steps, or epochs and steps_per_epoch"):
         sched.OneCycleLR(optimizer(), max_lr=1.0)
     one_cycle = sched.OneCycleLR(optimizer(), max_lr=1.0, total_steps=3)
