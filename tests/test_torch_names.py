@@ -105,6 +105,9 @@ MIRRORED = [
                    "Optimizer.step", "Optimizer.state_dict", "Optimizer.load_state_dict",
                    "lr_scheduler.StepLR", "lr_scheduler.MultiStepLR",
                    "lr_scheduler.CosineAnnealingLR", "lr_scheduler.OneCycleLR")],
+    *[(f"minigrad.optim.{name}", f"torch.optim.{name}", {})
+      for name in ("Adadelta", "Adagrad", "lr_scheduler.ExponentialLR",
+                   "lr_scheduler.ReduceLROnPlateau", "lr_scheduler.ReduceLROnPlateau.step")],
     ("minigrad.optim.Optimizer.add_param_group", "torch.optim.Optimizer.add_param_group",
      {"group": "param_group"}),
     # ----- data
