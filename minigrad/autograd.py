@@ -1,0 +1,160 @@
+"""`minigrad.autograd.Function`: PyTorch's way to write your own op, on top of minigrad's.
+
+    class Exp(minigrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            y, = ctx.saved_tensors
+            return grad_output * y              # d exp(x) / dx = exp(x)
+
+    y = Exp.apply(x)
+
+Two protocols, one mechanism. minigrad's own `Function` (minigrad/function.py, the base of every
+op in ops/) has methods on NumPy arrays and keeps what backward needs on `self`. PyTorch's, here,
+has static methods on Tensors and keeps it on a separate `ctx`. The bridge is `_Node`, a minigrad
+Function: its forward and backward call yours, wrapping the arrays as Tensors and unwrapping
+what you return, and it checks that backward returns one gradient of the right shape per input.
+"""
+from minigrad.function import Function as _MinigradFunction
+from minigrad.gradcheck import gradcheck  # noqa: F401  (torch.autograd.gradcheck's place)
+from minigrad.tensor import Tensor, no_grad
+
+__all__ = ["Function", "FunctionCtx", "gradcheck"]
+
+
+class FunctionCtx:
+    """The `ctx` your forward fills and your backward reads: `save_for_backward(*tensors)` and
+    `saved_tensors`; `needs_input_grad`, one bool per argument of forward (False for those that
+    are not Tensors); and any attribute you set (`ctx.k = k`)."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *tensors):
+        for position, tensor in enumerate(tensors):
+            if tensor is not None and not isinstance(tensor, Tensor):
+                raise TypeError(f"save_for_backward saves Tensors (or None), but argument "
+                                f"{position} is a {type(tensor).__name__}; keep other values "
+                                f"as attributes of ctx (ctx.name = value)")
+        self.saved_tensors = tensors
+
+
+class Function:
+    """Base class of an op written as in PyTorch: subclass it, define the two static methods,
+    and call `YourFunction.apply(*args)`.
+
+    forward(ctx, *args) -> Tensor: the args as given (Tensors and anything else); it runs
+        without recording a graph, so its Tensor operations cost no memory for backward.
+    backward(ctx, grad_output) -> one gradient per argument of forward: a Tensor of that
+        argument's shape, or None (always None for arguments that are not Tensors).
+
+    Or, PyTorch 2's split style: forward(*args) without ctx, plus
+    setup_context(ctx, inputs, output), which fills ctx. minigrad's Functions have one output,
+    so forward returns a single Tensor.
+    """
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a subclass of minigrad.autograd.Function must define "
+                                  "@staticmethod forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a subclass of minigrad.autograd.Function must define "
+                                  "@staticmethod backward(ctx, grad_output)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError   # never called unless a subclass defines it
+
+    @classmethod
+    def apply(cls, *args):
+        """Run forward on args and record the call in the graph, as PyTorch's apply."""
+        tensors = [arg for arg in args if isinstance(arg, Tensor)]
+        return _Node.apply(*tensors, function=cls, args=args)
+
+    def __call__(self, *args):
+        raise TypeError(f"call {type(self).__name__}.apply(...), not an instance of it: forward "
+                        f"and backward are static methods, as in PyTorch")
+
+
+def _splits_setup_context(function):
+    return function.setup_context is not Function.setup_context
+
+
+class _Node(_MinigradFunction):
+    """One call of a `minigrad.autograd.Function` in the graph: minigrad's engine calls this
+    node's forward and backward on arrays; they call the user's on Tensors."""
+
+    def forward(self, *arrays, function, args):
+        # `arrays` are the Tensor arguments' values; the user's forward wants the args as given
+        self.function, self.args = function, args
+        self.ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+        with no_grad():
+            if _splits_setup_context(function):
+                output = function.forward(*args)
+                function.setup_context(self.ctx, args, output)
+            else:
+                output = function.forward(self.ctx, *args)
+        if not isinstance(output, Tensor):
+            raise TypeError(f"{function.__name__}.forward returned a {type(output).__name__}; "
+                            f"it must return one Tensor (minigrad's Functions have one output)")
+        return output.data
+
+    def backward(self, grad):
+        with no_grad():
+            grads = self.function.backward(self.ctx, Tensor(grad))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        self._check_count(grads)
+        return tuple(self._gradient(position, arg, grad_arg)
+                     for position, (arg, grad_arg) in enumerate(zip(self.args, grads))
+                     if isinstance(arg, Tensor))
+
+    def _check_count(self, grads):
+        """One gradient per argument of forward; extra ones may only be None (as in PyTorch)."""
+        name, expected = self.function.__name__, len(self.args)
+        if len(grads) < expected or any(g is not None for g in grads[expected:]):
+            raise RuntimeError(f"{name}.backward returned {len(grads)} gradient(s); forward took "
+                               f"{expected} argument(s), and backward must return one for each "
+                               f"(None for those that need none)")
+        for position, (arg, grad_arg) in enumerate(zip(self.args, grads)):
+            if grad_arg is not None and not isinstance(arg, Tensor):
+                raise RuntimeError(f"{name}.backward returned a gradient for argument "
+                                   f"{position} of forward, a {type(arg).__name__}, not a "
+                                   f"Tensor; return None in its place")
+
+    def _gradient(self, position, tensor, grad):
+        """The array the engine needs: of the input's shape (or one it broadcast to, which the
+        engine sums back) and dtype, as PyTorch casts it."""
+        if grad is None:
+            return None
+        name = self.function.__name__
+        if not isinstance(grad, Tensor):
+            raise TypeError(f"{name}.backward returned a {type(grad).__name__} for argument "
+                            f"{position}; it must return a Tensor or None")
+        if not _broadcasts_to(tensor.shape, grad.shape):
+            raise ValueError(f"{name}.backward returned a gradient of shape {grad.shape} for "
+                             f"argument {position} of forward, of shape {tensor.shape}")
+        return grad.data.astype(tensor.dtype, copy=False)
+
+    def release(self):
+        """Free ctx and the arguments after backward, keeping the name that repr shows."""
+        function = self.function
+        super().release()
+        self.function = function
+
+    def __repr__(self):
+        return f"<{self.function.__name__}Backward>"     # PyTorch's name for the node
+
+
+def _broadcasts_to(shape, target):
+    """Whether an input of `shape` broadcasts to `target` (then its gradient sums back)."""
+    if len(shape) > len(target):
+        return False
+    return all(n == m or n == 1 for n, m in zip(reversed(shape), reversed(target)))
