@@ -114,6 +114,11 @@ MIRRORED = [
     ("minigrad.data.DataLoader", "torch.utils.data.DataLoader", {}),
     ("minigrad.data.TensorDataset", "torch.utils.data.TensorDataset", {"*arrays": "*tensors"}),
     ("minigrad.data.Dataset", "torch.utils.data.Dataset", {}),
+    ("minigrad.data.Subset", "torch.utils.data.Subset", {}),
+    ("minigrad.data.random_split", "torch.utils.data.random_split", {}),
+    # ----- autograd
+    ("minigrad.autograd.Function.apply", "torch.autograd.Function.apply", {}),
+    ("minigrad.autograd.gradcheck", "torch.autograd.gradcheck", {"*inputs": "inputs"}),
 ]
 
 # Public names that PyTorch also has but that are not meant to mirror it, and why.

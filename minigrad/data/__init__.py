@@ -11,7 +11,8 @@ The data sets and transforms work on NumPy arrays only; the loader wraps each ba
 from .cifar_data import CIFAR10_CLASSES, cifar10
 from . import cluttered_data, shapes_data
 from .cluttered_data import cluttered_mnist
-from .dataset import Dataset, DataVersionError, TensorDataset, check_data_version
+from .dataset import (Dataset, DataVersionError, Subset, TensorDataset, check_data_version,
+                      random_split)
 from .loader import DataLoader
 from .mnist_data import bundled_mnist, mnist
 from .shapes_data import SHAPE_CLASSES, shapes
@@ -21,7 +22,7 @@ from .transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 DATA_VERSIONS = {"shapes": shapes_data.DATA_VERSION, "cluttered_mnist": cluttered_data.DATA_VERSION}
 
 __all__ = [
-    "Dataset", "TensorDataset", "DataLoader",
+    "Dataset", "TensorDataset", "DataLoader", "Subset", "random_split",
     "Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip",
     "mnist", "bundled_mnist", "cifar10", "CIFAR10_CLASSES", "shapes", "SHAPE_CLASSES",
     "cluttered_mnist", "DATA_VERSIONS", "DataVersionError", "check_data_version",
