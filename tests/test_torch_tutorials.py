@@ -208,6 +208,42 @@ def assert_same(got, expected, where="result"):
             assert_same(g, e, f"{where}[{i}]")
 
 
+# The autograd tutorial's gradients go back through a ResNet-18 in training mode with a batch of
+# one: its last BatchNorms normalise 2x2 maps, and the float32 rounding of every op is amplified
+# about a thousandfold on the way back. torch's own float32 gradients are then up to 2.4e-4 (of
+# each gradient's largest value) away from the float64 ones, and no float32 engine can match
+# them element by element at RTOL. For those two entries the test asks instead that minigrad be
+# about as accurate as torch: its max-norm distance to the float64 gradient at most
+# AS_ACCURATE times torch's float32 distance (plus 8 float32 epsilons). Layer by layer
+# (BatchNorm2d and Conv2d forward and backward) both engines are within 2e-7 of float64, minigrad
+# 1-2.5 times torch's distance; through the ResNet the ratio was 0.5-2.35 (measured 2026-12-07).
+ILL_CONDITIONED = {"blitz_autograd_tutorial": ("grads", "parameters after step")}
+AS_ACCURATE = 4.0
+
+
+def autograd_tutorial_in_float64(torch, same):
+    """The exact (float64) gradients and SGD step of the autograd tutorial's first part."""
+    model = blitz_autograd_tutorial.resnet18(torch.nn, torch)
+    model.load_state_dict({key: torch.tensor(value) for key, value in same.values["model"].items()})
+    model = model.double()
+    data, labels = (torch.tensor(same.values[key], dtype=torch.float64) for key in ("data", "labels"))
+    (model(data) - labels).sum().backward()
+    grads = {name: p.grad.numpy() for name, p in model.named_parameters()}
+    return {"grads": grads,      # the first step of SGD with momentum is p - lr * grad
+            "parameters after step": {name: p.detach().numpy() - 1e-2 * grads[name]
+                                      for name, p in model.named_parameters()}}
+
+
+def assert_as_accurate_as_torch(got, torch32, exact, where):
+    for name in exact:
+        scale = np.abs(exact[name]).max()
+        torch_error = np.abs(torch32[name] - exact[name]).max() / scale
+        minigrad_error = np.abs(got[name] - exact[name]).max() / scale
+        assert got[name].dtype == torch32[name].dtype
+        assert minigrad_error <= AS_ACCURATE * torch_error + 8 * np.finfo(np.float32).eps, \
+            f"{where}[{name!r}]: {minigrad_error:.2e} from float64, torch {torch_error:.2e}"
+
+
 @pytest.mark.parametrize("name", ports())
 def test_tutorial_gives_torchs_numbers(name, tmp_path, torch_one_thread):
     same = Same()
@@ -215,4 +251,8 @@ def test_tutorial_gives_torchs_numbers(name, tmp_path, torch_one_thread):
     expected = run(name, "torch", tmp_path, same, **extra)
     CHECKS[name](expected, same)              # the checks hold for torch too
     got = run(name, "minigrad", tmp_path, Same(same.values), **extra)
+    if name in ILL_CONDITIONED:
+        exact = autograd_tutorial_in_float64(torch_one_thread, same)
+        for key in ILL_CONDITIONED[name]:
+            assert_as_accurate_as_torch(got.pop(key), expected.pop(key), exact[key], key)
     assert_same(got, expected)
