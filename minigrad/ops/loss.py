@@ -175,7 +175,7 @@ def _check_same_shape(name, prediction, target):
 
 def _constant(name, what, value, dtype, shape, exact=False):
     """A weight argument (Tensor, array or None) as an array of `dtype`, or None; it must have
-    `shape` (exact) or broadcast to it. PyTorch computes no gradient for these, nor does minigrad."""
+    `shape` (exact) or broadcast to it. No gradient is computed for it (as in PyTorch)."""
     if value is None:
         return None
     check_constant(name, what, value)
