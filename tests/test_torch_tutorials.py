@@ -33,7 +33,8 @@ STEPS = 300          # of the polynomial examples (2,000 and 30,000 in the tutor
 PORTS = {
     "polynomial_tensor": (polynomial_tensor, {"steps": STEPS}),
     "polynomial_autograd": (polynomial_autograd, {"steps": STEPS}),
-    "polynomial_custom_function": (polynomial_custom_function, {"steps": STEPS}),
+    "polynomial_custom_function": "dtype = torch.float: no minigrad.float; then torch.device, "
+                                  "torch.linspace, torch.sin, torch.full, Tensor.pow",
     "polynomial_nn": (polynomial_nn, {"steps": STEPS}),
     "polynomial_optim": (polynomial_optim, {"steps": STEPS}),
     "polynomial_module": (polynomial_module, {"steps": STEPS}),
@@ -41,7 +42,9 @@ PORTS = {
     "blitz_tensor_tutorial": (blitz_tensor_tutorial, {}),
     "blitz_autograd_tutorial": (blitz_autograd_tutorial, {}),
     "blitz_neural_networks_tutorial": (blitz_neural_networks_tutorial, {}),
-    "blitz_cifar10_tutorial": (blitz_cifar10_tutorial, {"n_train": 200, "n_test": 40}),
+    "blitz_cifar10_tutorial": "x = torch.flatten(x, 1) in Net.forward: no minigrad.flatten; "
+                              "then torch.max(outputs.data, 1), where minigrad's .data is a "
+                              "NumPy array; torch.device, torch.cuda",
 }
 
 # What minigrad still lacks, per port: the first failure of a minigrad run (the tutorial line,
