@@ -18,12 +18,12 @@ from . import Same, import_as_torch, to_numpy
 
 
 def run(lib="minigrad", *, seed=0, same=None):
-    same = Same() if same is None else same                       # [port]
+    same = Same() if same is None else same                    # [port]
     torch = import_as_torch(lib)                                   # was: import torch
     nn = import_as_torch(lib, "nn")                                # was: import torch.nn as nn
     F = import_as_torch(lib, "nn.functional")                      # was: import torch.nn.functional as F
-    torch.manual_seed(seed)                                        # [port]
-    rec = {}                                                       # [port]
+    torch.manual_seed(seed)                                    # [port]
+    rec = {}                                                   # [port]
 
     class Net(nn.Module):
 
@@ -48,7 +48,7 @@ def run(lib="minigrad", *, seed=0, same=None):
 
     net = Net()
     print(net)
-    same.state(torch, "net", net)                                  # [port]
+    same.state(torch, "net", net)                              # [port]
 
     params = list(net.parameters())
     print(len(params))
@@ -56,29 +56,29 @@ def run(lib="minigrad", *, seed=0, same=None):
     rec["len(params)"], rec["params[0].size()"] = len(params), tuple(params[0].size())  # [port]
 
     input = torch.randn(1, 1, 32, 32)
-    input = same(torch, "input", input)                            # [port]
+    input = same(torch, "input", input)                        # [port]
     out = net(input)
     print(out)
-    rec["out"] = to_numpy(out)                                     # [port]
+    rec["out"] = to_numpy(out)                                 # [port]
 
     net.zero_grad()
-    out.backward(same(torch, "gradient", torch.randn(1, 10)))      # [port] same(...) around randn
+    out.backward(same(torch, "gradient", torch.randn(1, 10)))  # [port] same(...) around randn
     rec["grads after out.backward"] = [to_numpy(p.grad) for p in net.parameters()]  # [port]
 
     output = net(input)
     target = torch.randn(10)  # a dummy target, for example
-    target = same(torch, "target", target)                         # [port]
+    target = same(torch, "target", target)                     # [port]
     target = target.view(1, -1)  # make it the same shape as output
     criterion = nn.MSELoss()
 
     loss = criterion(output, target)
     print(loss)
-    rec["loss"] = loss.item()                                 # [port]
+    rec["loss"] = loss.item()                                  # [port]
 
     print(loss.grad_fn)  # MSELoss
     print(loss.grad_fn.next_functions[0][0])  # Linear
     print(loss.grad_fn.next_functions[0][0].next_functions[0][0])  # ReLU
-    rec["grad_fn chain"] = [type(f).__name__ for f in (       # [port]
+    rec["grad_fn chain"] = [type(f).__name__ for f in (        # [port]
         loss.grad_fn, loss.grad_fn.next_functions[0][0],
         loss.grad_fn.next_functions[0][0].next_functions[0][0])]
 
@@ -94,4 +94,4 @@ def run(lib="minigrad", *, seed=0, same=None):
     print(net.conv1.bias.grad)
     rec["conv1.bias.grad after backward"] = to_numpy(net.conv1.bias.grad)  # [port]
     rec["grads after loss.backward"] = [to_numpy(p.grad) for p in net.parameters()]  # [port]
-    return rec                                                # [port]
+    return rec                                                 # [port]
