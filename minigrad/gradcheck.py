@@ -38,7 +38,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         inputs[i].grad = None
     output.backward(weights)
     for i in checked:
-        analytic = inputs[i].grad if inputs[i].grad is not None else np.zeros(inputs[i].shape)
+        grad = inputs[i].grad
+        analytic = grad.data if grad is not None else np.zeros(inputs[i].shape)
         numeric = numerical_gradient(lambda: np.sum(fn(*inputs).data * weights), inputs[i].data,
                                      eps)
         _compare(i, inputs[i].shape, analytic, numeric, atol, rtol)

@@ -2,7 +2,8 @@
 
 A Tensor holds
     data  -- the values, a NumPy array (float32 unless you give float64 or an integer type)
-    grad  -- dL/d(this tensor) after `backward()`, an array of the same shape, or None
+    grad  -- dL/d(this tensor) after `backward()`: a Tensor of the same shape that does not
+             require grad (as in PyTorch, so `w.grad.zero_()` works), or None
     _ctx  -- the `Function` node that produced it (None for leaves: inputs and parameters)
 
 Arithmetic on Tensors goes through `Function.apply`, which records each op; `backward()` then visits
@@ -89,12 +90,13 @@ def _describe(data):
 
 
 class Tensor:
-    # Make NumPy hand `ndarray (op) Tensor` over to Tensor's reflected operators.
+    # Make NumPy hand `ndarray (op) Tensor` over to Tensor's reflected operators (the ops layer
+    # replaces this with ops/numpy_interop.py's dispatch).
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._hooks = []
         self._retains_grad = False
@@ -164,6 +166,30 @@ class Tensor:
         result is a plain array: no gradient flows through NumPy functions)."""
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
+    @property
+    def grad(self):
+        """dL/d(this tensor), summed over every backward() since it was last cleared: a Tensor
+        that does not require grad, or None. (Inside the engine gradients are plain arrays;
+        this wraps them once, at the leaves.)"""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            value = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+            if value.shape != self.shape or value.dtype != self.dtype:
+                raise ValueError(f"assigned grad has shape {value.shape} and dtype "
+                                 f"{value.dtype}; this tensor has shape {self.shape} and dtype "
+                                 f"{self.dtype}, and its gradient must match both")
+        self._grad = value
+
+    def _accumulate_grad(self, grad):
+        """Add the array `grad` into .grad (backward accumulates, as in PyTorch)."""
+        if self._grad is None:
+            self._grad = Tensor(grad.astype(self.dtype, copy=True))
+        else:
+            self._grad.data = self._grad.data + grad
+
     def detach(self):
         """A new leaf Tensor sharing the values, cut off from the graph."""
         return Tensor(self.data)
@@ -176,7 +202,8 @@ class Tensor:
         self._retains_grad = True
 
     def register_hook(self, hook):
-        """Call `hook(grad)` when this tensor's gradient is known; a returned array replaces it."""
+        """Call `hook(grad)` (a Tensor) when this tensor's gradient is known; a returned Tensor
+        replaces it."""
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
 
@@ -241,7 +268,7 @@ class Tensor:
                 continue
             node_grad = node._run_hooks(node_grad)
             if node._ctx is None or node._retains_grad:
-                node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
+                node._accumulate_grad(node_grad)
             if node._ctx is None:
                 continue
             # the chain rule at this node: its op turns dL/d(node) into dL/d(each input) ...
@@ -264,10 +291,10 @@ class Tensor:
 
     def _run_hooks(self, grad):
         for hook in list(self._hooks):
-            replaced = hook(grad)
+            replaced = hook(Tensor(grad))
             if replaced is None:
                 continue
-            replaced = np.asarray(replaced, dtype=self.dtype)
+            replaced = np.asarray(_data(replaced), dtype=self.dtype)
             if replaced.shape != self.shape:
                 raise ValueError(f"hook {getattr(hook, '__qualname__', hook)!r} returned a "
                                  f"gradient of shape {replaced.shape}; this tensor has shape "
@@ -310,6 +337,15 @@ class Tensor:
 def tensor(data, *, dtype=None, requires_grad=False):
     """A new Tensor, as `torch.tensor` (whose dtype and requires_grad are keyword-only too)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def clear_grad(tensor, set_to_none=True):
+    """What zero_grad does to one tensor: .grad = None, or (set_to_none=False) zeros in place."""
+    if set_to_none or tensor.grad is None:
+        tensor.grad = None
+    else:
+        tensor.grad.data[...] = 0
+        tensor.grad._mark_changed()
 
 
 def _data(x):

@@ -14,7 +14,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from minigrad.tensor import RemovableHandle, Tensor
+from minigrad.tensor import RemovableHandle, Tensor, clear_grad
 
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
 
@@ -82,8 +82,9 @@ class Module:
 
     def register_full_backward_hook(self, hook):
         """Call `hook(module, grad_output)` when backward reaches this module's output, with
-        grad_output = dL/d(output) as an ndarray; a returned ndarray replaces it (and so changes
-        every gradient further back). Returns a handle whose `remove()` takes the hook away."""
+        grad_output = dL/d(output) as a Tensor; a returned Tensor replaces it (and so changes
+        every gradient further back). Returns a handle whose `remove()` takes the hook away.
+        (PyTorch's hook also receives grad_input: `hook(module, grad_input, grad_output)`.)"""
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 
@@ -162,10 +163,11 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
-        """Forget every parameter's gradient (backward accumulates into `.grad`)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (backward accumulates into `.grad`): set it to None,
+        or with set_to_none=False fill it with zeros, as in PyTorch."""
         for param in self.parameters():
-            param.grad = None
+            clear_grad(param, set_to_none)
 
     def to(self, dtype):
         """Convert every parameter and floating-point buffer to `dtype`, in place; returns self.
@@ -178,7 +180,7 @@ class Module:
             raise TypeError(f"Module.to: expected a floating-point dtype, got {dtype}")
         for param in self.parameters():
             param.data = param.data.astype(dtype)
-            param.grad = None if param.grad is None else param.grad.astype(dtype)
+            param.grad = None if param.grad is None else Tensor(param.grad.data.astype(dtype))
         for module in self.modules():
             for name, buffer in module._own_buffers():
                 if np.issubdtype(buffer.dtype, np.floating):

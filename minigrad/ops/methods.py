@@ -6,6 +6,7 @@ imports an op, and every import in the package runs one way: engine <- ops <- th
 """
 from minigrad.ops import activation, elementwise, linalg, reduce, shape
 from minigrad.ops.inplace import IN_PLACE
+from minigrad.ops.numpy_interop import array_ufunc
 from minigrad.tensor import Tensor
 
 
@@ -35,6 +36,7 @@ OPERATORS = {
     "__neg__": elementwise.neg,
     "__matmul__": linalg.matmul, "__rmatmul__": _swapped(linalg.matmul),
     "__getitem__": shape.getitem,
+    "__array_ufunc__": array_ufunc,
 }
 
 METHODS = {

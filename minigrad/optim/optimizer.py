@@ -1,7 +1,8 @@
 """`Optimizer`: the parameter groups and per-parameter state that every optimizer shares.
 
-An optimizer owns no graph: `step()` reads each parameter's `.grad` (an ndarray) and updates
-`.data` in place with plain NumPy, which is why a step costs about as much as the update formula.
+An optimizer owns no graph: `step()` reads each parameter's gradient array (`.grad.data`) and
+updates `.data` in place with plain NumPy, which is why a step costs about as much as the update
+formula.
 
 As in PyTorch, `param_groups` is a list of dicts, one per group of parameters, each holding
 'params' and the hyperparameters ('lr', ...). A scheduler changes the learning rate by writing
@@ -18,7 +19,7 @@ import math
 
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, clear_grad
 
 
 class Optimizer:
@@ -66,10 +67,11 @@ class Optimizer:
                              f"nn.Parameter or a tensor created with requires_grad=True from "
                              f"the computed values")
 
-    def zero_grad(self):
-        """Forget every gradient (backward accumulates into `.grad`)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget every gradient (backward accumulates into `.grad`): set it to None, or with
+        set_to_none=False fill it with zeros, as in PyTorch."""
         for param in self._parameters():
-            param.grad = None
+            clear_grad(param, set_to_none)
 
     def step(self):
         """Update every parameter that has a gradient, group by group."""
@@ -80,7 +82,7 @@ class Optimizer:
                 if param.grad.shape != param.shape:
                     raise ValueError(f"{type(self).__name__}.step: a gradient has shape "
                                      f"{param.grad.shape}, its parameter {param.shape}")
-                self.update(param.data, param.grad, self.state.setdefault(param, {}), group)
+                self.update(param.data, param.grad.data, self.state.setdefault(param, {}), group)
 
     def update(self, param, grad, state, group):
         """Change the ndarray `param` in place, given its gradient, state dict and group."""

@@ -199,7 +199,7 @@ def input_gradient(model, x, target=None, score="logit"):
         logits = model(inputs)
         target = resolve_target(logits.data, target)
         class_score(logits, target, score).backward()
-    return inputs.grad, target
+    return inputs.grad.data, target
 
 
 def layer_gradient(model, x, layer, target=None, score="logit"):
@@ -213,7 +213,7 @@ def layer_gradient(model, x, layer, target=None, score="logit"):
         target = resolve_target(logits.data, target)
         class_score(logits, target, score).backward()
     activation = store["activation"]
-    return activation.data, activation.grad, target
+    return activation.data, activation.grad.data, target
 
 
 def hooked_forward(model, x, hooks):

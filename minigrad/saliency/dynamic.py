@@ -144,7 +144,7 @@ def _jacobian_rows(model, x, check=None, at=None):
         one_hot = np.zeros_like(logits.data)
         one_hot[:, c] = 1.0
         logits.backward(one_hot, retain_graph=True)
-        rows.append(z.grad)
+        rows.append(z.grad.data)
     return np.stack(rows, axis=1), logits.data, z.data
 
 

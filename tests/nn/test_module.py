@@ -103,8 +103,9 @@ def test_backward_hook_receives_grad_of_output_and_can_replace_it():
     received = []
 
     def hook(module, grad_output):
-        received.append(grad_output.copy())
-        return np.zeros_like(grad_output)
+        assert isinstance(grad_output, Tensor)      # as .grad is, and as in PyTorch
+        received.append(np.array(grad_output))
+        return Tensor(np.zeros(grad_output.shape, np.float32))
 
     handle = layer.register_full_backward_hook(hook)
     x = Tensor(np.ones((4, 3), np.float32), requires_grad=True)

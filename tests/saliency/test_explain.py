@@ -27,7 +27,7 @@ def busy_vit():
 def snapshot(model):
     return {"training": [m.training for m in model.modules()],
             "requires_grad": [p.requires_grad for p in model.parameters()],
-            "grads": [None if p.grad is None else p.grad.copy() for p in model.parameters()],
+            "grads": [None if p.grad is None else p.grad.data.copy() for p in model.parameters()],
             "hooks": [len(m._forward_hooks) + len(m._backward_hooks) for m in model.modules()],
             "state": model.state_dict()}
 
