@@ -83,8 +83,38 @@ class Function:
         self.__dict__.clear()
         self.__dict__.update(kept, freed=True)
 
+    @property
+    def next_functions(self):
+        """The nodes backward goes to next, one (node, 0) per input, as PyTorch prints them: the
+        Function that made the input, an AccumulateGrad for a leaf that requires grad, or None
+        for a constant."""
+        return tuple((_node_of(t), 0) for t in self.inputs)
+
+    def name(self):
+        return type(self).__name__
+
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class AccumulateGrad:
+    """The end of a backward path: adds the gradient into a leaf's `.grad` (PyTorch's name)."""
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _node_of(tensor):
+    if tensor is None or not tensor.requires_grad:
+        return None
+    return tensor._ctx if tensor._ctx is not None else AccumulateGrad(tensor)
 
 
 class detect_anomaly(contextlib.ContextDecorator):

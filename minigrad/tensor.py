@@ -242,32 +242,39 @@ class Tensor:
         self._version += 1
 
     # ----- backward ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute d(self)/d(leaf) for every leaf that requires grad, accumulating into `.grad`.
 
         `gradient` is dL/d(self) (an array or Tensor of self's shape); it may be omitted only
         when self holds a single number (then 1). The graph's saved buffers are freed afterwards
-        unless `retain_graph=True`.
+        unless `retain_graph=True`. `inputs`, as in PyTorch: accumulate into these tensors only.
         """
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): minigrad cannot yet "
+                                      "differentiate a gradient (gradients of gradients); "
+                                      "its gradients carry no graph")
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True")
         grad = self._initial_grad(gradient)
         order = _topological_order(self)
         _check_graph_intact(order)
+        only = None if inputs is None else _chosen_inputs(inputs, order)
         grads = {id(self): grad}
         with parallel.blas_held():    # minigrad's own threads split the work, not OpenBLAS's
-            self._walk_back(order, grads, retain_graph)
+            self._walk_back(order, grads, bool(retain_graph), only)
 
     @staticmethod
-    def _walk_back(order, grads, retain_graph):
-        """The chain rule over the graph, from the output back to the leaves."""
+    def _walk_back(order, grads, retain_graph, only=None):
+        """The chain rule over the graph, from the output back to the leaves (keeping .grad
+        of the ids in `only`, when given)."""
         for node in reversed(order):
             node_grad = grads.pop(id(node), None)
             if node_grad is None:
                 continue
             node_grad = node._run_hooks(node_grad)
-            if node._ctx is None or node._retains_grad:
+            keeps_grad = node._ctx is None or node._retains_grad
+            if keeps_grad if only is None else id(node) in only:
                 node._accumulate_grad(node_grad)
             if node._ctx is None:
                 continue
@@ -375,6 +382,17 @@ def _topological_order(root):
             stack.extend((t, False) for t in node._ctx.inputs
                          if t is not None and t.requires_grad and id(t) not in visited)
     return order
+
+
+def _chosen_inputs(inputs, order):
+    """The ids of backward(inputs=...): tensors the output depends on, each requiring grad."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    reached = {id(node) for node in order}
+    for index, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor) or id(tensor) not in reached:
+            raise ValueError(f"backward(inputs=...): input {index} is not a tensor that requires "
+                             f"grad and that the output was computed from")
+    return {id(tensor) for tensor in inputs}
 
 
 def _check_graph_intact(order):

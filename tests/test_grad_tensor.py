@@ -92,3 +92,33 @@ def test_a_numpy_function_on_a_tensor_that_requires_grad_is_refused():
         np.testing.assert_allclose(np.exp(w), np.exp([1.0, -2.0]), rtol=1e-6)
     with pytest.raises(TypeError, match="cannot write into a tensor"):
         np.add(np.ones(2), np.ones(2), out=mg.tensor([0.0, 0.0]))
+
+
+def test_grad_fn_and_next_functions_walk_the_graph_as_torch_prints_it():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([3.0, 4.0])
+    loss = ((w * x).relu()).sum()
+    assert loss.grad_fn.name() == "Sum"
+    (relu, _), = loss.grad_fn.next_functions
+    (mul, _), = relu.next_functions
+    (leaf, _), (constant, _) = mul.next_functions
+    assert mul.name() == "Mul" and leaf.name() == "AccumulateGrad"
+    assert leaf.variable is w and constant is None and leaf.next_functions == ()
+    assert w.grad_fn is None and x.grad_fn is None
+
+
+def test_backward_with_inputs_accumulates_into_those_only():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a * b).sum().backward(inputs=[b])
+    assert a.grad is None
+    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])
+    with pytest.raises(ValueError, match="input 0 is not a tensor"):
+        (a * b).sum().backward(inputs=[mg.tensor([1.0, 1.0], requires_grad=True)])
+
+
+def test_create_graph_is_refused_with_a_sentence():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="gradients of gradients"):
+        (a * a).sum().backward(create_graph=True)
+    assert a.grad is None
