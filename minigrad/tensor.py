@@ -154,6 +154,34 @@ class Tensor:
     def item(self):
         return self.data.item()
 
+    # ----- a one-element tensor as a Python number: int(x), float(x), `if x:`, names[x] -------
+    def _single_value(self, error, message):
+        """The one value of a tensor that holds exactly one (of any shape), else `error`."""
+        if self.data.size != 1:
+            raise error(f"{message}; this tensor has {self.data.size} elements (shape "
+                        f"{self.shape}): pick one with x[i], or reduce it with x.sum(), x.any() ...")
+        return self.data.item()
+
+    def __bool__(self):
+        return bool(self._single_value(RuntimeError, "the truth value of a tensor is defined "
+                                                     "only for a single element (as in PyTorch)"))
+
+    def __int__(self):
+        return int(self._single_value(ValueError, "int(x): only a one-element tensor can be "
+                                                  "converted to a Python number"))
+
+    def __float__(self):
+        return float(self._single_value(ValueError, "float(x): only a one-element tensor can be "
+                                                    "converted to a Python number"))
+
+    def __index__(self):
+        """names[x], range(x): integer (or bool) tensors of one element only, as in PyTorch."""
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"only an integer tensor of one element can be used as an index; "
+                            f"this one is {self.dtype} (convert it with x.long() or int(x))")
+        return int(self._single_value(TypeError, "only an integer tensor of one element can be "
+                                                 "used as an index"))
+
     def numpy(self):
         """The values as an ndarray (shared memory: do not modify it in place)."""
         return self.data
@@ -314,25 +342,8 @@ class Tensor:
     # minigrad/ops/methods.py: the engine knows no op, and the ops import the engine, never the
     # other way round.
 
-    # Comparisons give plain boolean arrays: they have no gradient.
-    def __lt__(self, other):
-        return self.data < _data(other)
-
-    def __le__(self, other):
-        return self.data <= _data(other)
-
-    def __gt__(self, other):
-        return self.data > _data(other)
-
-    def __ge__(self, other):
-        return self.data >= _data(other)
-
-    def __eq__(self, other):
-        return self.data == _data(other)
-
-    def __ne__(self, other):
-        return self.data != _data(other)
-
+    # Comparisons (x < y, x == y ...) are ops too: they give bool Tensors, attached by methods.py.
+    # A Tensor stays hashable by identity (a dict key, a set member), as in PyTorch.
     __hash__ = object.__hash__
 
     @property

@@ -32,10 +32,10 @@ def test_properties_and_conversions():
     assert "grad_fn=<Mul>" in repr(x * 2) and "dtype=float64" in repr(x * 2)
 
 
-def test_comparisons_return_boolean_arrays():
-    x = mg.tensor([1.0, 2.0, 3.0])
+def test_comparisons_return_bool_tensors_outside_the_graph():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     result = x > 1.5
-    assert isinstance(result, np.ndarray) and result.dtype == bool
+    assert isinstance(result, mg.Tensor) and result.dtype == bool and not result.requires_grad
     np.testing.assert_array_equal(x == mg.tensor([1.0, 0.0, 3.0]), [True, False, True])
     np.testing.assert_array_equal(x <= 2, [True, True, False])
     for compare, expected in [(x < 2, [1, 0, 0]), (x <= 2, [1, 1, 0]), (x > 2, [0, 0, 1]),

@@ -49,6 +49,8 @@ MIRRORED = [
     ("minigrad.Tensor.reshape", "torch.Tensor.reshape", {"*sizes": "*shape"}),
     ("minigrad.Tensor.view", "torch.Tensor.view", {"*sizes": "*shape"}),
     ("minigrad.Tensor.permute", "torch.Tensor.permute", {"*sizes": "*dims"}),
+    *[(f"minigrad.Tensor.{name}", f"torch.Tensor.{name}", BINARY)
+      for name in ("eq", "ne", "lt", "le", "gt", "ge")],
     # ----- functional: activations, convolution, pooling, normalisation, losses
     *[(f"minigrad.functional.{name}", f"torch.nn.functional.{name}", {})
       for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "conv2d",

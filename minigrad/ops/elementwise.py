@@ -182,13 +182,18 @@ def _broadcasting(fn_class, a, b):
     try:
         return fn_class.apply(a, b)
     except ValueError as error:
-        a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
-        try:
-            np.broadcast_shapes(a_shape, b_shape)
-        except ValueError:
-            raise ValueError(f"{fn_class.__name__.lower()}: shapes {a_shape} and {b_shape} "
-                             f"cannot be broadcast together") from None
+        _raise_if_not_broadcastable(fn_class.__name__.lower(), a, b)
         raise error
+
+
+def _raise_if_not_broadcastable(op, a, b):
+    """NumPy's broadcast failure, in a message naming the op and both shapes."""
+    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    try:
+        np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a_shape} and {b_shape} cannot be broadcast "
+                         f"together") from None
 
 
 def _promoted(a, b, true_division=False):
@@ -288,3 +293,84 @@ def clip(x, min=None, max=None):
 
 def cast(x, dtype):
     return Cast.apply(x, dtype=np.dtype(dtype))
+
+
+# ----- comparisons and logic: bool (or integer) results, no gradient ----------------------------
+# A comparison is a step function: its derivative is 0 wherever it exists, so none is recorded.
+COMPARABLE = (Tensor, np.ndarray, np.generic, int, float)    # bool is an int
+
+
+def _compared(compare, op, a, b):
+    """compare(a, b) element-wise, broadcast, as a new Tensor outside any graph."""
+    if not (isinstance(a, COMPARABLE) and isinstance(b, COMPARABLE)):
+        raise TypeError(f"{op}: expected tensors or numbers, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    try:
+        return Tensor(compare(getattr(a, "data", a), getattr(b, "data", b)))
+    except ValueError:
+        _raise_if_not_broadcastable(op, a, b)
+        raise
+
+
+def eq(a, b):
+    """a == b element-wise, a bool Tensor."""
+    return _compared(np.equal, "eq", a, b)
+
+
+def ne(a, b):
+    """a != b element-wise, a bool Tensor."""
+    return _compared(np.not_equal, "ne", a, b)
+
+
+def lt(a, b):
+    """a < b element-wise, a bool Tensor."""
+    return _compared(np.less, "lt", a, b)
+
+
+def le(a, b):
+    """a <= b element-wise, a bool Tensor."""
+    return _compared(np.less_equal, "le", a, b)
+
+
+def gt(a, b):
+    """a > b element-wise, a bool Tensor."""
+    return _compared(np.greater, "gt", a, b)
+
+
+def ge(a, b):
+    """a >= b element-wise, a bool Tensor."""
+    return _compared(np.greater_equal, "ge", a, b)
+
+
+def _integer_or_bool(op, *operands):
+    """Bitwise logic is defined on bool and integer tensors only, as in PyTorch."""
+    for x in operands:
+        dtype = _dtype(x)
+        if (dtype is None and isinstance(x, float)) or (dtype is not None and dtype.kind == "f"):
+            raise TypeError(f"{op}: defined for bool and integer tensors only, got "
+                            f"{dtype or 'a float'}; a mask is a comparison (x > 0), and "
+                            f"masks combine with & | ^ ~")
+
+
+def bitwise_and(a, b):
+    """a & b: logical and of bool tensors (masks), bitwise and of integers."""
+    _integer_or_bool("bitwise_and (&)", a, b)
+    return _compared(np.bitwise_and, "bitwise_and (&)", a, b)
+
+
+def bitwise_or(a, b):
+    """a | b: logical or of bool tensors, bitwise or of integers."""
+    _integer_or_bool("bitwise_or (|)", a, b)
+    return _compared(np.bitwise_or, "bitwise_or (|)", a, b)
+
+
+def bitwise_xor(a, b):
+    """a ^ b: logical xor of bool tensors, bitwise xor of integers."""
+    _integer_or_bool("bitwise_xor (^)", a, b)
+    return _compared(np.bitwise_xor, "bitwise_xor (^)", a, b)
+
+
+def bitwise_not(x):
+    """~x: logical not of a bool tensor (a mask inverted), bitwise not of integers."""
+    _integer_or_bool("bitwise_not (~)", x)
+    return Tensor(np.invert(getattr(x, "data", x)))

@@ -18,6 +18,17 @@ def _swapped(function):
     return reflected
 
 
+def _comparison(function):
+    """x == y, x < y ...: for a y that is no tensor or number, NotImplemented, so that Python
+    falls back on its default as it does for torch's tensors (`x == None` is False, `x < 'a'` a
+    TypeError)."""
+    def operator(self, other):
+        return function(self, other) if isinstance(other, elementwise.COMPARABLE) \
+            else NotImplemented
+    operator.__name__ = function.__name__
+    return operator
+
+
 def _sizes(function, none_if_empty=False):
     """x.reshape(2, 3) and x.reshape((2, 3)) both mean shape (2, 3), as in PyTorch."""
     def method(self, *sizes):
@@ -37,6 +48,13 @@ OPERATORS = {
     "__matmul__": linalg.matmul, "__rmatmul__": _swapped(linalg.matmul),
     "__getitem__": shape.getitem,
     "__array_ufunc__": array_ufunc,
+    "__eq__": _comparison(elementwise.eq), "__ne__": _comparison(elementwise.ne),
+    "__lt__": _comparison(elementwise.lt), "__le__": _comparison(elementwise.le),
+    "__gt__": _comparison(elementwise.gt), "__ge__": _comparison(elementwise.ge),
+    "__and__": elementwise.bitwise_and, "__rand__": _swapped(elementwise.bitwise_and),
+    "__or__": elementwise.bitwise_or, "__ror__": _swapped(elementwise.bitwise_or),
+    "__xor__": elementwise.bitwise_xor, "__rxor__": _swapped(elementwise.bitwise_xor),
+    "__invert__": elementwise.bitwise_not,
 }
 
 METHODS = {
@@ -53,6 +71,8 @@ METHODS = {
     "permute": _sizes(shape.permute, none_if_empty=True),           # x.permute(2, 0, 1)
     "gather": shape.gather,
     "flatten": shape.flatten, "unsqueeze": shape.unsqueeze, "squeeze": shape.squeeze,
+    "eq": elementwise.eq, "ne": elementwise.ne, "lt": elementwise.lt, "le": elementwise.le,
+    "gt": elementwise.gt, "ge": elementwise.ge,
     "relu": activation.relu, "tanh": activation.tanh, "sigmoid": activation.sigmoid,
     "softmax": activation.softmax, "log_softmax": activation.log_softmax,
 }

@@ -15,6 +15,11 @@ RECORDED = {
     np.add: elementwise.add, np.subtract: elementwise.sub, np.multiply: elementwise.mul,
     np.true_divide: elementwise.div, np.power: elementwise.pow, np.matmul: linalg.matmul,
     np.negative: elementwise.neg,
+    # comparisons and logic give bool Tensors, whichever side the array is on (`array < x`)
+    np.equal: elementwise.eq, np.not_equal: elementwise.ne, np.less: elementwise.lt,
+    np.less_equal: elementwise.le, np.greater: elementwise.gt, np.greater_equal: elementwise.ge,
+    np.bitwise_and: elementwise.bitwise_and, np.bitwise_or: elementwise.bitwise_or,
+    np.bitwise_xor: elementwise.bitwise_xor, np.invert: elementwise.bitwise_not,
 }
 
 
