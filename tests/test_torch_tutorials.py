@@ -33,8 +33,7 @@ STEPS = 300          # of the polynomial examples (2,000 and 30,000 in the tutor
 PORTS = {
     "polynomial_tensor": (polynomial_tensor, {"steps": STEPS}),
     "polynomial_autograd": (polynomial_autograd, {"steps": STEPS}),
-    "polynomial_custom_function": "dtype = torch.float: no minigrad.float; then torch.device, "
-                                  "torch.linspace, torch.sin, torch.full, Tensor.pow",
+    "polynomial_custom_function": (polynomial_custom_function, {"steps": STEPS}),
     "polynomial_nn": (polynomial_nn, {"steps": STEPS}),
     "polynomial_optim": (polynomial_optim, {"steps": STEPS}),
     "polynomial_module": (polynomial_module, {"steps": STEPS}),
@@ -42,9 +41,7 @@ PORTS = {
     "blitz_tensor_tutorial": (blitz_tensor_tutorial, {}),
     "blitz_autograd_tutorial": (blitz_autograd_tutorial, {}),
     "blitz_neural_networks_tutorial": (blitz_neural_networks_tutorial, {}),
-    "blitz_cifar10_tutorial": "x = torch.flatten(x, 1) in Net.forward: no minigrad.flatten; "
-                              "then torch.max(outputs.data, 1), where minigrad's .data is a "
-                              "NumPy array; torch.device, torch.cuda",
+    "blitz_cifar10_tutorial": (blitz_cifar10_tutorial, {"n_train": 200, "n_test": 40}),
 }
 
 # What minigrad still lacks, per port: the first failure of a minigrad run (the tutorial line,
@@ -56,8 +53,7 @@ MISSING = {
     "polynomial_autograd": "dtype = torch.float: no minigrad.float; then torch.accelerator, "
                            "torch.set_default_device, torch.linspace, torch.sin, torch.randn, "
                            "Tensor.pow",
-    "polynomial_custom_function": "class LegendrePolynomial3(torch.autograd.Function): no "
-                                  "minigrad.autograd; then torch.float, torch.device, "
+    "polynomial_custom_function": "dtype = torch.float: no minigrad.float; then torch.device, "
                                   "torch.linspace, torch.sin, torch.full, Tensor.pow",
     "polynomial_nn": "x = torch.linspace(-math.pi, math.pi, 2000): no minigrad.linspace; then "
                      "torch.sin, Tensor.pow",
@@ -75,8 +71,9 @@ MISSING = {
                                "torch.flatten",
     "blitz_neural_networks_tutorial": "input = torch.randn(1, 1, 32, 32): no minigrad.randn; "
                                       "then torch.flatten",
-    "blitz_cifar10_tutorial": "torch.utils.data.TensorDataset(...): no minigrad.utils; then "
-                              "torch.flatten, torch.max, torch.device, torch.cuda",
+    "blitz_cifar10_tutorial": "x = torch.flatten(x, 1) in Net.forward: no minigrad.flatten; "
+                              "then torch.max(outputs.data, 1), where minigrad's .data is a "
+                              "NumPy array; torch.device, torch.cuda",
 }
 
 
