@@ -22,7 +22,8 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functional as F, nn, optim
-from minigrad.data import SHAPE_CLASSES, DataLoader, Normalize, TensorDataset, shapes
+from minigrad.data import (SHAPE_CLASSES, Compose, DataLoader, Normalize, ScaleUint8,
+                           TensorDataset, shapes)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -86,7 +87,7 @@ mg.manual_seed(0)
 model = AttentionCNN()
 _, untrained_spatial = attention_weights(model, x_test)
 loader = DataLoader(TensorDataset(images, labels), 32, shuffle=True, seed=0, drop_last=True,
-                    transform=normalize)
+                    transform=Compose([ScaleUint8(), normalize]))    # uint8 -> [0, 1] first
 adam = optim.Adam(model.parameters(), 3e-3)
 for epoch in range(args.epochs):
     model.train()

@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad import nn, optim, saliency
 from minigrad.apps.explain_benchmark import load_model
-from minigrad.data import DataLoader, TensorDataset, mnist
+from minigrad.data import DataLoader, ScaleUint8, TensorDataset, mnist
 from minigrad.models import LeNet5, bcos_lenet
 from minigrad.saliency import metrics, plot
 from minigrad.train import train_epoch
@@ -47,7 +47,8 @@ def trained(path, architecture, build):
         return load_model(path, architecture)
     nn.manual_seed(0)
     model = build()
-    loader = DataLoader(TensorDataset(images, train_labels), batch_size=64, shuffle=True, seed=0)
+    loader = DataLoader(TensorDataset(images, train_labels), batch_size=64, shuffle=True, seed=0,
+                        transform=ScaleUint8())      # uint8 -> [0, 1], as `digits` above
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(args.epochs):
         train_epoch(model, loader, optimizer, progress=False)

@@ -24,7 +24,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functional as F, nn, optim
-from minigrad.data import DataLoader, Normalize, TensorDataset, shapes
+from minigrad.data import Compose, DataLoader, Normalize, ScaleUint8, TensorDataset, shapes
 from minigrad.train import evaluate
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -139,7 +139,8 @@ for name, make in (("VGG-style, 3 blocks", vgg_net), ("Inception, 2 modules", in
     print(f"   {name:<22} {model.num_parameters():>7,} parameters, "
           f"{multiply_adds(model) / 1e6:5.1f}M multiply-adds per image")
 
-normalize = Normalize((0.5, 0.5, 0.5), (0.3, 0.3, 0.3))
+# the loader keeps the uint8 pixels, as PyTorch's does: to [0, 1] first, then normalised
+normalize = Compose([ScaleUint8(), Normalize((0.5, 0.5, 0.5), (0.3, 0.3, 0.3))])
 images, labels, _ = shapes(args.train_size, seed=0)
 test_images, test_labels, _ = shapes(args.test_size, seed=1)
 mg.manual_seed(0)

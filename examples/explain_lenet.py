@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 from minigrad import nn, optim, saliency
-from minigrad.data import DataLoader, TensorDataset, mnist
+from minigrad.data import DataLoader, ScaleUint8, TensorDataset, mnist
 from minigrad.models import LeNet5
 from minigrad.saliency import metrics, plot
 from minigrad.apps.explain_benchmark import load_model
@@ -34,7 +34,7 @@ else:
     nn.manual_seed(0)
     model = LeNet5()
     train_epoch(model, DataLoader(TensorDataset(images, train_labels), batch_size=64,
-                                  shuffle=True, seed=0),
+                                  shuffle=True, seed=0, transform=ScaleUint8()),  # [0, 1]
                 optim.Adam(model.parameters(), lr=3e-3), progress=False)
     model.eval()
     preprocess = lambda x: x                                          # noqa: E731

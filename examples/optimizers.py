@@ -24,7 +24,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functional as F, nn, optim
-from minigrad.data import DataLoader, TensorDataset, mnist
+from minigrad.data import DataLoader, ScaleUint8, TensorDataset, mnist
 from minigrad.train import evaluate
 
 matplotlib.use("Agg")
@@ -72,14 +72,17 @@ for name, make, lr, _ in OPTIMIZERS:
 images, labels = mnist("train")
 images, labels = images[:args.limit], labels[:args.limit]
 test_images, test_labels = mnist("test")
-test_loader = DataLoader(TensorDataset(test_images, test_labels), batch_size=500)
+# The loader keeps the uint8 pixels, as PyTorch's does: ScaleUint8 makes them float32 in [0, 1].
+test_loader = DataLoader(TensorDataset(test_images, test_labels), batch_size=500,
+                         transform=ScaleUint8())
 print(f"\n2. MNIST, a 784-128-10 MLP, {args.epochs} epochs of {len(images)} digits, batch 64")
 curves = {}
 for name, make, _, lr in OPTIMIZERS:
     mg.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     optimizer = make(model.parameters(), lr)
-    loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0)
+    loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0,
+                        transform=ScaleUint8())
     losses = []
     for epoch in range(args.epochs):
         for x, y in loader:

@@ -13,7 +13,8 @@ import argparse
 from pathlib import Path
 
 from minigrad import nn, optim, viz
-from minigrad.data import Compose, DataLoader, Normalize, RandomCrop, TensorDataset, mnist
+from minigrad.data import (Compose, DataLoader, Normalize, RandomCrop, ScaleUint8,
+                           TensorDataset, mnist)
 from minigrad.kernels import scratch
 from minigrad.models import LeNet5
 from minigrad.train import evaluate, fit
@@ -30,13 +31,17 @@ args = parser.parse_args()
 train_images, train_labels = mnist("train")
 train_images, train_labels = train_images[:args.limit], train_labels[:args.limit]
 test_images, test_labels = mnist("test")
+# The loader keeps the data set's uint8, as PyTorch's does: ScaleUint8 turns each batch into
+# float32 in [0, 1] (what torchvision's ToTensor() does), asked for here, first.
+scale = ScaleUint8()
 normalize = Normalize(0.1307, 0.3081)      # MNIST's mean and std: inputs centred, unit spread
 # Random shifts of up to 2 pixels: every epoch sees new variants of the same 4,000 digits.
-augment = Compose([RandomCrop(28, padding=2), normalize])
+augment = Compose([scale, RandomCrop(28, padding=2), normalize])
+unaugmented = Compose([scale, normalize])
 train_loader = DataLoader(TensorDataset(train_images, train_labels), batch_size=64,
                           shuffle=True, seed=0, transform=augment)
 test_loader = DataLoader(TensorDataset(test_images, test_labels), batch_size=500,
-                         transform=normalize)
+                         transform=unaugmented)
 
 # 2. Model, optimizer and learning-rate schedule.
 nn.manual_seed(0)                          # the same initial weights every run
@@ -65,6 +70,6 @@ print(f"test accuracy {result['accuracy']:.2%}")
 viz.plot_curves(history, out / "curves.png", val_label="test")
 viz.plot_confusion(result["confusion"], out / "confusion.png")
 viz.plot_filters(model, out / "filters.png")
-viz.plot_feature_maps(model, "features.1", normalize(test_images[:1] / 255.0)[0],
+viz.plot_feature_maps(model, "features.1", unaugmented(test_images[:1])[0],
                       out / "feature_maps.png")
 print(f"plots in {out}/")

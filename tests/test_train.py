@@ -10,12 +10,16 @@ import numpy as np
 import pytest
 
 from minigrad import nn, optim
-from minigrad.data import Compose, DataLoader, Normalize, RandomCrop, TensorDataset, mnist
+from minigrad.data import (Compose, DataLoader, Normalize, RandomCrop, ScaleUint8,
+                           TensorDataset, mnist)
 from minigrad.models import LeNet5
 from minigrad.train import CHECKPOINT_NAME, INTERRUPTED_NAME, TrainingDiverged, evaluate, fit
 
 
-def loader(images, labels, batch_size=16, shuffle=True, transform=Normalize(0.13, 0.31)):
+DIGITS = Compose([ScaleUint8(), Normalize(0.13, 0.31)])     # uint8 digits -> [0, 1] -> normalised
+
+
+def loader(images, labels, batch_size=16, shuffle=True, transform=DIGITS):
     return DataLoader(TensorDataset(images, labels), batch_size, shuffle=shuffle, seed=0,
                       transform=transform)
 
@@ -51,7 +55,7 @@ def training_run(digits, checkpoint_dir=None, epochs=2, resume=False, init_seed=
     model = small_net()
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-    shifts = Compose([RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
+    shifts = Compose([ScaleUint8(), RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
     history = fit(model, loader(images[:128], labels[:128], transform=shifts),
                   loader(images[-64:], labels[-64:], 64, shuffle=False), optimizer, epochs,
                   scheduler, checkpoint_dir=checkpoint_dir, resume=resume, progress=False)
@@ -104,8 +108,8 @@ def linear_run(images, labels, lr=0.01, **kwargs):
     """A linear model: NaN inputs reach the loss (a ReLU would turn them into zeros)."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
     optimizer = optim.SGD(model.parameters(), lr=lr)
-    return model, lambda: fit(model, loader(images, labels, shuffle=False), None, optimizer,
-                              progress=False, **kwargs)
+    batches = loader(images, labels, shuffle=False, transform=Normalize(0.13, 0.31))  # floats
+    return model, lambda: fit(model, batches, None, optimizer, progress=False, **kwargs)
 
 
 def test_nan_loss_stops_naming_epoch_batch_last_loss_and_learning_rate(digits):
@@ -158,7 +162,7 @@ def test_ctrl_c_finishes_the_batch_saves_everything_and_returns(digits, tmp_path
     model = small_net()
     optimizer = optim.SGD(model.parameters(), lr=0.01)
     interrupting = CtrlCLoader(TensorDataset(images[:64], labels[:64]), 16,
-                               transform=Normalize(0.13, 0.31))
+                               transform=DIGITS)
     history = fit(model, interrupting, None, optimizer, epochs=3, checkpoint_dir=tmp_path,
                   progress=False)
     assert history["interrupted"] and history["train_loss"] == []
@@ -184,7 +188,7 @@ def test_ctrl_c_then_resume_gives_exactly_the_weights_of_an_uninterrupted_run(di
                       resume=resume, scheduler_step="batch", progress=False)
         return model, history
 
-    shifts = Compose([RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
+    shifts = Compose([ScaleUint8(), RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
     data = TensorDataset(images[:128], labels[:128])
     straight, straight_history = run(DataLoader(data, 16, shuffle=True, seed=0, transform=shifts))
     for saved in tmp_path.iterdir():

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 from minigrad import nn, optim
 from minigrad.data import (DATA_VERSIONS, DataLoader, TensorDataset, Compose, Normalize,
-                           RandomCrop, RandomHorizontalFlip, check_data_version, cifar10, mnist,
-                           shapes)
+                           RandomCrop, RandomHorizontalFlip, ScaleUint8, check_data_version,
+                           cifar10, mnist, shapes)
 from minigrad.models import get_model
 
 SHAPES_SIZES = {"train": (16_000, 0), "test": (2_000, 1)}     # (images, seed) per split
@@ -124,8 +124,9 @@ def load_split(dataset, split, root=None, count=None, download=False):
 
 
 def transforms(recipe, augment):
-    """The batch transform: (random shift, random flip,) then normalise."""
-    steps = []
+    """The batch transform of the uint8 images: to float32 in [0, 1], (random shift, random
+    flip,) then normalise."""
+    steps = [ScaleUint8()]
     if augment and recipe.shift:
         steps.append(RandomCrop(recipe.size, padding=recipe.shift))
     if augment and recipe.flip:

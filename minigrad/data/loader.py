@@ -9,9 +9,11 @@ from .dataset import get_batch
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``(x, y)`` Tensors, as PyTorch's DataLoader.
 
-    x: float32 (B, C, H, W) -- uint8 images are scaled to [0, 1] here, per batch, so a uint8
-    data set stays four times smaller in memory; y: int64 (B,). Further arrays of the data
-    set (e.g. masks) follow y unchanged, integer ones as int64. The Tensors need no gradient
+    A batch holds one Tensor per array of the data set -- (x, y), or (x, y, masks) -- each with
+    the data set's dtype, as in PyTorch: uint8 images give uint8 batches, int32 labels int32
+    (Python ints stack to int64, Python floats to float64, as torch's). Nothing is scaled
+    unless asked for: minigrad's image pipelines start ``transform`` with ``ScaleUint8()``
+    (uint8 -> float32 in [0, 1], see transforms.py). The Tensors need no gradient
     (`x.requires_grad = True` asks for one, e.g. for a saliency map); `x.numpy()` is the array.
 
     Shuffling is reproducible: the order (and the random numbers ``transform`` draws) of
@@ -20,12 +22,14 @@ class DataLoader:
     epoch k, which is how a resumed training run replays exactly the same batches.
     With ``seed=None`` a random seed is drawn once, kept in ``loader.seed``.
 
-    transform: called as ``transform(x, rng)`` on every float32 batch array (see transforms.py).
+    transform: called as ``transform(x, rng)`` on every batch's first array, in the data set's
+    dtype (see transforms.py); e.g. ``Compose([ScaleUint8(), Normalize(0.13, 0.31)])``. Doing
+    this per batch keeps a uint8 data set four times smaller than a float32 copy of it.
     The arguments after shuffle are keyword-only: PyTorch's fourth is a sampler.
 
     PyTorch's other arguments, so that its code runs unchanged:
     - ``collate_fn(examples)`` turns the list of a batch's examples (``dataset[i]``) into the
-      batch, which is then yielded as it is (no float32 conversion, no ``transform``).
+      batch, which is then yielded as it is (no ``transform``).
     - ``num_workers``: minigrad loads in the main process, so with any number of workers the
       batches are those of ``num_workers=0`` (in PyTorch they are the same too).
       ``pin_memory``, ``timeout``, ``prefetch_factor``, ``persistent_workers``,
@@ -82,10 +86,9 @@ class DataLoader:
                 yield self.collate_fn([self.dataset[int(i)] for i in indices])
                 continue
             x, *rest = get_batch(self.dataset, indices)
-            x = to_float32(x)
             if self.transform is not None:
                 x = self.transform(x, rng)
-            yield (Tensor(x), *(Tensor(_as_int64_if_integer(a)) for a in rest))
+            yield (Tensor(x), *(Tensor(a) for a in rest))
 
 
 def _check_torch_options(num_workers, timeout, sampler, batch_sampler, generator,
@@ -107,16 +110,3 @@ def _check_torch_options(num_workers, timeout, sampler, batch_sampler, generator
         raise ValueError("DataLoader: minigrad loads in the main process and starts no worker, "
                          "so it would never call worker_init_fn; call it yourself before the "
                          "loop if the data set needs what it sets up")
-
-
-def to_float32(x):
-    """uint8 images -> float32 in [0, 1]; other arrays -> float32 as they are."""
-    if x.dtype == np.uint8:
-        out = x.astype(np.float32)
-        out /= 255.0
-        return out
-    return x.astype(np.float32, copy=False)
-
-
-def _as_int64_if_integer(a):
-    return a.astype(np.int64, copy=False) if np.issubdtype(a.dtype, np.integer) else a

@@ -1,13 +1,34 @@
-"""Batch transforms: each works on a whole float32 batch x (N, C, H, W) at once.
+"""Batch transforms: each works on a whole batch x (N, C, H, W) at once.
 
 Every transform is called as ``t(x, rng)`` and returns a new array (the input is never
 modified). Random ones draw from the ``np.random.Generator`` they are given -- the DataLoader
 passes its per-epoch generator -- so an augmented run is as reproducible as an unaugmented one.
-Order matters in ``Compose``: crop and flip before ``Normalize``, so that the crop's zero
-padding means "black" rather than "the mean".
+Order matters in ``Compose``: ``ScaleUint8`` first, as torchvision's ``ToTensor()`` comes first
+in a torch pipeline (the DataLoader hands the batch over in the data set's dtype, often uint8);
+crop and flip before ``Normalize``, so that the crop's zero padding means "black" rather than
+"the mean".
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+
+class ScaleUint8:
+    """uint8 images (0..255) -> float32 in [0, 1]: x / 255, what torchvision's ``ToTensor()``
+    (and ``ToDtype(torch.float32, scale=True)``) does to uint8 images in a torch pipeline.
+
+    Put it first in the DataLoader's ``transform=``: the data set stays uint8, four times
+    smaller than float32, and only one batch at a time is converted. It refuses any other
+    dtype rather than guess what range the numbers are in.
+    """
+
+    def __call__(self, x, rng=None):
+        if x.dtype != np.uint8:
+            raise TypeError(f"ScaleUint8: expected uint8 images (0..255), got dtype {x.dtype}; "
+                            f"leave ScaleUint8 out for images that are in [0, 1] already, or "
+                            f"divide them by their maximum (255 for 0..255) yourself")
+        out = x.astype(np.float32)
+        out /= 255.0          # in place: one float32 array for the batch, not two
+        return out
 
 
 class Normalize:
@@ -20,6 +41,11 @@ class Normalize:
             raise ValueError(f"Normalize: std must be positive; got {self.std.ravel()}")
 
     def __call__(self, x, rng=None):
+        if not np.issubdtype(x.dtype, np.floating):
+            # (x - 0.13) / 0.31 of 0..255 pixels would run, on numbers 255 times too large
+            raise TypeError(f"Normalize: expected floating-point images, got dtype {x.dtype}; "
+                            f"put ScaleUint8() before it in the Compose to turn uint8 images "
+                            f"into float32 in [0, 1] (as ToTensor() before Normalize in torch)")
         channels = x.shape[1]
         for name, value in (("mean", self.mean), ("std", self.std)):
             if len(value) not in (1, channels):

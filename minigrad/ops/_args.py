@@ -32,13 +32,21 @@ def int_pair(value, name, op, minimum):
     return int(pair[0]), int(pair[1])
 
 
+def check_floating(x, op, what="input"):
+    """A clear TypeError unless x is a floating-point array (a model's input, not raw pixels)."""
+    if not np.issubdtype(x.dtype, np.floating):
+        # uint8 is most often a batch of images straight from a data set: say how to scale it
+        hint = (" (uint8 images: scale them to float32 in [0, 1] first, e.g. with ScaleUint8() "
+                "at the head of the DataLoader's transform)") if x.dtype == np.uint8 else ""
+        raise TypeError(f"{op}: expected a floating-point {what}, got dtype {x.dtype}{hint}")
+
+
 def check_4d(x, op, what="input"):
     """A clear error unless x is a 4-D floating-point (N, C, H, W) array."""
     if x.ndim != 4:
         hint = " (add a batch axis with x.reshape(1, *x.shape))" if x.ndim == 3 else ""
         raise ValueError(f"{op}: expected a 4-D {what} (N, C, H, W), got shape {x.shape}{hint}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{op}: expected a floating-point {what}, got dtype {x.dtype}")
+    check_floating(x, op, what)
     if 0 in x.shape[1:]:                         # as PyTorch: only the batch may be empty
         raise ValueError(f"{op}: expected C, H and W of at least 1 in the {what}, got shape "
                          f"{x.shape}")

@@ -5,6 +5,7 @@ import numpy as np
 
 from minigrad.function import Function
 from minigrad.kernels import parallel
+from minigrad.ops._args import as_array, check_floating
 from minigrad.ops.shape import Transpose, reshape
 
 
@@ -91,6 +92,8 @@ def linear(x, weight, bias=None):
     if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
         raise ValueError(f"linear: expected an input of shape (..., {w_shape[1]}) for a weight "
                          f"of shape {w_shape}, got {x_shape}")
+    # as torch.nn.functional.linear: integer inputs (e.g. uint8 pixels) are refused, not promoted
+    check_floating(as_array(x), "linear")
     if bias is not None and np.shape(getattr(bias, "data", bias)) != w_shape[:1]:
         raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
                          f"{np.shape(getattr(bias, 'data', bias))}")

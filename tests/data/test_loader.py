@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from minigrad import Tensor
-from minigrad.data import DataLoader, Dataset, RandomHorizontalFlip, TensorDataset
+from minigrad.data import (Compose, DataLoader, Dataset, Normalize, RandomHorizontalFlip,
+                           ScaleUint8, TensorDataset)
 
 
 def make_dataset(n=10):
@@ -29,12 +30,39 @@ def test_tensor_dataset_rejects_unequal_lengths():
         TensorDataset(np.zeros(3), np.zeros(4))
 
 
-def test_batches_are_float32_images_in_unit_range_and_int64_labels():
+def test_batches_keep_the_data_sets_dtypes_and_values():
+    """As PyTorch's loader: uint8 images stay uint8 0..255 (no silent / 255), int32 labels int32."""
     x, y = next(iter(DataLoader(make_dataset(), batch_size=4)))
     assert isinstance(x, Tensor) and isinstance(y, Tensor) and not x.requires_grad
-    assert x.dtype == np.float32 and x.shape == (4, 1, 2, 2)
-    assert y.dtype == np.int64 and y.tolist() == [0, 1, 2, 3]
-    np.testing.assert_allclose(x.numpy().ravel(), np.arange(16) / 255, rtol=1e-6)
+    assert x.dtype == np.uint8 and x.shape == (4, 1, 2, 2)
+    assert x.numpy().ravel().tolist() == list(range(16))
+    assert y.dtype == np.int32 and y.tolist() == [0, 1, 2, 3]
+
+
+def test_scale_uint8_asks_for_float32_in_unit_range():
+    x, _ = next(iter(DataLoader(make_dataset(), batch_size=4, transform=ScaleUint8())))
+    assert x.dtype == np.float32
+    expected = np.arange(16, dtype=np.float32).reshape(4, 1, 2, 2) / np.float32(255)
+    np.testing.assert_array_equal(x.numpy(), expected)          # exactly x / 255 in float32
+
+
+def test_the_transform_receives_the_data_sets_dtype():
+    seen = []
+
+    def record(x, rng):
+        seen.append(x.dtype)
+        return x
+
+    next(iter(DataLoader(make_dataset(), batch_size=4, transform=record)))
+    next(iter(DataLoader(make_dataset(), batch_size=4, transform=Compose([ScaleUint8(), record]))))
+    assert seen == [np.uint8, np.float32]
+
+
+def test_normalizing_uint8_batches_without_scaling_them_is_refused():
+    loader = DataLoader(make_dataset(), batch_size=4, transform=Normalize(0.13, 0.31))
+    with pytest.raises(TypeError, match=r"Normalize: expected floating-point images, got dtype "
+                                        r"uint8; put ScaleUint8\(\) before it"):
+        next(iter(loader))
 
 
 @pytest.mark.parametrize("drop_last, sizes", [(False, [4, 4, 2]), (True, [4, 4])])
@@ -83,8 +111,9 @@ def test_transform_receives_a_reproducible_rng():
 
 
 def test_generic_dataset_is_stacked():
+    """float64 arrays stay float64, Python ints become int64: what torch's default collate makes."""
     x, y = next(iter(DataLoader(ListDataset(), batch_size=5)))
-    assert x.dtype == np.float32 and x.shape == (5, 1, 2, 2)
+    assert x.dtype == np.float64 and x.shape == (5, 1, 2, 2)
     assert y.dtype == np.int64 and y.tolist() == [0, 1, 2, 3, 4]
 
 

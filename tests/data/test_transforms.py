@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from minigrad.data import Compose, Normalize, RandomCrop, RandomHorizontalFlip
+from minigrad.data import Compose, Normalize, RandomCrop, RandomHorizontalFlip, ScaleUint8
+from tests.helpers import torch_or_skip
 
 
 @pytest.fixture
@@ -66,3 +67,49 @@ def test_compose_applies_in_order(batch):
     composed = Compose([RandomCrop(8, 1), Normalize(0.5, 0.25)])(batch, rng_a)
     by_hand = (RandomCrop(8, 1)(batch, rng_b) - 0.5) / 0.25
     np.testing.assert_allclose(composed, by_hand, rtol=1e-6)
+
+
+@pytest.fixture
+def pixels():
+    """uint8 images holding every value 0..255 (each three times), in random order."""
+    return np.random.default_rng(0).permutation(np.arange(4 * 3 * 8 * 8) % 256).astype(
+        np.uint8).reshape(4, 3, 8, 8)
+
+
+def test_scale_uint8_is_x_over_255_in_float32_and_leaves_the_input(pixels):
+    before = pixels.copy()
+    out = ScaleUint8()(pixels)
+    assert out.dtype == np.float32 and out.shape == pixels.shape
+    np.testing.assert_array_equal(out, pixels.astype(np.float32) / np.float32(255))
+    assert out.min() == 0.0 and out.max() == 1.0
+    assert np.array_equal(pixels, before)
+
+
+def test_scale_uint8_matches_torchs_to_tensor_arithmetic(pixels):
+    """torchvision's ToTensor() makes uint8 pixels float32 and divides by 255: the same floats."""
+    torch = torch_or_skip()
+    expected = torch.from_numpy(pixels).float().div(255).numpy()
+    np.testing.assert_array_equal(ScaleUint8()(pixels), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint16, bool])
+def test_scale_uint8_refuses_other_dtypes_rather_than_guess_their_range(dtype):
+    with pytest.raises(TypeError, match=rf"ScaleUint8: expected uint8 images \(0\.\.255\), got "
+                                        rf"dtype {np.dtype(dtype)}; leave ScaleUint8 out"):
+        ScaleUint8()(np.zeros((2, 1, 2, 2), dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, bool])
+def test_normalize_refuses_integer_images_naming_scale_uint8(dtype):
+    """(x - 0.13) / 0.31 of 0..255 pixels would run on numbers 255 times too large."""
+    with pytest.raises(TypeError, match=rf"Normalize: expected floating-point images, got dtype "
+                                        rf"{np.dtype(dtype)}; put ScaleUint8\(\) before it"):
+        Normalize(0.13, 0.31)(np.zeros((2, 1, 2, 2), dtype=dtype))
+
+
+def test_a_uint8_pipeline_is_scale_then_crop_then_normalize(pixels):
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    composed = Compose([ScaleUint8(), RandomCrop(8, 2), Normalize(0.5, 0.25)])(pixels, rng_a)
+    by_hand = (RandomCrop(8, 2)(pixels.astype(np.float32) / np.float32(255), rng_b) - 0.5) / 0.25
+    assert composed.dtype == np.float32
+    np.testing.assert_array_equal(composed, by_hand)

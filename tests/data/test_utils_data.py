@@ -45,6 +45,49 @@ def test_batches_are_torchs(drop_last):
     assert_same_batches(batches(ours), [tuple(t.numpy() for t in b) for b in theirs])
 
 
+MIXED = (np.arange(6 * 3 * 2 * 2, dtype=np.uint8).reshape(6, 3, 2, 2) * 10,   # 0..230
+         np.linspace(-1, 1, 12).reshape(6, 2),                                # float64
+         np.arange(6, dtype=np.int32) % 3, np.arange(6) - 3,                  # int32, int64
+         np.arange(6, dtype=np.uint8), np.arange(6) % 2 == 0)                 # uint8, bool
+
+
+def dtypes_and_values(loader):
+    """[[(dtype, values as nested lists) of each part] of each batch]: either library's loader."""
+    return [[(np.asarray(part).dtype, np.asarray(part).tolist()) for part in batch]
+            for batch in loader]
+
+
+def test_batches_keep_every_dtype_and_value_as_torchs_do():
+    """PyTorch's loader keeps each array's dtype: uint8 images come out uint8 0..255 (not
+    divided by 255), float64 float64, int32 labels int32. minigrad's gives the same."""
+    torch = torch_or_skip()
+    ours = DataLoader(TensorDataset(*MIXED), batch_size=4)
+    theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(*(torch.from_numpy(a) for a in MIXED)), batch_size=4)
+    expected = dtypes_and_values(theirs)
+    assert expected[0][0][0] == np.uint8                  # what the comparison is about
+    assert dtypes_and_values(ours) == expected
+
+
+class PythonValues:
+    """Examples of Python and NumPy scalars and arrays, as a PyTorch user's data set returns."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return (np.full((1, 2, 2), 50 * i, np.uint8), i, 0.5 * i, np.float32(i), np.int32(i),
+                i % 2 == 0, np.full(2, i, np.int16))
+
+
+def test_python_and_numpy_examples_stack_to_torchs_dtypes():
+    """Python ints -> int64, Python floats -> float64, bools -> bool, NumPy values keep theirs:
+    torch's default_collate, and minigrad's stacking."""
+    torch = torch_or_skip()
+    assert dtypes_and_values(DataLoader(PythonValues(), batch_size=2)) == \
+        dtypes_and_values(torch.utils.data.DataLoader(PythonValues(), batch_size=2))
+
+
 def test_any_number_of_workers_gives_the_same_batches():
     def load(**options):
         return batches(DataLoader(TensorDataset(FEATURES, LABELS), 3, True, seed=4, **options))

@@ -105,3 +105,16 @@ def test_linear_against_torch():
     F.linear(mx, mw, mb).tanh().sum().backward()
     for mine, theirs in ((mx, tx), (mw, tw), (mb, tb)):
         np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype, hint", [(np.uint8, r" \(uint8 images: scale them to float32 "
+                                                    r"in \[0, 1\] first, e\.g\. with "
+                                                    r"ScaleUint8\(\)"),
+                                         (np.int64, "$")])
+def test_linear_refuses_integer_inputs_instead_of_promoting_them(dtype, hint):
+    """As torch.nn.functional.linear (which raises for a uint8 or int64 input and a float32
+    weight): raw uint8 pixels in a Linear layer are a missing ScaleUint8, not numbers to use."""
+    x = mg.tensor(np.zeros((2, 3), dtype=dtype))
+    with pytest.raises(TypeError, match=rf"linear: expected a floating-point input, got dtype "
+                                        rf"{np.dtype(dtype)}{hint}"):
+        F.linear(x, mg.tensor(np.ones((4, 3), np.float32)))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigrad import nn, optim
-from minigrad.data import DataLoader, TensorDataset, mnist
+from minigrad.data import DataLoader, ScaleUint8, TensorDataset, mnist
 from minigrad.models import LeNet5
 from minigrad.saliency.layers import compare_layers, format_layer_table
 from minigrad.saliency.metrics import randomisable_layers, sanity_check
@@ -19,7 +19,7 @@ def trained_lenet():
     nn.manual_seed(0)
     model = LeNet5()
     loader = DataLoader(TensorDataset(images, labels), batch_size=64,
-                        shuffle=True, seed=0)
+                        shuffle=True, seed=0, transform=ScaleUint8())   # as `digits` below
     train_epoch(model, loader, optim.Adam(model.parameters(), lr=3e-3), progress=False)
     return model.eval()
 
