@@ -36,6 +36,23 @@ MIRRORED = [
     ("minigrad.manual_seed", "torch.manual_seed", {}),
     ("minigrad.gradcheck", "torch.autograd.gradcheck", {"*inputs": "inputs"}),
     ("minigrad.no_grad", "torch.no_grad", {}),
+    # ----- top level: factories, devices (#24)
+    *[(f"minigrad.{name}", f"torch.{name}", {})
+      for name in ("zeros", "ones", "empty", "full", "rand", "randn", "randint", "arange",
+                   "linspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like",
+                   "rand_like", "randn_like", "randint_like", "from_numpy", "as_tensor",
+                   "set_default_device", "get_default_device",
+                   "cuda.is_available", "cuda.device_count", "cuda.manual_seed",
+                   "cuda.manual_seed_all", "accelerator.is_available",
+                   "accelerator.current_accelerator", "accelerator.device_count")],
+    # ----- top level: the torch.* functions (#24)
+    *[(f"minigrad.{name}", f"torch.{name}", {})
+      for name in ("sin", "cos", "exp", "log", "tanh", "sigmoid", "flatten", "cat",
+                   "stack", "max", "min", "sum", "mean", "argmax", "where", "clamp", "abs",
+                   "sqrt", "pow", "softmax")],
+    ("minigrad.matmul", "torch.matmul", BINARY),
+    ("minigrad.relu", "torch.nn.functional.relu", {}),        # torch.relu has no signature
+    ("minigrad.mm", "torch.mm", {}),
     ("minigrad.enable_grad", "torch.enable_grad", {}),
     # ----- Tensor methods
     *[(f"minigrad.Tensor.{name}", f"torch.Tensor.{name}", {})
@@ -50,7 +67,16 @@ MIRRORED = [
     ("minigrad.Tensor.view", "torch.Tensor.view", {"*sizes": "*shape"}),
     ("minigrad.Tensor.permute", "torch.Tensor.permute", {"*sizes": "*dims"}),
     *[(f"minigrad.Tensor.{name}", f"torch.Tensor.{name}", BINARY)
-      for name in ("eq", "ne", "lt", "le", "gt", "ge")],
+      for name in ("eq", "ne", "lt", "le", "gt", "ge", "add", "sub")],
+    ("minigrad.Tensor.mul", "torch.Tensor.mul", {"b": "value"}),
+    ("minigrad.Tensor.div", "torch.Tensor.div", {"b": "value"}),
+    ("minigrad.Tensor.matmul", "torch.Tensor.matmul", {"other": "tensor2"}),
+    *[(f"minigrad.Tensor.{name}", f"torch.Tensor.{name}", {})
+      for name in ("pow", "mm", "t", "clone", "sin", "cos", "double", "float", "long", "int",
+                   "bool", "type", "to", "cpu", "cuda", "view_as", "reshape_as",
+                   "requires_grad_", "norm", "std", "any", "all")],
+    ("minigrad.Tensor.expand", "torch.Tensor.expand", {"*sizes": "*size"}),
+    ("minigrad.Tensor.repeat", "torch.Tensor.repeat", {"*sizes": "*repeats"}),
     # ----- functional: activations, convolution, pooling, normalisation, losses
     *[(f"minigrad.functional.{name}", f"torch.nn.functional.{name}", {})
       for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "conv2d",
@@ -68,10 +94,12 @@ MIRRORED = [
     *[(f"minigrad.functional.{name}", f"torch.{name}", {})
       for name in ("exp", "log", "sqrt", "abs", "neg", "pow", "clip", "clamp", "sum", "mean",
                    "max", "min", "amax", "amin", "argmax", "argmin", "var", "cat", "stack",
+                   "sin", "cos", "where", "mm", "std",
                    "flatten", "gather", "permute", "reshape", "squeeze", "transpose",
                    "unsqueeze")],
     *[(f"minigrad.functional.{name}", f"torch.{name}", BINARY)
-      for name in ("add", "sub", "mul", "div", "maximum", "minimum", "matmul")],
+      for name in ("add", "sub", "mul", "div", "maximum", "minimum", "matmul", "eq", "ne",
+                   "lt", "le", "gt", "ge")],
     ("minigrad.functional.concatenate", "torch.concatenate", {"dim": "axis"}),
     # ----- layers
     *[(f"minigrad.nn.{name}", f"torch.nn.{name}", {})
@@ -128,6 +156,7 @@ NOT_MIRRORED = {
     "nn.save": "minigrad.nn.save writes a plain .npz of arrays; torch.save pickles objects",
     "nn.load": "its counterpart; torch.load unpickles",
     "Tensor.astype": "NumPy's cast (torch has no astype)",
+    "Tensor.device": "a property, always minigrad.device('cpu')",
 }
 
 
@@ -194,7 +223,8 @@ def torch_orders(dotted):
     obj, name = resolve(dotted), dotted.rsplit(".", 1)[1]
     if inspect.isclass(obj):
         return [parameter_names(inspect.signature(obj))]
-    tensor_method = dotted.startswith("torch.Tensor.")    # its docstring lines have no self
+    # a method's docstring lines have no self (Tensor.to's and Module.to's overloads)
+    tensor_method = dotted.startswith(("torch.Tensor.", "torch.nn.Module."))
     orders = [names if tensor_method else drop_input(names)
               for names in docstring_overloads(obj, name)]
     try:

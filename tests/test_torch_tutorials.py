@@ -46,35 +46,7 @@ PORTS = {
 
 # What minigrad still lacks, per port: the first failure of a minigrad run (the tutorial line,
 # the error, the missing name). Shortened as the names land.
-MISSING = {
-    "polynomial_tensor": "dtype = torch.float: no minigrad.float; then torch.device, "
-                         "torch.linspace, torch.sin, torch.randn, Tensor.pow, "
-                         "torch.matmul(input=, other=)",
-    "polynomial_autograd": "dtype = torch.float: no minigrad.float; then torch.accelerator, "
-                           "torch.set_default_device, torch.linspace, torch.sin, torch.randn, "
-                           "Tensor.pow",
-    "polynomial_custom_function": "dtype = torch.float: no minigrad.float; then torch.device, "
-                                  "torch.linspace, torch.sin, torch.full, Tensor.pow",
-    "polynomial_nn": "x = torch.linspace(-math.pi, math.pi, 2000): no minigrad.linspace; then "
-                     "torch.sin, Tensor.pow",
-    "polynomial_optim": "x = torch.linspace(-math.pi, math.pi, 2000): no minigrad.linspace; "
-                        "then torch.sin, Tensor.pow",
-    "polynomial_module": "x = torch.linspace(-math.pi, math.pi, 2000): no minigrad.linspace; "
-                         "then torch.sin, torch.randn",
-    "dynamic_net": "x = torch.linspace(-math.pi, math.pi, 2000): no minigrad.linspace; then "
-                   "torch.sin, torch.randn",
-    "blitz_tensor_tutorial": "x_np = torch.from_numpy(np_array): no minigrad.from_numpy; then "
-                             "torch.ones_like, torch.rand_like, torch.float, torch.rand, "
-                             "torch.ones, torch.zeros, Tensor.device, torch.cuda, torch.cat, "
-                             "Tensor.mul, Tensor.matmul",
-    "blitz_autograd_tutorial": "data = torch.rand(1, 3, 64, 64): no minigrad.rand; then "
-                               "torch.flatten",
-    "blitz_neural_networks_tutorial": "input = torch.randn(1, 1, 32, 32): no minigrad.randn; "
-                                      "then torch.flatten",
-    "blitz_cifar10_tutorial": "x = torch.flatten(x, 1) in Net.forward: no minigrad.flatten; "
-                              "then torch.max(outputs.data, 1), where minigrad's .data is a "
-                              "NumPy array; torch.device, torch.cuda",
-}
+MISSING = {}
 
 
 def ports():

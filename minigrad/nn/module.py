@@ -14,6 +14,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from minigrad import devices
 from minigrad.tensor import RemovableHandle, Tensor, clear_grad
 
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
@@ -169,13 +170,17 @@ class Module:
         for param in self.parameters():
             clear_grad(param, set_to_none)
 
-    def to(self, dtype):
-        """Convert every parameter and floating-point buffer to `dtype`, in place; returns self.
+    def to(self, device=None, dtype=None, non_blocking=False):
+        """model.to("cpu"), model.to(minigrad.float64), model.to("cpu", dtype), model.to(tensor),
+        as in PyTorch; returns self. The model is on the CPU already (other devices are refused,
+        see devices.py); a dtype converts every parameter and floating-point buffer in place.
 
         Parameters keep their identity (an optimizer built before still updates them); integer
         buffers such as `num_batches_tracked` stay integers.
         """
-        dtype = np.dtype(dtype)
+        dtype = devices.target_dtype(device, dtype, "Module.to")
+        if dtype is None:
+            return self
         if not np.issubdtype(dtype, np.floating):
             raise TypeError(f"Module.to: expected a floating-point dtype, got {dtype}")
         for param in self.parameters():
@@ -189,6 +194,9 @@ class Module:
 
     def double(self):
         return self.to(np.float64)
+
+    cpu = devices.cpu                 # model.cpu(): self; model.cuda(): refused with a sentence
+    cuda = devices.refuse_cuda
 
     def float(self):
         return self.to(np.float32)

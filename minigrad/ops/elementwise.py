@@ -1,12 +1,14 @@
-"""Element-wise arithmetic: add sub mul div neg pow exp log sqrt abs clip maximum minimum.
+"""Element-wise arithmetic: add sub mul div neg pow exp log sqrt abs clip maximum minimum sin cos
+where; comparisons and masks (eq lt ... & | ~), which have no gradient.
 
 Binary ops broadcast like NumPy. Their backward returns gradients in the broadcast shape of the
 output; the engine (`Function.input_grads`) sums each back to its input's own shape.
 """
 import numpy as np
 
+from minigrad.dtypes import as_dtype
 from minigrad.function import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, is_grad_enabled
 
 
 class Add(Function):
@@ -225,20 +227,22 @@ def _as_float(x, dtype):
     return Tensor(np.asarray(getattr(x, "data", x), dtype=dtype))  # integers carry no gradient
 
 
-def add(a, b):
-    return _broadcasting(Add, a, b)
+def add(a, b, *, alpha=1):
+    """a + alpha * b (alpha as in torch.add)."""
+    return _broadcasting(Add, a, b if alpha == 1 else mul(b, alpha))
 
 
 def _is_bool(x):
     return np.asarray(x.data if isinstance(x, Tensor) else x).dtype == np.bool_
 
 
-def sub(a, b):
+def sub(a, b, *, alpha=1):
+    """a - alpha * b (alpha as in torch.sub)."""
     if _is_bool(a) or _is_bool(b):      # as in PyTorch: 1 - mask is almost always ~mask meant
         raise TypeError("sub: subtraction with a bool tensor is not supported (as in PyTorch); "
-                        "to invert a mask use np.logical_not on .data, for a logical xor "
-                        "np.logical_xor, or convert it first with .astype(np.float32)")
-    return _broadcasting(Sub, a, b)
+                        "to invert a mask write ~mask, for a logical xor mask ^ other, or "
+                        "convert it first with mask.float()")
+    return _broadcasting(Sub, a, b if alpha == 1 else mul(b, alpha))
 
 
 def mul(a, b):
@@ -265,21 +269,26 @@ def minimum(a, b):
 def neg(x):
     if _is_bool(x):
         raise TypeError("neg: negating a bool tensor is not supported (as in PyTorch); for a "
-                        "logical not use np.logical_not on .data, or convert it first with "
-                        ".astype(np.float32)")
+                        "logical not write ~mask, or convert it first with mask.float()")
     return Neg.apply(x)
 
 
+def _real(x):
+    """An integer or bool tensor as float32, for a function of real numbers (exp, log, sin ...),
+    as in PyTorch (NumPy would give float64)."""
+    return _as_float(x, np.dtype(np.float32))
+
+
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(_real(x))
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(_real(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(_real(x))
 
 
 def abs(x):
@@ -287,12 +296,28 @@ def abs(x):
 
 
 def clip(x, min=None, max=None):
-    """Clamp `x` into [min, max] (either bound may be None), like `torch.clamp`."""
-    return Clip.apply(x, low=min, high=max)
+    """Clamp `x` into [min, max] (either bound may be None, a number or a tensor), like
+    `torch.clamp`. A bound is a constant here: one that requires grad is refused."""
+    return Clip.apply(x, low=_bound(min, "min"), high=_bound(max, "max"))
+
+
+def _bound(value, name):
+    if not isinstance(value, Tensor):
+        return value
+    if value.requires_grad and is_grad_enabled():
+        raise TypeError(f"clamp: the bound {name} requires grad, and minigrad's clamp passes no "
+                        f"gradient to its bounds; write F.maximum(x, low) / F.minimum(x, high)")
+    return value.data
 
 
 def cast(x, dtype):
-    return Cast.apply(x, dtype=np.dtype(dtype))
+    """x converted to `dtype`. Between floating dtypes the gradient flows back; to or from
+    integers and bool there is none (an integer tensor cannot require grad, so as in PyTorch
+    x.long() of a tensor that requires grad gives one that does not)."""
+    dtype = as_dtype(dtype, "astype")
+    if dtype.kind == "f" and x.dtype.kind == "f":
+        return Cast.apply(x, dtype=dtype)
+    return Tensor(x.data.astype(dtype))
 
 
 # ----- comparisons and logic: bool (or integer) results, no gradient ----------------------------
@@ -374,3 +399,70 @@ def bitwise_not(x):
     """~x: logical not of a bool tensor (a mask inverted), bitwise not of integers."""
     _integer_or_bool("bitwise_not (~)", x)
     return Tensor(np.invert(getattr(x, "data", x)))
+
+
+# ----- trigonometry ------------------------------------------------------------------------------
+class Sin(Function):
+    """z = sin(x);  dL/dx = dL/dz * cos(x)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad):
+        return grad * np.cos(self.x)
+
+
+class Cos(Function):
+    """z = cos(x);  dL/dx = -dL/dz * sin(x)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, grad):
+        return -grad * np.sin(self.x)
+
+
+def sin(x):
+    return Sin.apply(_real(x))
+
+
+def cos(x):
+    return Cos.apply(_real(x))
+
+
+# ----- choosing by a mask ------------------------------------------------------------------------
+class Where(Function):
+    """z = a where condition, else b;  dL/da = dL/dz where condition (0 elsewhere), dL/db = dL/dz
+    where not (each summed back to its input's shape, as for every broadcasting op)."""
+
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad):
+        zero = np.zeros((), dtype=grad.dtype)
+        return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+
+
+def where(condition, input=None, other=None):
+    """torch.where: `where(condition, input, other)` takes input where condition is True and
+    other elsewhere (all three broadcast; numbers allowed); `where(condition)` alone gives the
+    indices of the True elements, one int64 tensor per axis (torch.nonzero(c, as_tuple=True))."""
+    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be a bool tensor, such as x > 0; got dtype "
+                        f"{mask.dtype} (compare it, e.g. mask != 0)")
+    if input is None and other is None:
+        return tuple(Tensor(indices) for indices in np.nonzero(mask))
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or the condition alone")
+    a, b = _promoted(input, other)
+    shapes = mask.shape, np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"where: the shapes of condition {shapes[0]}, input {shapes[1]} and "
+                         f"other {shapes[2]} cannot be broadcast together") from None
+    return Where.apply(a, b, condition=mask)

@@ -1,10 +1,8 @@
 """Matrix product, with NumPy's rules for 1-D operands and broadcast batch dimensions."""
-import math
-
 import numpy as np
 
+from minigrad import kernels
 from minigrad.function import Function
-from minigrad.kernels import parallel
 from minigrad.ops._args import as_array, check_floating
 from minigrad.ops.shape import Transpose, reshape
 
@@ -19,7 +17,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return product(a, b)
+        return kernels.matmul(a, b)                 # kernels/gemm.py
 
     def backward(self, grad):
         a = self.a[None, :] if self.a.ndim == 1 else self.a     # (..., m, n)
@@ -28,39 +26,17 @@ class MatMul(Function):
         grad = grad.reshape(batch + (a.shape[-2], b.shape[-1]))  # (..., m, p)
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = product(grad, np.swapaxes(b, -1, -2))               # (..., m, n)
+            grad_a = kernels.matmul(grad, np.swapaxes(b, -1, -2))         # (..., m, n)
             grad_a = grad_a[..., 0, :] if self.a.ndim == 1 else grad_a
         if self.needs_input_grad[1]:
-            grad_b = product(np.swapaxes(a, -1, -2), grad)               # (..., n, p)
+            grad_b = kernels.matmul(np.swapaxes(a, -1, -2), grad)         # (..., n, p)
             grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
         return grad_a, grad_b
 
 
-# products below this many multiply-adds run whole: at tiny_vit's sizes (1088 x 64 x 192, 13M)
-# handing out the parts cost more than they saved (its step 29 ms split, 22 ms whole;
-# benchmarks/README.md, "why the halves did not overlap")
-MIN_SPLIT_MACS = 2 ** 24
-
-
-def product(a, b):
-    """a @ b, computed in parts on minigrad's threads (kernels/parallel.py) when it is big: the
-    rows of a 2-D product, or the first batch axis of a stack of products that share it. Each
-    part is an independent a[part] @ b, so the parts need no sum afterwards."""
-    stacked = a.ndim == b.ndim >= 3 and a.shape[0] == b.shape[0]
-    if not (stacked or a.ndim == b.ndim == 2):
-        return a @ b
-    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    if math.prod(shape) * a.shape[-1] < MIN_SPLIT_MACS:
-        return a @ b
-    out = np.empty(shape, dtype=np.result_type(a, b))
-
-    def work(part):
-        np.matmul(a[part], b[part] if stacked else b, out=out[part])
-    parallel.map(work, parallel.split(a.shape[0], out.size))
-    return out
-
-
-def matmul(a, b):
+def matmul(input, other):
+    """input @ other: torch.matmul, with its argument names (matmul(input=x, other=w) works)."""
+    a, b = input, other
     a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
     if len(a_shape) == 0 or len(b_shape) == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, "
@@ -77,6 +53,15 @@ def matmul(a, b):
         raise ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} "
                          f"cannot be broadcast together") from None
     return MatMul.apply(a, b)
+
+
+def mm(input, mat2):
+    """The product of two matrices, as torch.mm: both 2-D (matmul takes vectors and batches)."""
+    shapes = np.shape(getattr(input, "data", input)), np.shape(getattr(mat2, "data", mat2))
+    if len(shapes[0]) != 2 or len(shapes[1]) != 2:
+        raise ValueError(f"mm: expected two matrices (2-D), got shapes {shapes[0]} and "
+                         f"{shapes[1]}; for vectors or batches use matmul (@)")
+    return matmul(input, mat2)
 
 
 def linear(x, weight, bias=None):

@@ -1,4 +1,5 @@
-"""Reductions over any axis or tuple of axes: sum mean max min var, amax amin, argmax argmin.
+"""Reductions over any axis or tuple of axes: sum mean max min var std norm, amax amin, argmax
+argmin, any all.
 
 The arguments are PyTorch's, `dim` and `keepdim`: `x.sum(1)`, `x.mean(dim=(2, 3), keepdim=True)`.
 NumPy's names work too, keyword-only: `x.sum(axis=1, keepdims=True)` is the same call.
@@ -17,7 +18,7 @@ import numpy as np
 
 from minigrad.function import Function
 from minigrad.ops._args import dim_or_axis
-from minigrad.ops.elementwise import maximum, minimum
+from minigrad.ops.elementwise import abs, cast, maximum, minimum, ne, sqrt
 from minigrad.ops.shape import gather, squeeze
 from minigrad.tensor import Tensor
 
@@ -105,6 +106,21 @@ class Var(Function):
         return grad * 2 * self.centered / self.divisor
 
 
+class Norm(Function):
+    """y = sqrt(sum of x**2) over axes (the 2-norm);  dL/dx = dL/dy * x / y, and 0 where y == 0
+    (as PyTorch: the subgradient 0 of |x| at 0)."""
+
+    def forward(self, x, axes, keepdims):
+        self.x, self.axes, self.keepdims = x, axes, keepdims
+        self.y = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        return self.y if keepdims else np.squeeze(self.y, axis=axes)
+
+    def backward(self, grad):
+        grad = _expand(grad, self.axes, self.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.y == 0, 0, grad / self.y).astype(grad.dtype) * self.x
+
+
 class MaxResult(NamedTuple):
     """What `x.max(dim)` and `x.min(dim)` return, as PyTorch: `values, indices = x.max(1)`."""
     values: Tensor
@@ -189,7 +205,70 @@ def _arg(find, x, dim, keepdim, keepdims):
     return Tensor(find(data, axis=dim, keepdims=bool(keep)).astype(np.int64))
 
 
-def var(x, dim=None, *, correction=1, keepdim=False, axis=None, keepdims=None):
-    """Variance over dim, divided by n - correction (PyTorch's signature: correction and keepdim
-    are keyword-only, so the old positional `var(dim, unbiased)` fails instead of running)."""
-    return reduction(Var, x, dim, keepdim, axis, keepdims, correction=correction)
+def var(x, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None, keepdims=None):
+    """Variance over dim, divided by n - correction: 1 by default (the unbiased estimate, as in
+    PyTorch), 0 for the population variance; `unbiased=False` is correction 0 too.
+
+    PyTorch's signature: correction and keepdim are keyword-only, so the positional
+    `var(dim, unbiased)` fails instead of running; `x.var(False)` is PyTorch's var(unbiased).
+    """
+    if isinstance(dim, bool):                        # torch's overload var(unbiased)
+        dim, unbiased = None, dim
+    return reduction(Var, x, dim, keepdim, axis, keepdims,
+                     correction=_correction(correction, unbiased))
+
+
+def _correction(correction, unbiased):
+    if correction is not None and unbiased is not None:
+        raise TypeError("var/std: give correction or unbiased, not both")
+    if unbiased is not None:
+        return int(bool(unbiased))
+    return 1 if correction is None else correction
+
+
+def std(x, dim=None, *, correction=None, keepdim=False, unbiased=None, axis=None,
+        keepdims=None):
+    """Standard deviation, sqrt(var(...)), with var's arguments (PyTorch's: unbiased by default)."""
+    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
+                    keepdims=keepdims))
+
+
+def norm(x, p="fro", dim=None, keepdim=False, *, dtype=None):
+    """The p-norm over dim (all elements by default), as torch's x.norm: p = 2 or "fro" (the
+    default: the square root of the sum of squares), 1, inf, -inf, 0 (the number of non-zero
+    elements) or any other number, (sum |x|**p) ** (1/p)."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    if p in ("fro", 2):
+        return reduction(Norm, x, dim, keepdim, None, None)
+    if isinstance(p, (str, bool)) or not isinstance(p, (int, float, np.number)):
+        raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (the nuclear norm "
+                         f"'nuc' is not implemented)")
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    if p == np.inf:
+        return amax(abs(x), dim, keepdim)
+    if p == -np.inf:
+        return amin(abs(x), dim, keepdim)
+    if p == 0:
+        return sum(ne(x, 0), dim, keepdim).astype(x.dtype)
+    return sum(abs(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+    """True where some element along dim (all of them by default) is non-zero: a bool tensor.
+    (NumPy's keywords too, so np.any(x) works: it calls x.any(axis=None, out=None).)"""
+    return _logical(np.any, x, dim, keepdim, axis, keepdims, out)
+
+
+def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+    """True where every element along dim (all of them by default) is non-zero: a bool tensor."""
+    return _logical(np.all, x, dim, keepdim, axis, keepdims, out)
+
+
+def _logical(reduce, x, dim, keepdim, axis, keepdims, out):
+    if out is not None:
+        raise TypeError(f"{reduce.__name__}: out= is not supported; use the returned tensor")
+    axes = normalize_axes(dim_or_axis(dim, axis, reduce.__name__), x.ndim)
+    keep = keepdim if keepdims is None else keepdims
+    return Tensor(reduce(x.data, axis=axes, keepdims=bool(keep)))

@@ -1,6 +1,6 @@
 """Ops that move values around without changing them: reshape, transpose and permute, getitem
-and gather, pad, cat and stack. Arguments as in PyTorch (`dim`); NumPy's `axis` works too,
-keyword-only.
+and gather, pad, cat and stack, expand and repeat, clone. Arguments as in PyTorch (`dim`);
+NumPy's `axis` works too, keyword-only.
 
 Their backward moves the gradient back the same way: every value of the output is one value of
 an input, so its gradient lands exactly where that value came from.
@@ -20,6 +20,45 @@ class Reshape(Function):
 
     def backward(self, grad):
         return grad.reshape(self.shape_in)
+
+
+class Clone(Function):
+    """y = a copy of x, in its own memory;  dL/dx = dL/dy."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        return grad
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape (a read-only view: no copy);  dL/dx = dL/dy summed over
+    the copies, which the engine's `unbroadcast` does for this op as for every broadcasting one."""
+
+    def forward(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return grad
+
+
+class Repeat(Function):
+    """y = x tiled `repeats` times along each axis (np.tile);  dL/dx = dL/dy summed over the tiles.
+
+    With y's axis i of length repeats[i] * n[i] split into (repeats[i], n[i]), the tiles are the
+    first axis of each pair, so the sum over them is a reshape and one sum.
+    """
+
+    def forward(self, x, repeats):
+        self.shape_in, self.repeats = x.shape, repeats
+        return np.tile(x, repeats)
+
+    def backward(self, grad):
+        sizes = (1,) * (len(self.repeats) - len(self.shape_in)) + self.shape_in
+        pairs = [n for repeat_and_size in zip(self.repeats, sizes) for n in repeat_and_size]
+        tiles = tuple(range(0, len(pairs), 2))                    # (r0, n0, r1, n1 ...): the r axes
+        return grad.reshape(pairs).sum(axis=tiles).reshape(self.shape_in)
 
 
 class Transpose(Function):
@@ -119,6 +158,14 @@ def _int_tuple(value, name, op):
     return tuple(int(v) for v in values)
 
 
+def size_arguments(sizes, op):
+    """f(2, 3), f((2, 3)) and f([2, 3]) all mean the sizes (2, 3), as in PyTorch's zeros, view,
+    expand, repeat ..."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    return _int_tuple(sizes, "size", op)
+
+
 def reshape(x, shape):
     shape = _int_tuple(shape, "shape", "reshape")
     if any(n < -1 for n in shape):
@@ -155,6 +202,50 @@ def transpose(x, dim0, dim1):
     order = list(range(x.ndim))
     order[dim0], order[dim1] = order[dim1], order[dim0]
     return permute(x, order)
+
+
+def t(x):
+    """The transpose of a matrix, as torch.t: a 0-d or 1-d tensor comes back unchanged."""
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {x.shape}; "
+                         f"use x.transpose(0, 1) or x.permute(...)")
+    return permute(x)
+
+
+def clone(x):
+    """A copy of x in its own memory; the gradient passes through to x (as torch.clone)."""
+    return Clone.apply(x)
+
+
+def expand(x, sizes):
+    """x broadcast to `sizes`, as torch's x.expand(*sizes): a size-1 axis stretches to any size,
+    -1 keeps an axis's size, and new axes can be added in front. No copy is made."""
+    sizes = _int_tuple(sizes, "sizes", "expand")
+    new_axes = len(sizes) - x.ndim
+    if new_axes < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor of {x.ndim} "
+                         f"dimensions {x.shape}; give one size for every dimension (-1 keeps one)")
+    shape = []
+    for axis, size in enumerate(sizes):
+        old = x.shape[axis - new_axes] if axis >= new_axes else None
+        if size == -1 and old is None:
+            raise ValueError(f"expand: -1 (keep the size) at position {axis} of {sizes}, a new "
+                             f"leading axis of the tensor {x.shape}, which has no size to keep")
+        if size < -1 or (size != -1 and old not in (None, 1, size)):
+            raise ValueError(f"expand: cannot expand the tensor {x.shape} to {sizes}: only an "
+                             f"axis of size 1 can take a new size (axis {axis} has {old})")
+        shape.append(old if size == -1 else size)
+    return Expand.apply(x, shape=tuple(shape))
+
+
+def repeat(x, repeats):
+    """x tiled along each axis, as torch's x.repeat(*repeats) (NumPy's np.tile, which is what
+    np.repeat is not): at least one count per axis; extra counts add axes in front."""
+    repeats = _int_tuple(repeats, "repeats", "repeat")
+    if len(repeats) < x.ndim or any(r < 0 for r in repeats):
+        raise ValueError(f"repeat: expected one count >= 0 for each of the {x.ndim} axes of the "
+                         f"tensor {x.shape} (or more, for new leading axes), got {repeats}")
+    return Repeat.apply(x, repeats=repeats)
 
 
 def flatten(x, start_dim=0, end_dim=-1):

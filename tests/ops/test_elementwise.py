@@ -203,3 +203,71 @@ def test_float32_to_an_integer_tensor_power_keeps_float32_values_and_gradient():
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     np.testing.assert_allclose(y.data, [2.25, 8.0, 3.0])
     np.testing.assert_allclose(x.grad, [3.0, 12.0, 1.0])
+
+
+# ----- sin and cos (#24) ---------------------------------------------------------------------
+TRIGONOMETRY = {"sin": (F.sin, np.sin), "cos": (F.cos, np.cos)}
+
+
+@pytest.mark.parametrize("name", TRIGONOMETRY)
+@given(arrays(min_value=-7.0, max_value=7.0))
+def test_sin_and_cos_forward_and_backward(name, x):
+    op, reference = TRIGONOMETRY[name]
+    np.testing.assert_allclose(op(mg.tensor(x)).data, reference(x), rtol=1e-12)
+    assert_gradients_match(op, x)
+
+
+def test_sin_and_cos_against_torch_top_level_and_methods():
+    torch = torch_or_skip()
+    values = np.linspace(-4, 4, 9)
+    ours, theirs = leaf(values), torch.tensor(values, requires_grad=True)
+    (mg.sin(ours) * ours.cos() + mg.cos(ours * 2)).sum().backward()
+    (torch.sin(theirs) * theirs.cos() + torch.cos(theirs * 2)).sum().backward()
+    np.testing.assert_allclose(np.asarray(ours.grad), theirs.grad.numpy(), rtol=1e-12)
+    assert mg.sin(mg.tensor([1.0])).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "exp", "log", "sqrt"])
+def test_functions_of_reals_make_integers_float32_as_torch(name):
+    ours = getattr(F, name)(mg.tensor([1, 2, 4]))
+    assert ours.dtype == np.float32
+    torch = torch_or_skip()
+    theirs = getattr(torch, name)(torch.tensor([1, 2, 4]))
+    assert theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+# ----- where (#24) ---------------------------------------------------------------------------
+@given(data=st.data())
+def test_where_forward_and_backward_broadcast(data):
+    shape_c, shape_a, shape_b = data.draw(broadcastable_shapes(num_shapes=3))
+    condition = data.draw(arrays(shape_c)) > 0
+    a, b = data.draw(arrays(shape_a)), data.draw(arrays(shape_b))
+    np.testing.assert_array_equal(F.where(mg.tensor(condition), mg.tensor(a), mg.tensor(b)).data,
+                                  np.where(condition, a, b))
+    assert_gradients_match(lambda p, q: F.where(mg.tensor(condition), p, q), a, b)
+
+
+def test_where_against_torch_with_numbers_and_a_comparison():
+    torch = torch_or_skip()
+    values = np.array([[-1.0, 2.0], [0.5, -3.0]])
+    ours, theirs = leaf(values), torch.tensor(values, requires_grad=True)
+    mg.where(ours > 0, ours * 2, 0.0).sum().backward()
+    torch.where(theirs > 0, theirs * 2, 0.0).sum().backward()
+    np.testing.assert_array_equal(np.asarray(ours.grad), theirs.grad.numpy())
+    assert mg.where(mg.tensor([1.0, -1.0]) > 0, mg.tensor([1.0, 2.0]), 0).dtype == np.float32
+    for ours_index, theirs_index in zip(mg.where(mg.tensor(values) > 0),
+                                        torch.where(torch.tensor(values) > 0)):
+        assert ours_index.dtype == np.int64
+        np.testing.assert_array_equal(ours_index.data, theirs_index.numpy())
+
+
+def test_where_refuses_with_a_sentence():
+    x = mg.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match="where: the condition must be a bool tensor, such as "
+                                        "x > 0; got dtype float32"):
+        mg.where(x, x, 0.0)
+    with pytest.raises(TypeError, match="where: give both input and other"):
+        mg.where(x > 0, x)
+    with pytest.raises(ValueError, match=r"where: the shapes of condition \(2,\), input \(3,\)"):
+        mg.where(x > 0, mg.zeros(3), 0.0)
