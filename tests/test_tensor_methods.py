@@ -421,3 +421,30 @@ def test_any_and_all_as_torch_and_numpy():
     assert bool(np.any(mask)) and not bool(np.all(mask))       # NumPy calls x.any(axis=...)
     assert (mg.tensor([1.0, 2.0]) > 0).all()
     assert (mg.tensor([0.5, 0.25]) > 0).float().mean().item() == 1.0
+
+
+# ----- the torch.* functions at the top level ----------------------------------------------------
+def test_top_level_functions_against_torch():
+    torch = torch_or_skip()
+    a = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -2.5]])
+    x, t = mg.tensor(a), torch.tensor(a)
+    pairs = [(mg.sin(x), torch.sin(t)), (mg.cos(x), torch.cos(t)), (mg.exp(x), torch.exp(t)),
+             (mg.log(mg.abs(x)), torch.log(torch.abs(t))), (mg.tanh(x), torch.tanh(t)),
+             (mg.sigmoid(x), torch.sigmoid(t)), (mg.relu(x), torch.relu(t)),
+             (mg.sqrt(mg.abs(x)), torch.sqrt(torch.abs(t))), (mg.pow(x, 2), torch.pow(t, 2)),
+             (mg.clamp(x, -1, 1), torch.clamp(t, -1, 1)), (mg.softmax(x, 1), torch.softmax(t, 1)),
+             (mg.matmul(input=x, other=x.t()), torch.matmul(input=t, other=t.t())),
+             (mg.mm(x, x.t()), torch.mm(t, t.t())), (mg.flatten(x), torch.flatten(t)),
+             (mg.cat([x, x], 1), torch.cat([t, t], 1)), (mg.stack([x, x]), torch.stack([t, t])),
+             (mg.sum(x, 1), torch.sum(t, 1)), (mg.mean(x), torch.mean(t)),
+             (mg.max(x), torch.max(t)), (mg.min(x), torch.min(t)),
+             (mg.argmax(x, 1), torch.argmax(t, 1)),
+             (mg.where(x > 0, x, -x), torch.where(t > 0, t, -t))]
+    for ours, theirs in pairs:
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    values, indices = mg.max(x, 1)
+    expected = torch.max(t, 1)
+    np.testing.assert_array_equal(values.data, expected.values.numpy())
+    np.testing.assert_array_equal(mg.max(x, dim=1).indices.data, expected.indices.numpy())
+    np.testing.assert_array_equal(mg.min(x, 0).indices.data, torch.min(t, 0).indices.numpy())
