@@ -459,6 +459,9 @@ def where(condition, input=None, other=None):
     if input is None or other is None:
         raise TypeError("where: give both input and other, or the condition alone")
     a, b = _promoted(input, other)
+    if _dtype(a) is None and _dtype(b) is None:     # two Python numbers: torch's default dtypes
+        floats = isinstance(a, float) or isinstance(b, float)
+        a = Tensor(np.asarray(a, dtype=np.float32 if floats else None))
     shapes = mask.shape, np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
     try:
         np.broadcast_shapes(*shapes)

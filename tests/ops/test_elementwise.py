@@ -256,6 +256,11 @@ def test_where_against_torch_with_numbers_and_a_comparison():
     torch.where(theirs > 0, theirs * 2, 0.0).sum().backward()
     np.testing.assert_array_equal(np.asarray(ours.grad), theirs.grad.numpy())
     assert mg.where(mg.tensor([1.0, -1.0]) > 0, mg.tensor([1.0, 2.0]), 0).dtype == np.float32
+    mask = mg.tensor([True, False])
+    for numbers in ((1.0, 0.0), (1, 0.5), (0.5, 1), (1, 0)):
+        ours = mg.where(mask, *numbers)
+        theirs = torch.where(torch.tensor([True, False]), *numbers)
+        assert str(theirs.dtype) == f"torch.{ours.dtype}", numbers
     for ours_index, theirs_index in zip(mg.where(mg.tensor(values) > 0),
                                         torch.where(torch.tensor(values) > 0)):
         assert ours_index.dtype == np.int64
