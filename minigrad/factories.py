@@ -54,8 +54,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of `data` (numbers, nested lists, an array or a tensor), as
     torch.tensor: Python floats become float32, integers int64, and an array keeps its dtype."""
     dtype = _checked("tensor", dtype, device, requires_grad, default=None)
-    if isinstance(data, (Tensor, np.ndarray)):
-        data = np.array(getattr(data, "data", data))      # a copy, never a view of the original
+    if isinstance(data, (Tensor, np.ndarray)):            # a copy, never a view of the original
+        data = np.array(data.data if isinstance(data, Tensor) else data)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -26,7 +26,8 @@ def test_tensor_of_ragged_lists_or_an_unknown_dtype_names_the_input():
     with pytest.raises(ValueError, match=r"tensor: cannot make an array of numbers from list "
                                          r"\[\[1\], \[1, 2\]\]"):
         mg.tensor([[1], [1, 2]])
-    with pytest.raises(TypeError, match="as 'foo': data type 'foo' not understood"):
+    with pytest.raises(TypeError, match="tensor: 'foo' is not a dtype; expected one such as "
+                                        "minigrad.float32"):
         mg.tensor([1], dtype="foo")
 
 

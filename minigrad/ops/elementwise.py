@@ -325,13 +325,18 @@ def cast(x, dtype):
 COMPARABLE = (Tensor, np.ndarray, np.generic, int, float)    # bool is an int
 
 
+def _values(x):
+    """A Tensor's array; anything else as it is (an ndarray's own .data is a raw buffer)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
 def _compared(compare, op, a, b):
     """compare(a, b) element-wise, broadcast, as a new Tensor outside any graph."""
     if not (isinstance(a, COMPARABLE) and isinstance(b, COMPARABLE)):
         raise TypeError(f"{op}: expected tensors or numbers, got {type(a).__name__} and "
                         f"{type(b).__name__}")
     try:
-        return Tensor(compare(getattr(a, "data", a), getattr(b, "data", b)))
+        return Tensor(compare(_values(a), _values(b)))
     except ValueError:
         _raise_if_not_broadcastable(op, a, b)
         raise
@@ -398,7 +403,7 @@ def bitwise_xor(a, b):
 def bitwise_not(x):
     """~x: logical not of a bool tensor (a mask inverted), bitwise not of integers."""
     _integer_or_bool("bitwise_not (~)", x)
-    return Tensor(np.invert(getattr(x, "data", x)))
+    return Tensor(np.invert(_values(x)))
 
 
 # ----- trigonometry ------------------------------------------------------------------------------
@@ -462,7 +467,7 @@ def where(condition, input=None, other=None):
     if _dtype(a) is None and _dtype(b) is None:     # two Python numbers: torch's default dtypes
         floats = isinstance(a, float) or isinstance(b, float)
         a = Tensor(np.asarray(a, dtype=np.float32 if floats else None))
-    shapes = mask.shape, np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    shapes = mask.shape, np.shape(_values(a)), np.shape(_values(b))
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:

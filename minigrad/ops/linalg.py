@@ -57,7 +57,7 @@ def matmul(input, other):
 
 def mm(input, mat2):
     """The product of two matrices, as torch.mm: both 2-D (matmul takes vectors and batches)."""
-    shapes = np.shape(getattr(input, "data", input)), np.shape(getattr(mat2, "data", mat2))
+    shapes = np.shape(input), np.shape(mat2)          # np.shape reads a Tensor's shape too
     if len(shapes[0]) != 2 or len(shapes[1]) != 2:
         raise ValueError(f"mm: expected two matrices (2-D), got shapes {shapes[0]} and "
                          f"{shapes[1]}; for vectors or batches use matmul (@)")
