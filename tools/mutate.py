@@ -68,7 +68,11 @@ TESTS = {   # module -> the tests that cover it (a module not listed here is ref
     "minigrad/kernels/im2col.py": ["tests/kernels/test_im2col_kernels.py",
                                    "tests/ops/test_conv.py"],
     "minigrad/kernels/pool.py": ["tests/kernels/test_pool_kernels.py", "tests/ops/test_pool.py"],
-    "minigrad/kernels/scratch.py": ["tests/kernels/test_scratch.py", "tests/ops/test_conv.py"],
+    "minigrad/kernels/conv.py": ["tests/kernels/test_conv_kernels.py", "tests/kernels/test_twins.py",
+                                 "tests/ops/test_conv.py"],
+    "minigrad/kernels/gemm.py": ["tests/kernels/test_gemm_kernels.py", "tests/ops/test_linalg.py"],
+    "minigrad/kernels/scratch.py": ["tests/kernels/test_scratch.py",
+                                    "tests/kernels/test_conv_kernels.py"],
     "minigrad/saliency/__init__.py": [SALIENCY],
     "minigrad/saliency/core.py": [SALIENCY],
     "minigrad/saliency/gradients.py": [SALIENCY + f for f in

@@ -147,10 +147,9 @@ def run_train(args):
     _check_run_directory(args, out)        # before any work: exit 2, nothing written
     if args.keep_freed_memory:
         # Steps of one size, over and over: keeping freed pages for the next step saves the OS
-        # zero-filling them again. In a bare loop of LeNet-5 steps that is 1.3-1.6x; here, loading
-        # the data set happens to set malloc up much the same way, and opting in makes the speed
-        # not depend on such accidents (benchmarks/README.md). A process-wide policy, so the
-        # application opts in, not the library.
+        # zero-filling them again, and opting in makes the speed not depend on how loading the
+        # data set happened to set malloc up (benchmarks/README.md). A process-wide policy, so
+        # the application opts in, not the library.
         scratch.keep_freed_memory()
     print(f"minigrad train: {json.dumps(config)}\nwriting to {out}/", flush=True)
     if uncached_kernels():

@@ -9,28 +9,32 @@ Which twin runs is one module-level switch:
         ...
 
 The default is "numba" (falls back to "numpy" when Numba is not installed). The functions below
-(`im2col`, `col2im`, `max_pool2d_forward`, `erf` ...) dispatch to the selected twin. (The dispatcher
-`minigrad.kernels.im2col` hides the submodule of the same name as a package attribute; reach the
-twins with `importlib.import_module("minigrad.kernels.im2col")`.)
+(`conv2d_forward`, `matmul`, `im2col`, `max_pool2d_forward`, `erf` ...) dispatch to the selected
+twin. (The dispatcher `minigrad.kernels.im2col` hides the submodule of the same name as a package
+attribute; reach the twins with `importlib.import_module("minigrad.kernels.im2col")`.)
 
-`kernels/scratch.py` is not a kernel: a small pool of recycled work buffers (conv2d's `cols`,
-`dcols`, ...) that saves the OS from zero-filling fresh pages every step (see its docstring).
-`kernels/parallel.py` is not one either: it runs an op's work on parts of the batch on Python
-threads at once, which is how minigrad uses a second core.
+Every speed trick of minigrad lives behind this door, in the fast twins; the ops above hold only
+the math. `kernels/scratch.py` is not a kernel: a small pool of recycled work buffers (conv2d's
+`cols`, `dcols`, ...) that saves the OS from zero-filling fresh pages every step. Nor is
+`kernels/parallel.py`: it runs a kernel's work on parts of the batch on Python threads at once,
+which is how minigrad uses a second core, with OpenBLAS held at one thread while the fast twins
+that run GEMMs (conv2d, matmul) work.
 
 Each Numba loop is serial and compiled `nogil=True`: the second core comes from running it on
 two parts of the batch at once (`parallel`), not from Numba's own threads, which fought
-OpenBLAS's threads for the cores (figures: benchmarks/README.md, "Why the code is the way it
-is").
+OpenBLAS's threads for the cores (benchmarks/README.md, "Why the code is the way it is").
 """
 import contextlib
 import glob
 import os
 
 from minigrad.kernels._numba import HAVE_NUMBA, numba
+from minigrad.kernels import conv as _conv
+from minigrad.kernels import gemm as _gemm
 from minigrad.kernels import im2col as _im2col
 from minigrad.kernels import pool as _pool
 from minigrad.kernels import special as _special
+from minigrad.kernels.im2col import Geometry
 
 BACKENDS = ("numpy", "numba")
 _backend = None
@@ -75,7 +79,7 @@ def recorded():
 
         with kernels.use_backend("numpy"), kernels.recorded() as calls:
             conv2d(x, w)
-        assert calls == [("im2col", "numpy")]
+        assert calls == [("conv2d_forward", "numpy")]
     """
     global _calls
     previous, _calls = _calls, []
@@ -85,14 +89,31 @@ def recorded():
         _calls = previous
 
 
-def _twin(module, name):
-    twin = getattr(module, f"{name}_{_backend}")
+def _twin(module, name, backend=None):
+    twin = getattr(module, f"{name}_{backend or _backend}")
     if _calls is not None:          # the twin's own name says which one runs
         _calls.append(tuple(twin.__name__.rsplit("_", 1)))
     return twin
 
 
-# ----- dispatchers (same signatures as the twins; see im2col.py, pool.py, special.py) ---------
+# ----- dispatchers (same signatures as the twins; see conv.py, gemm.py, im2col.py ...) --------
+def conv2d_forward(x, weight, bias, geometry, groups, keep_cols):
+    """-> (y, saved): `saved` also names the twin, as each keeps its `cols` in a form of its own
+    and the same twin must run the backward (the switch may change in between)."""
+    y, cols = _twin(_conv, "conv2d_forward")(x, weight, bias, geometry, groups, keep_cols)
+    return y, (_backend, cols)
+
+
+def conv2d_backward(grad, saved, weight, x_shape, geometry, groups, needs_input_grad):
+    backend, cols = saved
+    return _twin(_conv, "conv2d_backward", backend)(grad, cols, weight, tuple(x_shape), geometry,
+                                                    groups, needs_input_grad)
+
+
+def matmul(a, b):
+    return _twin(_gemm, "matmul")(a, b)
+
+
 def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
     return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=out)
 
@@ -130,7 +151,7 @@ def uncached_kernels():
     if not HAVE_NUMBA or _backend != "numba":
         return []
     missing = []
-    for module in (_im2col, _pool, _special):
+    for module in (_im2col, _pool, _special):     # (conv.py and gemm.py compile nothing)
         for name, kernel in vars(module).items():
             if isinstance(kernel, numba.core.dispatcher.Dispatcher):
                 index = os.path.join(glob.escape(kernel.stats.cache_path),

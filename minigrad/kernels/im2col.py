@@ -19,9 +19,31 @@ reaching past the input read zeros), which is how asymmetric 'same' padding is e
 Each kernel comes twice with the same signature: `*_numpy`, the readable specification, and
 `*_numba`, the fast twin. They are tested equal (exactly in float64).
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from minigrad.kernels._numba import njit
+
+
+class Geometry(NamedTuple):
+    """Where every window of a convolution or a pooling lies: what im2col and col2im (and the
+    pooling kernels) need besides the array.
+
+    KH, KW kernel; OH, OW output size; SH, SW stride; PH, PW padding at the top and the left (the
+    bottom/right padding is implied by OH, OW); DH, DW dilation (1 for pooling).
+    `im2col(x, *geometry)`; the pooling kernels take the first eight fields.
+    """
+    KH: int
+    KW: int
+    OH: int
+    OW: int
+    SH: int
+    SW: int
+    PH: int
+    PW: int
+    DH: int = 1
+    DW: int = 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -82,7 +104,7 @@ def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None
 # Numba twins. Two details make them fast, both measured (see benchmarks/README.md):
 #  * the output is allocated by NumPy in a thin Python wrapper and filled by the compiled loop:
 #    NumPy asks the OS for huge pages on big arrays, an array allocated inside Numba is faulted
-#    in 4 KiB at a time (for the 92 MB `cols` of AlexNet-lite conv2 that alone halved the speed);
+#    in 4 KiB at a time, which makes a big `cols` much slower to fill;
 #  * the loops index flat 1-D views with *unsigned* integers: Numba wraps negative indices
 #    (x[-1]) with a branch on every signed index, which stops LLVM from vectorising the copy.
 # For each (kh, kw) the valid output columns [lo, hi) are computed once, so the inner loops are
@@ -148,7 +170,7 @@ def _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW):
 
     Then output pixel i = oh*OW + ow reads input pixel i + h_off*W + w_off of the same plane:
     one (n, c, kh, kw) block of `cols` is a single contiguous copy of the (n, c) plane, shifted,
-    instead of OH copies of OW elements (7 at AlexNet-lite's 7x7). The copy also fills the
+    instead of OH copies of OW elements (short ones, on small images). The copy also fills the
     positions whose window column falls in the left/right padding (it wraps to the neighbouring
     input row); those are zeroed afterwards, a few elements per output row.
     """
@@ -193,8 +215,8 @@ def _col2im_into(cols, dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     df = dx.reshape(-1)
     u = np.uint64
     # the mirror image of _im2col_into: `cols` is read front to back, one row (c, kh, kw) at a
-    # time (a sequential stream; reading all rows of one (n, c) at once, as before, streamed
-    # C*KH*KW rows in parallel and was ~2x slower at AlexNet-lite shapes)
+    # time: one sequential stream, where reading all rows of one (n, c) at once would stream
+    # C*KH*KW rows in parallel (slower; benchmarks/README.md)
     for row in range(C * KH * KW):
         c, h_off, w_off = _row_offsets(row, KH, KW, PH, PW, DH, DW)
         lo, hi = _valid_range(w_off, SW, W, OW)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-MIN_ELEMENTS = 2 ** 15      # smaller jobs run whole: handing a part to a thread costs ~25 us
+MIN_ELEMENTS = 2 ** 15      # smaller jobs run whole: handing a part to a thread has a cost
 
 
 def _find_openblas():
@@ -95,10 +95,8 @@ class blas_held:
 
     Why not let OpenBLAS thread the GEMMs that minigrad does not split: after a threaded GEMM,
     OpenBLAS's worker thread keeps spinning on the other core for a while, waiting for more
-    work, and takes that core from minigrad's second part. Measured on LeNet-5 training steps
-    (batch 64, `benchmarks/bench_spin.py`): 13.8 ms of CPU time a step with OpenBLAS's threads
-    between the parts, 7.3 ms without, for the same work (benchmarks/README.md, "why the halves
-    did not overlap")."""
+    work, and takes that core from minigrad's second part (benchmarks/README.md, "why the halves
+    did not overlap"; `benchmarks/bench_spin.py` measures it)."""
 
     def __enter__(self):
         self.held = _threads > 1

@@ -113,10 +113,9 @@ def avg_pool2d_backward_numpy(dout, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, cou
 # NumPy in thin wrappers (huge pages, see kernels/im2col.py), which run the compiled loops on
 # parts of the batch at once (`parallel`: the loops release the GIL).
 # ------------------------------------------------------------------------------------------------
-# A part pays for its hand-off to a thread (~50 us) only when its loop has enough to do, and
-# pooling's loops do one compare or one add per element they visit: LeNet-5's second pool
-# (102k visits) ran no faster in two parts, and its first pool's backward (75k adds) took 48 us
-# whole and 65-125 us in two parts; its first pool's forward (300k visits) ran 1.6x faster.
+# A part pays for its hand-off to a thread only when its loop has enough to do, and pooling's
+# loops do one compare or one add per element they visit, so smaller jobs run whole (the
+# measurement: benchmarks/README.md).
 MIN_VISITS = 2 ** 18
 
 

@@ -18,37 +18,23 @@ and the backward is the backward of a matmul, plus folding the columns back into
     dx    = col2im(dcols)          windows that overlap add their gradients
     db    = dY summed over N, OH, OW
 
-The big work arrays (`cols`, `dcols`, the GEMM output before its NCHW copy) live only inside
-the op, so the helpers at the end of this file recycle them through `kernels.scratch` instead of
-allocating them anew at every step (why: benchmarks/README.md, "Recycled work buffers").
-
-When the layer narrows the channels (OC < C; stride 1, dilation 1, groups 1) dx is computed
-the other way round, as a stride-1 correlation of dY with the flipped, channel-transposed kernel:
-
-    dx = corr(pad(dY), rot180(W)^T)    pad = KH-1-PT (KW-1-PL); W^T swaps OC and C
-       = W' @ im2col(dY)               (C, OC*KH*KW) @ (OC*KH*KW, N*H*W) -> (C, N*H*W)
-
-The unfolded matrix has channels*KH*KW rows, so unfolding dY (OC channels) instead of producing
-dcols (C channels) and folding it back moves less memory when OC < C (AlexNet-lite conv5:
-256 -> 128), and col2im's scattered adds become im2col's plain copies.
-
 Groups split the channels: group g's filters see only group g's input channels, and since a
 group's rows of `cols` are consecutive this is a batched matmul over groups.
-`conv2d_simple` below builds the same convolution from primitives (im2col + matmul + reshape)
-and lets autograd derive the backward: use it to check `conv2d` by hand.
-"""
-from typing import NamedTuple
 
+This file holds the math: the output size, the padding, the geometry of the windows, the checks,
+and the op. The arrays work is in kernels/conv.py: its readable twin is these equations in about
+twenty lines of NumPy (read it next, with kernels/im2col.py); its fast twin computes the same in
+parts of the batch on threads, with recycled buffers. `conv2d_simple` below builds the same
+convolution from primitives (im2col + matmul + reshape) and lets autograd derive the backward:
+use it to check `conv2d` by hand.
+"""
 import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
-from minigrad.kernels import parallel, scratch
+from minigrad.kernels import Geometry
 from minigrad.ops._args import as_array, check_4d, conv_padding, int_pair
 from minigrad.tensor import Tensor
-
-
-DCOLS_ELEMENTS = 2 ** 21    # the largest block of dcols that dx_col2im unfolds at once (8 MB)
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -71,24 +57,6 @@ def padding_sides(padding, kernel_size, stride=1, dilation=1):
     return conv_padding(padding, kernel, dilation, stride, "conv2d")
 
 
-class Geometry(NamedTuple):
-    """Where every window of a convolution lies: what im2col and col2im need besides the array.
-
-    KH, KW kernel; OH, OW output size; SH, SW stride; PH, PW padding at the top and the left (the
-    bottom/right padding is implied by OH, OW); DH, DW dilation. `kernels.im2col(x, *geometry)`.
-    """
-    KH: int
-    KW: int
-    OH: int
-    OW: int
-    SH: int
-    SW: int
-    PH: int
-    PW: int
-    DH: int
-    DW: int
-
-
 def conv_geometry(x_shape, kernel, stride, padding, dilation):
     """The Geometry of a convolution of an input (N, C, H, W); padding is (top, bottom, left,
     right)."""
@@ -99,105 +67,22 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation):
 
 
 class Conv2d(Function):
-    """y = conv2d(x, W) + b by im2col + GEMM; see the module docstring for the shapes and math.
-
+    """y = W @ im2col(x) + b, one GEMM per group (see the module docstring for the shapes);
     dL/dW = dY @ cols^T,  dL/dx = col2im(W^T @ dY),  dL/db = dY summed over N, OH, OW.
 
-    The samples of a batch are independent, so forward and backward run on parts of the batch,
-    one part per core (`kernels.parallel`); dW and db are the sums of the parts' dW and db.
+    The arrays work happens in kernels/conv.py: a readable twin (the same equations in NumPy)
+    and a fast one, picked by the kernels' switch.
     """
 
     def forward(self, x, weight, bias, geometry, groups):
         self.x_shape, self.weight, self.geometry, self.groups = x.shape, weight, geometry, groups
-        x, w = np.ascontiguousarray(x), weight_matrix(weight)        # w: (OC, Cg*KH*KW)
-        y = np.empty((x.shape[0], w.shape[0], geometry.OH, geometry.OW), dtype=x.dtype)
-        keep_cols = self.needs_input_grad[1]                          # only dW needs them
-
-        def forward_part(part):
-            cols = unfold(x[part], geometry)                          # (C*KH*KW, n*OH*OW)
-            columns_to_nchw(grouped_matmul(w, cols, groups), geometry, y[part], bias)
-            if keep_cols:
-                return cols
-            scratch.give(cols)                                        # free for the next layer
-        self.parts = parallel.split(x.shape[0], y.size)
-        self.cols = parallel.map(forward_part, self.parts)           # one `cols` per part
+        y, self.saved = kernels.conv2d_forward(x, weight, bias, geometry, groups,
+                                               keep_cols=self.needs_input_grad[1])  # for dW
         return y                                                      # (N, OC, OH, OW)
 
     def backward(self, grad):
-        need_x, need_w, need_b = self.needs_input_grad
-        w, groups = weight_matrix(self.weight), self.groups           # (OC, Cg*KH*KW)
-        by_correlation = need_x and self.dx_by_correlation()
-        dx = np.empty(self.x_shape, dtype=grad.dtype) if need_x else None
-
-        def backward_part(part, cols):
-            dy = nchw_to_columns(grad[part])                          # (OC, n*OH*OW)
-            dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else None
-            db = None
-            if by_correlation:
-                self.dx_correlation(grad[part], out=dx[part])
-            elif need_x:
-                self.dx_col2im(w, dy, dx[part])
-            if need_b:
-                db = dy.sum(axis=1)                  # = dY summed over n, OH, OW
-            scratch.give(dy)
-            return dw_t, db
-
-        cols = self.cols if need_w else [None] * len(self.parts)
-        dw_ts, dbs = zip(*parallel.map(backward_part, self.parts, cols))
-        dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(self.weight.shape) \
-            if need_w else None
-        db = sum(dbs[1:], dbs[0]) if need_b else None               # sums over the parts
-        return dx, dw, db
-
-    def release(self):
-        """After backward: hand `cols` back for the next forward to reuse (see `scratch`)."""
-        for cols in getattr(self, "cols", None) or ():
-            if cols is not None:
-                scratch.give(cols)
-        super().release()
-
-    def dx_col2im(self, w, dy, dx):
-        """dx = col2im(W^T @ dY) into `dx` (n, C, H, W), a few samples at a time: the columns of
-        one sample are consecutive, so a block of samples is a block of columns, and the folded
-        `dcols` never needs more than ~8 MB (92 MB whole at AlexNet-lite conv2)."""
-        L = self.geometry.OH * self.geometry.OW
-        rows = self.groups * w.shape[1]                           # G*Cg*KH*KW
-        per_block = max(1, DCOLS_ELEMENTS // (rows * L))           # samples per block
-        for first in range(0, dx.shape[0], per_block):
-            samples = slice(first, min(first + per_block, dx.shape[0]))
-            columns = slice(samples.start * L, samples.stop * L)
-            dcols = scratch.take((rows, columns.stop - columns.start), dy.dtype)
-            for o, c in group_slices(self.groups, w.shape):       # dcols = W^T @ dY
-                np.matmul(w[o].T, dy[o, columns], out=dcols[c])   # (CgKK, OC/G) @ (OC/G, l)
-            kernels.col2im(dcols, dx[samples].shape, *self.geometry, out=dx[samples])
-            scratch.give(dcols)
-
-    def dx_by_correlation(self):
-        """Unfold dY rather than fold dcols when the layer narrows the channels: OC < C, stride 1,
-        dilation 1, groups 1, padding at most k-1 (so that dY's padding k-1-p is not negative)."""
-        OC, Cg = self.weight.shape[:2]                 # Cg == C when groups == 1
-        g = self.geometry
-        return (OC < Cg and self.groups == 1 and (g.SH, g.SW, g.DH, g.DW) == (1, 1, 1, 1)
-                and g.PH <= g.KH - 1 and g.PW <= g.KW - 1)
-
-    def dx_correlation(self, grad, out):
-        """dx = corr(pad(dY), rot180(W)^T) into `out`: im2col of dY, then one GEMM (see the
-        module docstring).
-
-        dx[n, c, h, w] = sum_{oc,i,j} dY[n, oc, h - (KH-1-PH) + i, w - (KW-1-PW) + j]
-                                      * W[oc, c, KH-1-i, KW-1-j]
-        """
-        C, H, W = self.x_shape[1:]
-        OC, _, KH, KW = self.weight.shape
-        g = self.geometry
-        # one output column per input pixel: a stride-1 "convolution" of dY back to H x W
-        back = Geometry(KH, KW, H, W, 1, 1, KH - 1 - g.PH, KW - 1 - g.PW, 1, 1)
-        cols = unfold(grad, back)                                     # (OC*KH*KW, n*H*W)
-        # W' [c, (oc, i, j)] = W[oc, c, KH-1-i, KW-1-j]: flip the window, swap OC and C
-        w_t = self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, OC * KH * KW)
-        dx = grouped_matmul(w_t, cols, 1)        # (C, OC*KH*KW) @ (OC*KH*KW, n*H*W)
-        scratch.give(cols)
-        columns_to_nchw(dx, back, out)
+        return kernels.conv2d_backward(grad, self.saved, self.weight, self.x_shape,
+                                       self.geometry, self.groups, self.needs_input_grad)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -240,84 +125,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"than the padded input {Hp}x{Wp} (input {H}x{W}, padding {padding!r})")
     geometry = conv_geometry(xa.shape, (KH, KW), stride, pad, dilation)
     return Conv2d.apply(x, weight, bias, geometry=geometry, groups=int(groups))
-
-
-# ------------------------------------------------------------------------------------------------
-# the layout changes around the GEMMs, with recycled work buffers
-# ------------------------------------------------------------------------------------------------
-def weight_matrix(weight):
-    """(OC, Cg, KH, KW) -> (OC, Cg*KH*KW): one filter a row (a view, no copy)."""
-    return weight.reshape(weight.shape[0], -1)
-
-
-def group_slices(groups, w_shape):
-    """Rows of W / Y and rows of cols that belong to each group (one GEMM per group).
-
-    2-D matmuls only: NumPy hands 2-D products with transposed operands to BLAS, but falls back
-    to a slow loop for stacked (3-D) ones with a transposed operand.
-    """
-    OCg, CgKK = w_shape[0] // groups, w_shape[1]
-    return [(slice(g * OCg, (g + 1) * OCg), slice(g * CgKK, (g + 1) * CgKK))
-            for g in range(groups)]
-
-
-def unfold(x, geometry):
-    """im2col into a recycled buffer: (N, C, H, W) -> cols (C*KH*KW, N*OH*OW)."""
-    N, C = x.shape[:2]
-    g = geometry
-    out = scratch.take((C * g.KH * g.KW, N * g.OH * g.OW), x.dtype)
-    return kernels.im2col(x, *geometry, out=out)
-
-
-def column_slices(rows, L):
-    """The column slices of `cols` to run a GEMM over. For a `cols` of few rows (LeNet conv1:
-    25) OpenBLAS runs the long, thin products 2-4x faster in slices of 4096 columns than whole
-    (benchmarks/README.md); for more rows, slicing gains nothing."""
-    step = L if rows > 64 else 4096
-    return [slice(start, start + step) for start in range(0, L, step)]
-
-
-def grouped_matmul(w, cols, groups):
-    """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
-    y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
-    for o, c in group_slices(groups, w.shape):
-        for s in column_slices(w.shape[1], cols.shape[1]):    # (OC/G, CgKK) @ (CgKK, l)
-            np.matmul(w[o], cols[c, s], out=y[o, s])
-    return y
-
-
-def weight_grad_transposed(dy, cols, w_shape, groups):
-    """dW^T = cols @ dY^T, one group at a time: (CgKK, n*L) @ (n*L, OC/G) -> (CgKK, OC).
-
-    The transposed product: OpenBLAS runs cols @ dY^T up to 1.8x faster than dY @ cols^T here
-    (LeNet conv2; benchmarks/README.md); the caller transposes the small sum of the parts."""
-    dw_t = np.zeros((w_shape[1], w_shape[0]), dtype=dy.dtype)
-    for o, c in group_slices(groups, w_shape):
-        for s in column_slices(w_shape[1], dy.shape[1]):
-            dw_t[:, o] += cols[c, s] @ dy[o, s].T            # (CgKK, l) @ (l, OC/G)
-    return dw_t
-
-
-def columns_to_nchw(y, geometry, out, bias=None):
-    """(OC, n*OH*OW) -> `out` (n, OC, OH, OW), adding the bias on the way; y is given back to
-    the pool."""
-    OC = y.shape[0]
-    yt = y.reshape(OC, out.shape[0], geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
-    if bias is None:
-        np.copyto(out, yt)
-    else:
-        np.add(yt, bias.reshape(1, OC, 1, 1), out=out)
-    scratch.give(y)
-    return out
-
-
-def nchw_to_columns(grad):
-    """(N, OC, OH, OW) -> a recycled (OC, N*OH*OW): the layout of the forward GEMM's output."""
-    N, OC = grad.shape[:2]
-    L = grad.shape[2] * grad.shape[3]
-    rows = scratch.take((OC, N * L), grad.dtype)
-    np.copyto(rows.reshape(OC, N, L), grad.reshape(N, OC, L).transpose(1, 0, 2))
-    return rows
 
 
 # ------------------------------------------------------------------------------------------------

@@ -7,28 +7,14 @@
 The loops live in kernels/pool.py (a NumPy twin and a Numba twin); these Functions only check the
 arguments, call the kernels, and keep what the backward needs.
 """
-from typing import NamedTuple
-
 import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
+from minigrad.kernels import Geometry
 from minigrad.ops._args import as_array, check_4d, int_pair
 from minigrad.ops.reduce import mean
 from minigrad.ops.shape import getitem, stack
-
-
-class PoolGeometry(NamedTuple):
-    """Where every pooling window lies: kernel KH, KW; output OH, OW; stride SH, SW; padding
-    PH, PW on each side. `kernels.max_pool2d_forward(x, *geometry)`."""
-    KH: int
-    KW: int
-    OH: int
-    OW: int
-    SH: int
-    SW: int
-    PH: int
-    PW: int
 
 
 class MaxPool2d(Function):
@@ -87,7 +73,8 @@ def pool_output_size(size, kernel_size, stride, padding, ceil_mode=False):
 
 
 def _pool_geometry(x, kernel_size, stride, padding, ceil_mode, op):
-    """Check the arguments; -> PoolGeometry."""
+    """Check the arguments; -> where the windows lie: the first eight fields of a convolution's
+    Geometry (pooling has no dilation), as the pooling kernels take them."""
     xa = as_array(x)
     check_4d(xa, op)
     KH, KW = int_pair(kernel_size, "kernel_size", op, 1)
@@ -102,7 +89,7 @@ def _pool_geometry(x, kernel_size, stride, padding, ceil_mode, op):
                          f"{H + 2 * PH}x{W + 2 * PW} (input {H}x{W}, padding {(PH, PW)})")
     OH = pool_output_size(H, KH, SH, PH, ceil_mode)
     OW = pool_output_size(W, KW, SW, PW, ceil_mode)
-    return PoolGeometry(KH, KW, OH, OW, SH, SW, PH, PW)
+    return Geometry(KH, KW, OH, OW, SH, SW, PH, PW)[:8]
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False):

@@ -4,7 +4,6 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 from minigrad import functional as F
-from minigrad.ops import linalg
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -25,23 +24,6 @@ def test_matmul_1d_2d_batched_and_broadcast(shapes, data):
     a, b = data.draw(arrays(shapes[0])), data.draw(arrays(shapes[1]))
     np.testing.assert_allclose((mg.tensor(a) @ mg.tensor(b)).data, a @ b, rtol=1e-12)
     assert_gradients_match(lambda x, y: x @ y, a, b)
-
-
-@pytest.mark.parametrize("shape_a, shape_b", [((5, 3), (3, 4)), ((4, 2, 3), (4, 3, 2))])
-def test_matmul_split_over_two_threads_is_numpys_product(two_threads, monkeypatch, shape_a,
-                                                         shape_b):
-    # rows of a 2-D product, or the shared first batch axis, computed as two parts
-    monkeypatch.setattr(linalg, "MIN_SPLIT_MACS", 0)
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
-    x, y = leaf(a), leaf(b)
-    out = x @ y
-    grad = rng.normal(size=out.shape)
-    out.backward(grad)
-    assert two_threads == [2, 2, 2]                      # forward, dA and dB: each in 2 parts
-    np.testing.assert_allclose(out.data, a @ b, rtol=1e-13)
-    np.testing.assert_allclose(x.grad, grad @ np.swapaxes(b, -1, -2), rtol=1e-13)
-    np.testing.assert_allclose(y.grad, np.swapaxes(a, -1, -2) @ grad, rtol=1e-13)
 
 
 def test_mismatched_shapes_name_both():

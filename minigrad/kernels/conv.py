@@ -1,0 +1,258 @@
+"""conv2d forward and backward on arrays: im2col, one GEMM per group, col2im (the math, the
+shapes and the layout: minigrad/ops/conv.py and kernels/im2col.py).
+
+    conv2d_forward_*(x, weight, bias, geometry, groups, keep_cols)  -> (y, cols or None)
+    conv2d_backward_*(grad, cols, weight, x_shape, geometry, groups, needs_input_grad)
+                                                                    -> (dx, dW, db), None if not needed
+
+`cols` is what the forward keeps for dW (only when `keep_cols`). The readable twin, `*_numpy`,
+comes first: it is the specification. The fast twin, `*_numba`, computes the same, faster:
+
+  * The batch in parts, one per core (`parallel`): the samples are independent, so each part does
+    its own im2col, GEMM and layout copy, writing its rows of y; in backward each part computes
+    its dx rows and its share of dW and db, which are summed. OpenBLAS is held at one thread
+    meanwhile (`parallel.blas_held`), so that each part's GEMM runs on a core of its own and no
+    idle OpenBLAS thread spins on the core the other part needs.
+  * Recycled work buffers (`scratch`): `cols`, `dcols` and the GEMM outputs have the same shapes
+    step after step, so they are taken from and given back to a pool instead of being allocated
+    (and zero-filled by the OS) anew. The kept `cols` go back when the op lets go of them.
+  * dx in blocks of samples: dcols = W^T @ dY is unfolded and folded by col2im at most
+    DCOLS_ELEMENTS at a time (one sample's columns are consecutive), not whole.
+  * dW as the transposed product dW^T = cols @ dY^T, and long, thin GEMMs (a `cols` of few rows)
+    in slices of 4096 columns: the shapes at which OpenBLAS runs fastest.
+  * dx by correlation when the layer narrows the channels (OC < C; stride 1, dilation 1,
+    groups 1): dx is a stride-1 correlation of dY with the flipped, channel-transposed kernel,
+
+        dx = corr(pad(dY), rot180(W)^T)    pad = KH-1-PH (KW-1-PW); W^T swaps OC and C
+           = W' @ im2col(dY)               (C, OC*KH*KW) @ (OC*KH*KW, N*H*W) -> (C, N*H*W)
+
+    The unfolded matrix has channels*KH*KW rows, so unfolding dY (OC channels) instead of
+    producing dcols (C channels) and folding it back moves less memory when OC < C, and col2im's
+    scattered adds become im2col's plain copies.
+
+Why each of these, with the figures: benchmarks/README.md. The two twins agree to rounding (the
+fast one sums dW and db over the parts in another order).
+"""
+import numpy as np
+
+from minigrad.kernels import parallel, scratch
+from minigrad.kernels.im2col import Geometry, col2im_numba, col2im_numpy, im2col_numba, \
+    im2col_numpy
+
+
+# ------------------------------------------------------------------------------------------------
+# the readable twin
+# ------------------------------------------------------------------------------------------------
+def conv2d_forward_numpy(x, weight, bias, geometry, groups, keep_cols=True):
+    """Y = W @ cols (+ b), one GEMM per group: group g's filters see only its Cg channels."""
+    N, OC, G = x.shape[0], weight.shape[0], groups
+    cols = im2col_numpy(x, *geometry)                               # (C*KH*KW, N*OH*OW)
+    w = weight.reshape(G, OC // G, -1)                              # (G, OC/G, Cg*KH*KW)
+    y = w @ cols.reshape(G, w.shape[2], -1)                         # (G, OC/G, N*OH*OW)
+    y = y.reshape(OC, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)   # (N, OC, OH, OW)
+    if bias is not None:
+        y = y + bias.reshape(1, OC, 1, 1)
+    return np.ascontiguousarray(y), (cols if keep_cols else None)   # only dW needs cols
+
+
+def conv2d_backward_numpy(grad, cols, weight, x_shape, geometry, groups, needs_input_grad):
+    """dW = dY @ cols^T,  dx = col2im(W^T @ dY),  db = dY summed over N, OH, OW; per group."""
+    need_x, need_w, need_b = needs_input_grad
+    OC, G = weight.shape[0], groups
+    dy = grad.transpose(1, 0, 2, 3).reshape(G, OC // G, -1)       # (G, OC/G, N*OH*OW)
+    w = weight.reshape(G, OC // G, -1)                              # (G, OC/G, Cg*KH*KW)
+    dx = dw = db = None
+    if need_w:                                  # (G, OC/G, N*OH*OW) @ (G, N*OH*OW, Cg*KH*KW)
+        dw = (dy @ cols.reshape(G, w.shape[2], -1).transpose(0, 2, 1)).reshape(weight.shape)
+    if need_x:                                  # (G, Cg*KH*KW, OC/G) @ (G, OC/G, N*OH*OW)
+        dcols = w.transpose(0, 2, 1) @ dy
+        dx = col2im_numpy(dcols.reshape(-1, dy.shape[2]), x_shape, *geometry)
+    if need_b:
+        db = grad.sum(axis=(0, 2, 3))
+    return dx, dw, db
+
+
+# ------------------------------------------------------------------------------------------------
+# the fast twin: batch parts on threads, recycled buffers, dx in blocks or by correlation
+# ------------------------------------------------------------------------------------------------
+DCOLS_ELEMENTS = 2 ** 21    # the largest block of dcols that dx is folded from at once (8 MB)
+
+
+def conv2d_forward_numba(x, weight, bias, geometry, groups, keep_cols=True):
+    """Fast twin of `conv2d_forward_numpy`; `cols` is kept as one array per part of the batch."""
+    x, w = np.ascontiguousarray(x), weight_matrix(weight)          # w: (OC, Cg*KH*KW)
+    y = np.empty((x.shape[0], w.shape[0], geometry.OH, geometry.OW), dtype=x.dtype)
+
+    def forward_part(part):
+        cols = unfold(x[part], geometry)                            # (C*KH*KW, n*OH*OW)
+        columns_to_nchw(grouped_matmul(w, cols, groups), geometry, y[part], bias)
+        if keep_cols:
+            return cols
+        scratch.give(cols)                                          # free for the next layer
+    with parallel.blas_held():
+        parts = parallel.split(x.shape[0], y.size)
+        cols = parallel.map(forward_part, parts)                    # one `cols` per part
+    return y, (PartColumns(cols, parts) if keep_cols else None)
+
+
+class PartColumns(list):
+    """Each part's `cols`, kept from forward for dW, and the parts of the batch they cover.
+    When the op lets go of them (after backward, or with its graph) they go back to the pool."""
+
+    def __init__(self, cols, parts):
+        super().__init__(cols)
+        self.parts = parts
+
+    def __del__(self):
+        for cols in self:
+            scratch.give(cols)
+
+
+def conv2d_backward_numba(grad, cols, weight, x_shape, geometry, groups, needs_input_grad):
+    """Fast twin of `conv2d_backward_numpy`: dW and db are the sums of the parts'."""
+    need_x, need_w, need_b = needs_input_grad
+    w = weight_matrix(weight)                                       # (OC, Cg*KH*KW)
+    by_correlation = need_x and dx_by_correlation(weight.shape, geometry, groups)
+    dx = np.empty(x_shape, dtype=grad.dtype) if need_x else None
+
+    def backward_part(part, cols):
+        dy = nchw_to_columns(grad[part])                            # (OC, n*OH*OW)
+        dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else None
+        db = None
+        if by_correlation:
+            dx_correlation(grad[part], weight, x_shape, geometry, out=dx[part])
+        elif need_x:
+            dx_col2im(w, dy, geometry, groups, dx[part])
+        if need_b:
+            db = dy.sum(axis=1)                  # = dY summed over n, OH, OW
+        scratch.give(dy)
+        return dw_t, db
+
+    with parallel.blas_held():
+        parts = cols.parts if need_w else parallel.split(x_shape[0], grad.size)
+        dw_ts, dbs = zip(*parallel.map(backward_part, parts, cols or [None] * len(parts)))
+    dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(weight.shape) \
+        if need_w else None
+    db = sum(dbs[1:], dbs[0]) if need_b else None               # sums over the parts
+    return dx, dw, db
+
+
+def dx_col2im(w, dy, geometry, groups, dx):
+    """dx = col2im(W^T @ dY) into `dx` (n, C, H, W), a few samples at a time: the columns of
+    one sample are consecutive, so a block of samples is a block of columns, and the folded
+    `dcols` never needs more than DCOLS_ELEMENTS."""
+    L = geometry.OH * geometry.OW
+    rows = groups * w.shape[1]                                # G*Cg*KH*KW
+    per_block = max(1, DCOLS_ELEMENTS // (rows * L))           # samples per block
+    for first in range(0, dx.shape[0], per_block):
+        samples = slice(first, min(first + per_block, dx.shape[0]))
+        columns = slice(samples.start * L, samples.stop * L)
+        dcols = scratch.take((rows, columns.stop - columns.start), dy.dtype)
+        for o, c in group_slices(groups, w.shape):            # dcols = W^T @ dY
+            np.matmul(w[o].T, dy[o, columns], out=dcols[c])   # (CgKK, OC/G) @ (OC/G, l)
+        col2im_numba(dcols, dx[samples].shape, *geometry, out=dx[samples])
+        scratch.give(dcols)
+
+
+def dx_by_correlation(weight_shape, geometry, groups):
+    """Unfold dY rather than fold dcols when the layer narrows the channels: OC < C, stride 1,
+    dilation 1, groups 1, padding at most k-1 (so that dY's padding k-1-p is not negative)."""
+    OC, Cg = weight_shape[:2]                      # Cg == C when groups == 1
+    g = geometry
+    return (OC < Cg and groups == 1 and (g.SH, g.SW, g.DH, g.DW) == (1, 1, 1, 1)
+            and g.PH <= g.KH - 1 and g.PW <= g.KW - 1)
+
+
+def dx_correlation(grad, weight, x_shape, geometry, out):
+    """dx = corr(pad(dY), rot180(W)^T) into `out`: im2col of dY, then one GEMM (see the module
+    docstring).
+
+    dx[n, c, h, w] = sum_{oc,i,j} dY[n, oc, h - (KH-1-PH) + i, w - (KW-1-PW) + j]
+                                  * W[oc, c, KH-1-i, KW-1-j]
+    """
+    C, H, W = x_shape[1:]
+    OC, _, KH, KW = weight.shape
+    # one output column per input pixel: a stride-1 "convolution" of dY back to H x W
+    back = Geometry(KH, KW, H, W, 1, 1, KH - 1 - geometry.PH, KW - 1 - geometry.PW, 1, 1)
+    cols = unfold(grad, back)                                     # (OC*KH*KW, n*H*W)
+    # W' [c, (oc, i, j)] = W[oc, c, KH-1-i, KW-1-j]: flip the window, swap OC and C
+    w_t = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, OC * KH * KW)
+    dx = grouped_matmul(w_t, cols, 1)        # (C, OC*KH*KW) @ (OC*KH*KW, n*H*W)
+    scratch.give(cols)
+    columns_to_nchw(dx, back, out)
+
+
+# ----- the layout changes around the GEMMs, with recycled work buffers --------------------------
+def weight_matrix(weight):
+    """(OC, Cg, KH, KW) -> (OC, Cg*KH*KW): one filter a row (a view, no copy)."""
+    return weight.reshape(weight.shape[0], -1)
+
+
+def group_slices(groups, w_shape):
+    """Rows of W / Y and rows of cols that belong to each group (one GEMM per group).
+
+    2-D matmuls only: NumPy hands 2-D products with transposed operands to BLAS, but falls back
+    to a slow loop for stacked (3-D) ones with a transposed operand.
+    """
+    OCg, CgKK = w_shape[0] // groups, w_shape[1]
+    return [(slice(g * OCg, (g + 1) * OCg), slice(g * CgKK, (g + 1) * CgKK))
+            for g in range(groups)]
+
+
+def unfold(x, geometry):
+    """im2col into a recycled buffer: (N, C, H, W) -> cols (C*KH*KW, N*OH*OW)."""
+    N, C = x.shape[:2]
+    g = geometry
+    out = scratch.take((C * g.KH * g.KW, N * g.OH * g.OW), x.dtype)
+    return im2col_numba(x, *geometry, out=out)
+
+
+def column_slices(rows, L):
+    """The column slices of `cols` to run a GEMM over: for a `cols` of few rows (LeNet conv1:
+    25) OpenBLAS runs the long, thin products faster in slices of 4096 columns than whole; for
+    more rows, slicing gains nothing (benchmarks/README.md)."""
+    step = L if rows > 64 else 4096
+    return [slice(start, start + step) for start in range(0, L, step)]
+
+
+def grouped_matmul(w, cols, groups):
+    """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
+    y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
+    for o, c in group_slices(groups, w.shape):
+        for s in column_slices(w.shape[1], cols.shape[1]):    # (OC/G, CgKK) @ (CgKK, l)
+            np.matmul(w[o], cols[c, s], out=y[o, s])
+    return y
+
+
+def weight_grad_transposed(dy, cols, w_shape, groups):
+    """dW^T = cols @ dY^T, one group at a time: (CgKK, n*L) @ (n*L, OC/G) -> (CgKK, OC).
+
+    The transposed product, which OpenBLAS runs faster than dY @ cols^T at these shapes
+    (benchmarks/README.md); the caller transposes the small sum of the parts."""
+    dw_t = np.zeros((w_shape[1], w_shape[0]), dtype=dy.dtype)
+    for o, c in group_slices(groups, w_shape):
+        for s in column_slices(w_shape[1], dy.shape[1]):
+            dw_t[:, o] += cols[c, s] @ dy[o, s].T            # (CgKK, l) @ (l, OC/G)
+    return dw_t
+
+
+def columns_to_nchw(y, geometry, out, bias=None):
+    """(OC, n*OH*OW) -> `out` (n, OC, OH, OW), adding the bias on the way; y is given back to
+    the pool."""
+    OC = y.shape[0]
+    yt = y.reshape(OC, out.shape[0], geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
+    if bias is None:
+        np.copyto(out, yt)
+    else:
+        np.add(yt, bias.reshape(1, OC, 1, 1), out=out)
+    scratch.give(y)
+    return out
+
+
+def nchw_to_columns(grad):
+    """(N, OC, OH, OW) -> a recycled (OC, N*OH*OW): the layout of the forward GEMM's output."""
+    N, OC = grad.shape[:2]
+    L = grad.shape[2] * grad.shape[3]
+    rows = scratch.take((OC, N * L), grad.dtype)
+    np.copyto(rows.reshape(OC, N, L), grad.reshape(N, OC, L).transpose(1, 0, 2))
+    return rows
