@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import functional as F
-from minigrad import nn
+from minigrad import nn, optim
 from minigrad.tensor import Tensor, no_grad
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -110,6 +110,9 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
         raise ValueError("fit: an optimizer is needed, e.g. optim.SGD(model.parameters(), lr=0.1)")
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"fit: scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
+    if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau) and scheduler_step == "batch":
+        raise ValueError("fit: ReduceLROnPlateau follows the loss epoch by epoch; use "
+                         "scheduler_step='epoch'")
     run = _Run(model, optimizer, scheduler, checkpoint_dir, config)
     position = run.resume() if resume else Position()
     history = position.history
@@ -125,13 +128,13 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
                         progress, seed=seed, position=position, guard=guard, stop=ctrl_c)
             if position.batch < len(train_loader):                # Ctrl-C ended it early
                 return run.interrupted(position)
-            if scheduler is not None and scheduler_step == "epoch":
-                scheduler.step()
             _record(history, position)
             if val_loader is not None:
                 result = evaluate(model, val_loader, loss_fn)
                 history["val_loss"].append(result["loss"])
                 history["val_accuracy"].append(result["accuracy"])
+            if scheduler is not None and scheduler_step == "epoch":
+                _step_after_epoch(scheduler, history)
             _report(epoch, epochs, history, progress, val_name)
             position.next_epoch()
             run.save_checkpoint(position)
@@ -383,6 +386,16 @@ def _flat_config(config):
     """The config as an .npz can store it and gives it back: numbers, bools and strings."""
     return {key: np.asarray("None" if value is None else value).item()
             for key, value in config.items()}
+
+
+def _step_after_epoch(scheduler, history):
+    """ReduceLROnPlateau follows a loss (the validation loss, else the training loss), as a
+    PyTorch loop calls scheduler.step(val_loss); the other schedules just count epochs."""
+    if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau):
+        losses = history["val_loss"] or history["train_loss"]
+        scheduler.step(losses[-1])
+    else:
+        scheduler.step()
 
 
 def _record(history, position):

@@ -281,3 +281,22 @@ def test_train_lenet_example_runs_one_epoch(tmp_path):
     assert accuracy > 80
     assert {"curves.png", "confusion.png", "filters.png", "feature_maps.png"} <= \
         {p.name for p in tmp_path.iterdir()}
+
+
+def test_fit_steps_reduce_lr_on_plateau_with_the_validation_loss(digits):
+    """A PyTorch loop calls scheduler.step(val_loss) after evaluating; fit does the same."""
+    images, labels = digits
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+    seen = []
+    original_step = scheduler.step
+    scheduler.step = lambda metric: seen.append(metric) or original_step(metric)
+    history = fit(model, loader(images[:64], labels[:64]),
+                  loader(images[-64:], labels[-64:], 64, shuffle=False), optimizer, 3,
+                  scheduler, progress=False)
+    assert seen == history["val_loss"]
+    with pytest.raises(ValueError, match="ReduceLROnPlateau.*scheduler_step='epoch'"):
+        fit(model, loader(images[:64], labels[:64]), None, optimizer, 1, scheduler,
+            scheduler_step="batch", progress=False)

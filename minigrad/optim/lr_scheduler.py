@@ -9,8 +9,8 @@ Creating a scheduler sets the lr for step 0; `step()` moves to the next one (PyT
 convention). The formulas below use t = number of `step()` calls so far, base = the group's lr
 when the scheduler was created. PyTorch computes most of these schedules recursively, from the
 lr of the step before; the values are the same (to rounding) unless something else writes the
-lr between steps, such as a second scheduler on the same optimizer: here the last one to step
-decides, where PyTorch would combine them.
+lr between steps, such as a second scheduler on the same optimizer. PyTorch would combine them;
+here `step()` refuses, rather than silently overwrite the other's lr.
 
 ReduceLROnPlateau is the exception: it follows a metric, not a formula,
 
@@ -40,8 +40,22 @@ class LRScheduler:
         raise NotImplementedError(f"{type(self).__name__} must implement lr()")
 
     def step(self):
+        self._check_lr_unchanged()
         self.last_epoch += 1
         self._set_lrs([self.lr(base, self.last_epoch) for base in self.base_lrs])
+
+    def _check_lr_unchanged(self):
+        """Refuse to overwrite an lr that something else set since this scheduler's last step
+        (PyTorch's recursive schedules would build on it; this closed formula would not)."""
+        if not hasattr(self, "_last_lr"):
+            return
+        for index, (group, lr) in enumerate(zip(self.optimizer.param_groups, self._last_lr)):
+            if group["lr"] != lr:
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: group {index}'s lr is {group['lr']}, but this "
+                    f"scheduler last set it to {lr}: another scheduler or your code changed it. "
+                    f"minigrad's schedules are formulas of the step count and would overwrite "
+                    f"that change (PyTorch chains them); use one schedule per optimizer")
 
     def _set_lrs(self, lrs):
         self._last_lr = lrs

@@ -232,3 +232,19 @@ def test_errors():
     schedule(one_cycle, 3)
     with pytest.raises(ValueError, match="more than total_steps=3"):
         one_cycle.step()
+
+
+def test_a_second_schedule_on_one_optimizer_is_refused_rather_than_overwritten():
+    """PyTorch's recursive schedules chain (0.1 * 0.5 * 0.9 ...); a closed formula would
+    silently overwrite the other's lr, so step() refuses."""
+    optimizer = SGD([nn.Parameter(np.zeros(2))], lr=0.1)
+    step_lr = sched.StepLR(optimizer, step_size=1, gamma=0.5)
+    exponential = sched.ExponentialLR(optimizer, gamma=0.9)
+    step_lr.step()
+    with pytest.raises(RuntimeError, match="ExponentialLR.step: group 0's lr is 0.05.*last set "
+                                           "it to 0.1"):
+        exponential.step()
+    assert optimizer.param_groups[0]["lr"] == 0.05
+    optimizer.param_groups[0]["lr"] = 0.3          # a hand-made change is not overwritten either
+    with pytest.raises(RuntimeError, match="your code changed it"):
+        step_lr.step()
