@@ -15,8 +15,6 @@ import contextlib
 
 import numpy as np
 
-from minigrad.kernels import parallel
-
 _grad_enabled = True
 
 
@@ -288,9 +286,7 @@ class Tensor:
         order = _topological_order(self)
         _check_graph_intact(order)
         only = None if inputs is None else _chosen_inputs(inputs, order)
-        grads = {id(self): grad}
-        with parallel.blas_held():    # minigrad's own threads split the work, not OpenBLAS's
-            self._walk_back(order, grads, bool(retain_graph), only)
+        self._walk_back(order, {id(self): grad}, bool(retain_graph), only)
 
     @staticmethod
     def _walk_back(order, grads, retain_graph, only=None):
@@ -350,11 +346,6 @@ class Tensor:
     def T(self):
         """All axes reversed (a matrix transposed)."""
         return self.permute()
-
-
-def tensor(data, *, dtype=None, requires_grad=False):
-    """A new Tensor, as `torch.tensor` (whose dtype and requires_grad are keyword-only too)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
 def clear_grad(tensor, set_to_none=True):

@@ -5,6 +5,7 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
+from minigrad.ops import elementwise
 from minigrad.ops._args import dim_or_axis
 
 
@@ -142,11 +143,11 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(elementwise.real(x))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(elementwise.real(x))
 
 
 def gelu(x, approximate="none"):

@@ -273,22 +273,22 @@ def neg(x):
     return Neg.apply(x)
 
 
-def _real(x):
+def real(x):
     """An integer or bool tensor as float32, for a function of real numbers (exp, log, sin ...),
     as in PyTorch (NumPy would give float64)."""
     return _as_float(x, np.dtype(np.float32))
 
 
 def exp(x):
-    return Exp.apply(_real(x))
+    return Exp.apply(real(x))
 
 
 def log(x):
-    return Log.apply(_real(x))
+    return Log.apply(real(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(_real(x))
+    return Sqrt.apply(real(x))
 
 
 def abs(x):
@@ -430,11 +430,11 @@ class Cos(Function):
 
 
 def sin(x):
-    return Sin.apply(_real(x))
+    return Sin.apply(real(x))
 
 
 def cos(x):
-    return Cos.apply(_real(x))
+    return Cos.apply(real(x))
 
 
 # ----- choosing by a mask ------------------------------------------------------------------------

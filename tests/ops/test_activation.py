@@ -92,3 +92,11 @@ def test_activations_against_torch():
     (F.log_softmax(m, 0) * F.softmax(m, 1) + F.sigmoid(m) * F.tanh(m)
      + F.leaky_relu(m, 0.2)).sum().backward()
     np.testing.assert_allclose(m.grad, t.grad.numpy(), rtol=1e-10)
+
+
+def test_tanh_and_sigmoid_of_integers_are_float32_as_in_torch():
+    import minigrad as mg
+    for function in (mg.tanh, mg.sigmoid):
+        result = function(mg.tensor([0, 1, 2]))
+        assert result.dtype == np.float32
+        np.testing.assert_allclose(result.data, function(mg.tensor([0.0, 1.0, 2.0])).data)
