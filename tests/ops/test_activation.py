@@ -95,7 +95,6 @@ def test_activations_against_torch():
 
 
 def test_tanh_and_sigmoid_of_integers_are_float32_as_in_torch():
-    import minigrad as mg
     for function in (mg.tanh, mg.sigmoid):
         result = function(mg.tensor([0, 1, 2]))
         assert result.dtype == np.float32
