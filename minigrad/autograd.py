@@ -44,6 +44,22 @@ class FunctionCtx:
                                 f"as attributes of ctx (ctx.name = value)")
         self.saved_tensors = tensors
 
+    def mark_dirty(self, *tensors):
+        _not_here("mark_dirty", "minigrad records no in-place op: return a new tensor instead "
+                                "of changing an input in place")
+
+    def mark_non_differentiable(self, *tensors):
+        _not_here("mark_non_differentiable", "minigrad's Functions have one output; return "
+                                             "the non-differentiable result from a separate call")
+
+    def set_materialize_grads(self, value):
+        _not_here("set_materialize_grads", "backward always receives a gradient Tensor here")
+
+
+def _not_here(name, instead):
+    raise NotImplementedError(f"ctx.{name} is not supported by minigrad.autograd.Function: "
+                              f"{instead}")
+
 
 class Function:
     """Base class of an op written as in PyTorch: subclass it, define the two static methods,

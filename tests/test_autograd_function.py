@@ -280,3 +280,20 @@ def test_a_function_without_backward_says_so():
 
     with pytest.raises(NotImplementedError, match=r"must define @staticmethod backward"):
         ForwardOnly.apply(leaf([1.0])).sum().backward()
+
+
+@pytest.mark.parametrize("mark", ["mark_dirty", "mark_non_differentiable",
+                                  "set_materialize_grads"])
+def test_the_ctx_marks_minigrad_lacks_are_refused_with_a_sentence(mark):
+    class Marks(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            getattr(ctx, mark)(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    with pytest.raises(NotImplementedError, match=f"ctx.{mark} is not supported"):
+        Marks.apply(mg.tensor([1.0], requires_grad=True))
