@@ -49,9 +49,11 @@ class Function:
             _check_forward(fn, tensors, output)
         requires_grad = is_grad_enabled() and any(fn.needs_input_grad)
         result = Tensor(output, requires_grad=requires_grad)
+        _share_memory_versions(result, tensors)
         if requires_grad:
             fn.inputs = tensors
             fn.input_versions = tuple(None if t is None else t._version for t in tensors)
+            fn.output_version = result._version
             fn.freed = False
             result._ctx = fn
         return result
@@ -115,8 +117,6 @@ def _node_of(tensor):
     if tensor is None or not tensor.requires_grad:
         return None
     return tensor._ctx if tensor._ctx is not None else AccumulateGrad(tensor)
-
-
 class detect_anomaly(contextlib.ContextDecorator):
     """Context manager and decorator, like PyTorch's anomaly mode: inside it, every op checks
     its output in forward and the gradients it returns in backward, and the first one that holds
@@ -210,6 +210,8 @@ def _short(filename):
     return filename if relative.startswith("..") else relative
 
 
+
+
 def _as_tensors(inputs):
     """Wrap non-Tensor inputs as constant Tensors in the dtype of the first floating Tensor.
 
@@ -225,6 +227,17 @@ def _as_tensors(inputs):
         else:
             wrapped.append(Tensor(np.asarray(x, dtype=dtype)))
     return tuple(wrapped)
+
+
+def _share_memory_versions(result, tensors):
+    """An op that returns a view of an input (reshape, transpose, x[1:]) makes the two count
+    in-place changes together, so changing one is seen by the ops that recorded the other."""
+    if result.data.base is None:
+        return
+    for tensor in tensors:
+        if tensor is not None and np.may_share_memory(result.data, tensor.data):
+            result._count_changes_with(tensor)
+            return
 
 
 def unbroadcast(grad, shape):

@@ -98,7 +98,7 @@ class Tensor:
         self._ctx = None
         self._hooks = []
         self._retains_grad = False
-        self._version = 0          # counts in-place changes, so backward can refuse stale values
+        self._version_counter = [0]    # in-place changes of this memory (shared by its views)
         self.requires_grad = requires_grad
 
     # ----- basic properties -------------------------------------------------------------------
@@ -217,8 +217,11 @@ class Tensor:
             self._grad.data = self._grad.data + grad
 
     def detach(self):
-        """A new leaf Tensor sharing the values, cut off from the graph."""
-        return Tensor(self.data)
+        """A new leaf Tensor sharing the values (and their version counter), cut off from the
+        graph."""
+        detached = Tensor(self.data)
+        detached._count_changes_with(self)
+        return detached
 
     def zero_grad(self):
         self.grad = None
@@ -263,9 +266,19 @@ class Tensor:
                                f"minigrad records no in-place op, so its gradient would be lost; "
                                f"build the result as a new tensor (x = x + v, cat, stack, where)")
 
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (as torch's `_version`)."""
+        return self._version_counter[0]
+
     def _mark_changed(self):
         """Called after every in-place change: ops recorded before it now hold stale values."""
-        self._version += 1
+        self._version_counter[0] += 1
+
+    def _count_changes_with(self, other):
+        """Share `other`'s version counter: this tensor is a view of its memory, so a change of
+        either is a change of both (as torch's views and detach())."""
+        self._version_counter = other._version_counter
 
     # ----- backward ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -412,7 +425,7 @@ def _check_graph_intact(order):
         changed = [f"input {i} (shape {t.shape})" for i, (t, version)
                    in enumerate(zip(fn.inputs, fn.input_versions))
                    if t is not None and t._version != version]
-        if node._version:
+        if node._version != fn.output_version:
             changed.append(f"its output (shape {node.shape})")
         if changed:
             raise RuntimeError(f"backward through {fn!r}: {', '.join(changed)} was changed in "

@@ -200,3 +200,24 @@ def test_a_read_only_array_is_refused_with_a_sentence():
     x = mg.from_numpy(np.broadcast_to(np.float32(1.0), (3,)))    # shared, so read-only
     with pytest.raises(ValueError, match="read-only.*clone"):
         x.zero_()
+
+
+def test_a_change_through_a_view_is_seen_by_the_ops_that_used_its_base():
+    """torch's views share their base's version counter; so do minigrad's (and detach())."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    for make_view in (lambda x: x.reshape(2, 1), lambda x: x[0:1], lambda x: x.detach()):
+        x = mg.tensor([3.0, 4.0])
+        y = (w * x).sum()
+        view = make_view(x)
+        view += 1.0                                 # changes x's memory
+        with pytest.raises(RuntimeError, match="Mul.*input 1.*changed in place"):
+            y.backward()
+
+
+def test_a_view_made_after_a_change_is_no_change_itself():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([3.0, 4.0])
+    x += 1.0
+    y = (w * x.reshape(2)).sum()
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, [4.0, 5.0])
