@@ -202,7 +202,11 @@ class Tensor:
     @grad.setter
     def grad(self, value):
         if value is not None:
-            value = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+            if not isinstance(value, (Tensor, np.ndarray)):
+                raise TypeError(f"assigned grad expected to be a Tensor (or an ndarray) or None, "
+                                f"got {type(value).__name__} (as in PyTorch); to clear it write "
+                                f"x.grad = None, to zero it x.grad.zero_()")
+            value = value if isinstance(value, Tensor) else Tensor(value)
             if value.shape != self.shape or value.dtype != self.dtype:
                 raise ValueError(f"assigned grad has shape {value.shape} and dtype "
                                  f"{value.dtype}; this tensor has shape {self.shape} and dtype "

@@ -46,6 +46,8 @@ def test_assigning_a_grad_of_another_shape_or_dtype_is_refused():
         w.grad = mg.tensor([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="float64.*float32"):
         w.grad = np.zeros(2)
+    with pytest.raises(TypeError, match="expected to be a Tensor.*got float"):
+        w.grad = 0.0                             # as torch: a number is no gradient
     assert w.grad is None
     w.grad = np.ones(2, np.float32)              # an array of the right kind is wrapped
     assert isinstance(w.grad, mg.Tensor)
