@@ -37,7 +37,8 @@ def small_resnet():
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
 
 
-images = shapes(max(args.batch, 64), seed=0)[0].astype(np.float32) / 255
+# 32x32 images (shapes' generator at v2's canvas): the size AlexNet-lite was built for
+images = shapes(max(args.batch, 64), size=32, seed=0)[0].astype(np.float32) / 255
 x = mg.tensor((images[:args.batch] - 0.5) / 0.3)
 
 

@@ -1,8 +1,8 @@
 """Does a CNN look at the shape? Saliency maps scored against ground-truth masks.
 
     python examples/explain_shapes.py        # trains a small CNN here (~1 minute), then explains it
-    minigrad train --dataset shapes          # or: AlexNet-lite -> runs/alexnet_lite_bn-shapes-v2/
-    python examples/explain_shapes.py --model-path runs/alexnet_lite_bn-shapes-v2/model.npz
+    minigrad train --dataset shapes          # or: AlexNet-lite -> runs/alexnet_lite_bn-shapes-v3/
+    python examples/explain_shapes.py --model-path runs/alexnet_lite_bn-shapes-v3/model.npz
 
 The `shapes` data set draws each shape on clutter and knows exactly which pixels are the
 object, so every map can be scored: does its maximum fall on the object (pointing game), how
@@ -21,6 +21,7 @@ import argparse
 from minigrad import nn, optim, saliency
 from minigrad.apps.explain_benchmark import load_dataset, load_model
 from minigrad.data import Compose, DataLoader, RandomCrop, RandomHorizontalFlip, TensorDataset
+from minigrad.data.shapes_data import SIZE
 from minigrad.saliency import metrics, plot
 from minigrad.saliency.layers import compare_layers, format_layer_table
 from minigrad.train import evaluate, fit
@@ -36,15 +37,15 @@ parser.add_argument("--out", default="explain_shapes.png")
 args = parser.parse_args()
 
 
-def small_cnn(width=16, classes=10):
-    """3x32x32 -> four conv blocks (3x3, BatchNorm, ReLU), max-pooling after the first three
-    -> (2*width)x4x4 -> Linear."""
+def small_cnn(width=16, classes=10, size=SIZE):
+    """3 x size x size -> four conv blocks (3x3, BatchNorm, ReLU), max-pooling after the first
+    three -> (2*width) x size/8 x size/8 -> Linear."""
     def block(cin, cout):
         return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
     return nn.Sequential(*block(3, width), nn.MaxPool2d(2), *block(width, 2 * width),
                          nn.MaxPool2d(2), *block(2 * width, 2 * width), nn.MaxPool2d(2),
                          *block(2 * width, 2 * width), nn.Flatten(),
-                         nn.Linear(2 * width * 4 * 4, classes))
+                         nn.Linear(2 * width * (size // 8) ** 2, classes))
 
 
 if args.model_path:
@@ -53,7 +54,7 @@ else:
     images, labels, _ = load_dataset("shapes", args.train_size, split="train")
     nn.manual_seed(0)
     model = small_cnn()
-    shifts_and_flips = Compose([RandomCrop(32, padding=2), RandomHorizontalFlip()])
+    shifts_and_flips = Compose([RandomCrop(SIZE, padding=SIZE // 16), RandomHorizontalFlip()])
     loader = DataLoader(TensorDataset(images, labels), 64, shuffle=True, seed=0,
                         transform=shifts_and_flips)
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,

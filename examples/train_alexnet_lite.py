@@ -41,8 +41,8 @@ train_loader, test_loader, _ = make_loaders(args.dataset, recipe, recipe.batch_s
                                             root=args.root, limit=args.limit,
                                             test_limit=args.test_limit)
 nn.manual_seed(0)
-model = AlexNetLite(batch_norm=args.batch_norm)
-nn.summary(model, (1, 3, 32, 32))
+model = AlexNetLite(batch_norm=args.batch_norm, image_size=recipe.size)   # 64: shapes v3
+nn.summary(model, (1, 3, recipe.size, recipe.size))
 optimizer = make_optimizer(recipe.optimizer, model.parameters(), recipe.lr, recipe.weight_decay)
 scheduler = one_cycle(optimizer, recipe.lr, epochs, len(train_loader))
 

@@ -50,6 +50,36 @@ def test_alexnet_lite_shapes(batch_norm):
     assert has_bn == batch_norm
 
 
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_alexnet_lite_for_64x64_strides_its_first_conv_and_keeps_every_weight(batch_norm):
+    """image_size=64 (shapes v3): the first conv's output is 32x32, as for a 32x32 image, so
+    the state dicts have the same names and shapes and load into each other."""
+    small, large = (AlexNetLite(batch_norm=batch_norm, image_size=size) for size in (32, 64))
+    assert (large.features[0].stride, small.features[0].stride) == ((2, 2), (1, 1))
+    assert all(layer.stride == (1, 1) for layer in large.features[1:]
+               if isinstance(layer, nn.Conv2d))
+    assert {k: v.shape for k, v in small.state_dict().items()} == \
+        {k: v.shape for k, v in large.state_dict().items()}
+    large.load_state_dict(small.state_dict())
+    large.eval()
+    _, logits = forward(large, (2, 3, 64, 64))
+    assert logits.shape == (2, 10)
+    assert large.features[0]._output_shape == (2, 64, 32, 32)
+    assert large.features[-1]._output_shape == (2, 128, 3, 3)
+
+
+def test_alexnet_lite_refuses_an_image_size_it_has_no_stride_for():
+    with pytest.raises(ValueError, match=r"image_size must be one of \[32, 64\], got 48"):
+        AlexNetLite(image_size=48)
+
+
+def test_get_model_passes_the_image_size_to_alexnet_lite_and_its_bcos_twin():
+    assert get_model("alexnet_lite_bn", image_size=64).features[0].stride == (2, 2)
+    bcos = get_model("bcos_alexnet_lite", image_size=64)
+    with no_grad():
+        assert bcos.eval()(Tensor(np.zeros((1, 3, 64, 64), np.float32))).shape == (1, 10)
+
+
 def test_alexnet_lite_dropout_only_in_training():
     model = AlexNetLite()
     model.eval()

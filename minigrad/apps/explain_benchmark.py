@@ -3,7 +3,7 @@
     rows = run_benchmark("shapes", model, n=500)      # trained AlexNet-lite on shapes
     print(format_table(rows))
 
-Data sets with masks (see minigrad.data): 'shapes' (3x32x32 colour shapes, AlexNet-lite) and
+Data sets with masks (see minigrad.data): 'shapes' (3x64x64 colour shapes, AlexNet-lite) and
 'cluttered_mnist' (1x64x64 digit among fragments of other digits, a LeNet-style network).
 `train_model` trains the matching model; `minigrad explain-benchmark` (apps/explain_cli.py) does
 all of it from the command line.
@@ -21,6 +21,7 @@ from minigrad import nn, optim
 from minigrad.data import (DATA_VERSIONS, DataLoader, TensorDataset, check_data_version,
                            cluttered_mnist, shapes)
 from minigrad.data.cluttered_data import SIZE as CLUTTERED_SIZE
+from minigrad.data.shapes_data import SIZE as SHAPES_SIZE
 from minigrad.saliency import LAYER_METHODS, explain
 from minigrad.saliency.layers import compare_layers
 from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deletion_insertion,
@@ -47,7 +48,7 @@ def load_dataset(name, n, split="test"):
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     seed = {"train": 0, "validation": 7, "test": 1}[split]
     if name == "shapes":
-        images, labels, masks = shapes(n, size=32, seed=seed)
+        images, labels, masks = shapes(n, size=SHAPES_SIZE, seed=seed)
     elif name == "cluttered_mnist":
         images, labels, masks = cluttered_mnist(n, seed=seed,
                                                 split="test" if split == "test" else "train")
@@ -68,7 +69,8 @@ def cluttered_lenet(num_classes=10, size=CLUTTERED_SIZE):
 
 
 # Vision transformers for the benchmark's data sets: 8x8 patch grids on either image size.
-VIT_ARCHITECTURES = {"tiny_vit_shapes": dict(image_size=32, patch_size=4, in_channels=3),
+VIT_ARCHITECTURES = {"tiny_vit_shapes": dict(image_size=SHAPES_SIZE, patch_size=SHAPES_SIZE // 8,
+                                             in_channels=3),
                      "tiny_vit_cluttered": dict(image_size=CLUTTERED_SIZE, patch_size=8,
                                                 in_channels=1)}
 # The methods that apply to a ViT: the gradient methods that need no ReLU or conv layer,
@@ -113,11 +115,11 @@ def benchmark_methods(architecture):
 def build_model(architecture):
     """An untrained model of one of ARCHITECTURES (weights seeded for reproducibility)."""
     from minigrad.models import AlexNetLite, LeNet5, bcos_alexnet_lite, tiny_vit
-    builders = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
-                "alexnet_lite_bn": lambda: AlexNetLite(batch_norm=True),
+    builders = {"lenet5": LeNet5, "alexnet_lite": partial(AlexNetLite, image_size=SHAPES_SIZE),
+                "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True, image_size=SHAPES_SIZE),
                 "cluttered_lenet": cluttered_lenet,
                 "bcos_cluttered_lenet": bcos_cluttered_lenet,
-                "bcos_alexnet_lite": bcos_alexnet_lite,
+                "bcos_alexnet_lite": partial(bcos_alexnet_lite, image_size=SHAPES_SIZE),
                 **{name: partial(tiny_vit, **sizes) for name, sizes in VIT_ARCHITECTURES.items()}}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; expected one of "

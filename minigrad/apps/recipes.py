@@ -60,8 +60,8 @@ RECIPES = {
                     weight_decay=5e-4, mean=(0.1307,), std=(0.3081,), size=28, shift=2,
                     flip=False),
     "shapes": Recipe("alexnet_lite_bn", epochs=8, batch_size=64, optimizer="sgd", lr=0.05,
-                     weight_decay=5e-4, mean=(0.5, 0.5, 0.5), std=(0.3, 0.3, 0.3), size=32,
-                     shift=2, flip=True),
+                     weight_decay=5e-4, mean=(0.5, 0.5, 0.5), std=(0.3, 0.3, 0.3), size=64,
+                     shift=4, flip=True),
     # Not tuned: the CIFAR-10 files are not on the development machine. A starting point.
     "cifar10": Recipe("alexnet_lite_bn", epochs=30, batch_size=64, optimizer="sgd", lr=0.05,
                       weight_decay=5e-4, mean=(0.4914, 0.4822, 0.4465),
@@ -83,10 +83,11 @@ MODEL_RECIPES = {
                                     size=28, shift=2, flip=False),
     ("shapes", "bcos_alexnet_lite"): Recipe("bcos_alexnet_lite", epochs=8, batch_size=64,
                                             optimizer="adam", lr=1e-3, weight_decay=0.0,
-                                            mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size=32,
-                                            shift=2, flip=True),
+                                            mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size=64,
+                                            shift=4, flip=True),
 }
 VIT_MODELS = ("tiny_vit", "vit")
+SIZED_MODELS = VIT_MODELS + ("alexnet_lite", "alexnet_lite_bn", "bcos_alexnet_lite")
 
 
 def recipe_for(dataset, model=None):
@@ -203,10 +204,12 @@ def load_trained(path):
 
 
 def model_kwargs(config):
-    """The model's constructor arguments that a run's config fixes (input channels; for a
-    ViT also the image size, which fixes its number of position embeddings)."""
-    recipe = RECIPES[config["dataset"]]
-    size = {"image_size": recipe.size} if config["model"] in VIT_MODELS else {}
+    """The model's constructor arguments that a run's config fixes: input channels, and for
+    the models built for more than one image size the recipe's size (a ViT's number of position
+    embeddings; AlexNet-lite's first stride, 2 on the 64x64 shapes v3). The data set and its
+    recorded version fix the size, so a saved run rebuilds the model it trained."""
+    recipe = recipe_for(config["dataset"], config["model"])
+    size = {"image_size": recipe.size} if config["model"] in SIZED_MODELS else {}
     return {"in_channels": len(recipe.mean), **size}
 
 

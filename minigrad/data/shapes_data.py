@@ -1,4 +1,4 @@
-"""Shapes (version 2): a procedural colour data set with a ground-truth mask for every image.
+"""Shapes (version 3): a procedural colour data set with a ground-truth mask for every image.
 
 Ten geometric shapes (SHAPE_CLASSES) at a random position, scale, rotation and colour, on a
 background of smooth colour gradients, thin random line segments, a few thick distractor
@@ -11,25 +11,39 @@ image's angle, moved to its centre and divided by its radius, so each shape fits
 disc u^2 + v^2 <= 1. All images of one class are drawn at once, as boolean arrays: no Python
 loop over images.
 
-Version 2 (issue #11) makes the ground truth able to tell a map from a prior. Version 1 kept
+Version 2 (issue #11) made the ground truth able to tell a map from a prior. Version 1 kept
 every shape wholly inside with radii of 0.28-0.45 of the side, so its centre moved a few pixels
-only and a fixed bump in the middle pointed into the object 77.6% of the time. Now the radius is
-0.17-0.34 of the side and the centre may lie anywhere at least CENTRE_REACH radii from the
-border (a shape may touch it and lose its outer pixels), and the distractor strokes have colours as
-contrasting as the object's, so that neither "the middle" nor "the brightest or sharpest
-region" is the answer. `DATA_VERSION` is recorded with every trained model and table, and
-`check_data_version` (dataset.py) refuses a model of another version (DataVersionError).
+only and a fixed bump in the middle pointed into the object 77.6% of the time. Since v2 the
+radius is 0.17-0.34 of the side and the centre may lie anywhere at least CENTRE_REACH radii from
+the border (a shape may touch it and lose its outer pixels), and the distractor strokes have
+colours as contrasting as the object's, so that neither "the middle" nor "the brightest or
+sharpest region" is the answer.
+
+Version 3 (issue #25) draws the same scenes on a 64x64 canvas (SIZE; v2 drew 32x32). On 32x32 a
+radius of 0.17 of the side is 5 px, and a heart, a triangle and a square are a few dozen
+ambiguous pixels: a network learnt v2 slowly and badly. Every length is a fraction of the side
+-- radius, position, stroke length, and the line and stroke widths (1.2 px and 2.4 px half-widths
+at 64) -- so the centre prior's figure stays that of v2, while each shape has four times the
+pixels. The noise is an intensity (std on the 0..1 scale), not a length: it stays 0.04.
+`shapes(n, size=32, seed=s)` draws exactly v2's images (the random draws do not depend on the
+size), which the learnability test uses as its baseline.
+
+`DATA_VERSION` is recorded with every trained model and table, and `check_data_version`
+(dataset.py) refuses a model of another version (DataVersionError).
 """
 import numpy as np
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring",
                  "star", "crescent", "heart", "frame", "arrow")
 CHUNK = 1024          # images rendered at a time: bounds the temporaries' memory
-DATA_VERSION = 2      # of the generator's output: bump it whenever the same call draws other images
-RADIUS = (0.17, 0.34)   # of the image side
+DATA_VERSION = 3      # of the generator's output: bump it whenever the same call draws other images
+SIZE = 64             # the canvas side, in pixels
+# Every length below is a fraction of the side (written as v2's pixels / 32, its side).
+RADIUS = (0.17, 0.34)
 CENTRE_REACH = 0.6    # the centre keeps at least this many radii from the border
-STROKE_LENGTH = (0.15, 0.35)   # distractor strokes, of the image side
-STROKE_WIDTH = 1.2    # half-width in pixels: about 2.5 px thick, thinner than any class's limb
+STROKE_LENGTH = (0.15, 0.35)   # distractor strokes
+STROKE_WIDTH = 1.2 / 32   # half-width: 0.075 of the side thick, thinner than any class's limb
+LINE_WIDTH = 0.6 / 32     # half-width of the thin clutter lines
 
 
 def _regular_polygon(u, v, sides, inradius):
@@ -101,7 +115,7 @@ SHAPE_FUNCTIONS = (_circle, _square, _triangle, _cross, _ring,
                    _star, _crescent, _heart, _frame, _arrow)
 
 
-def shapes(n, size=32, seed=0, lines=6, strokes=3, noise=0.04):
+def shapes(n, size=SIZE, seed=0, lines=6, strokes=3, noise=0.04):
     """Make ``n`` images of SHAPE_CLASSES, the same ones for the same arguments.
 
     Returns images uint8 (n, 3, size, size), labels int64 (n,) (every class n/10 times, give or
@@ -164,8 +178,8 @@ def _render(p, size, noise, rng):
     y, x = np.mgrid[0:size, 0:size] + 0.5          # pixel centres, (size, size)
     ramp = np.stack([y, x]) / size - 0.5            # (2, size, size), -0.5..0.5
     canvas = p["background"][:, :, None, None] + np.einsum("nck,khw->nchw", p["gradient"], ramp)
-    for ends, colours, width in ((p["line_ends"], p["line_colour"], 0.6),
-                                 (p["stroke_ends"], p["stroke_colour"], STROKE_WIDTH)):
+    for ends, colours, width in ((p["line_ends"], p["line_colour"], LINE_WIDTH * size),
+                                 (p["stroke_ends"], p["stroke_colour"], STROKE_WIDTH * size)):
         for k in range(ends.shape[1]):
             on_line = _near_segment(y, x, ends[:, k], width)
             canvas = np.where(on_line[:, None], colours[:, k, :, None, None], canvas)

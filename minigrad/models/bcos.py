@@ -11,6 +11,7 @@ y = W(x) x with W(x) the dynamic linear map (saliency.dynamic_linear_map).
                        -> flatten 400 -> bcos fc 120 -> bcos fc 84 -> bcos fc 10, / temperature
     bcos-alexnet-lite  x (N, 3, 32, 32) -> (N, 6, 32, 32), AlexNet-lite's five convolutions
                        and three pools, fc 1152 -> 512 -> 256 -> 10, / temperature
+                       (x (N, 3, 64, 64): the first convolution strides 2, as AlexNet-lite's)
 
 Each B-cos layer divides by sqrt(D) / scale_fact (nn/bcos.py). The paper's scale_fact = 100
 suits bcos-lenet (logits ~5 at initialisation, 32 shapes images or MNIST digits) but leaves
@@ -18,7 +19,7 @@ the eight layers of bcos-alexnet-lite with logits ~2e-8 (300: ~0.01, 1000: ~175,
 600 puts them at a few units, like bcos-lenet's.
 """
 from minigrad import nn
-from minigrad.models.alexnet_lite import CONV_LAYERS
+from minigrad.models.alexnet_lite import CONV_LAYERS, first_stride
 from minigrad.nn.bcos import AddInverse, BcosConv2d, BcosLinear
 
 
@@ -55,12 +56,15 @@ def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=10.0):
     return BcosNet(features, _classifier((16 * 5 * 5, 120, 84, num_classes), b), temperature)
 
 
-def bcos_alexnet_lite(num_classes=10, in_channels=3, b=2.0, temperature=10.0, scale_fact=600.0):
-    """B-cos AlexNet-lite for (N, in_channels, 32, 32) images in [0, 1] -> (N, num_classes)."""
-    layers, channels = [], 2 * in_channels
+def bcos_alexnet_lite(num_classes=10, in_channels=3, b=2.0, temperature=10.0, scale_fact=600.0,
+                      image_size=32):
+    """B-cos AlexNet-lite for (N, in_channels, image_size, image_size) images in [0, 1] ->
+    (N, num_classes); image_size 32 or 64."""
+    layers, channels, stride = [], 2 * in_channels, first_stride(image_size)
     for out_channels, kernel_size, padding, pool in CONV_LAYERS:
-        layers.append(BcosConv2d(channels, out_channels, kernel_size, padding=padding, b=b,
-                                 scale_fact=scale_fact))
+        layers.append(BcosConv2d(channels, out_channels, kernel_size, stride=stride,
+                                 padding=padding, b=b, scale_fact=scale_fact))
+        stride = 1
         if pool:
             layers.append(nn.MaxPool2d(3, stride=2))
         channels = out_channels
