@@ -91,3 +91,27 @@ def test_train_model_bcos_lenet_uses_its_recipe_and_reloads(tmp_path, capsys):
     assert main(["evaluate", "--model-path", str(out / "model.npz")]) == 0
     assert f"bcos_lenet on mnist test (1000 images): accuracy {accuracy:.2%}" in \
         capsys.readouterr().out
+
+
+def test_train_shapes_builds_the_64x64_alexnet_lite_and_evaluate_rebuilds_it(tmp_path, capsys):
+    """`minigrad train --dataset shapes` on 96 images: AlexNet-lite with BatchNorm for shapes
+    v3's 64x64 images (first conv stride 2), recorded as data version 3, and `evaluate` rebuilds
+    that very model from model.npz."""
+    from minigrad.apps.recipes import RECIPES, load_trained
+    from minigrad.data.shapes_data import SIZE
+    out = tmp_path / "shapes"
+    assert main(["train", "--dataset", "shapes", "--epochs", "1", "--limit", "96",
+                 "--val-size", "32", "--batch-size", "32", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == FILES
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = metrics["config"]
+    assert (config["model"], config["dataset"], config["data_version"]) == \
+        ("alexnet_lite_bn", "shapes", 3)
+    assert sum(map(sum, metrics["confusion"])) == 32
+    assert RECIPES["shapes"].size == SIZE == 64
+    model, _ = load_trained(out / "model.npz")
+    assert model.features[0].stride == (2, 2)
+    capsys.readouterr()
+    assert main(["evaluate", "--model-path", str(out / "model.npz")]) == 0
+    assert "alexnet_lite_bn on shapes test (2000 images): accuracy" in capsys.readouterr().out
