@@ -22,7 +22,6 @@ import traceback
 
 import numpy as np
 
-from minigrad.kernels import parallel
 from minigrad.tensor import Tensor, is_grad_enabled
 
 _detect_anomaly = False      # set by `detect_anomaly()`; off, it costs one test per op
@@ -43,8 +42,7 @@ class Function:
         tensors = _as_tensors(inputs)
         fn = cls()
         fn.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensors)
-        with parallel.blas_held():    # minigrad's own threads split the work, not OpenBLAS's
-            output = fn.forward(*(None if t is None else t.data for t in tensors), **params)
+        output = fn.forward(*(None if t is None else t.data for t in tensors), **params)
         if _detect_anomaly:
             _check_forward(fn, tensors, output)
         requires_grad = is_grad_enabled() and any(fn.needs_input_grad)

@@ -5,6 +5,7 @@ import threading
 import numpy as np
 import pytest
 
+from minigrad import functional as F
 from minigrad.function import Function
 from minigrad.kernels import parallel
 from minigrad.tensor import Tensor
@@ -129,25 +130,48 @@ class _RecordBlasThreads(Function):
 
 
 @needs_openblas
-def test_every_op_runs_with_blas_held_while_minigrad_splits(two_threads):
-    # OpenBLAS's own threads would spin beside minigrad's parts (parallel.blas_held)
+def test_the_engine_leaves_blas_alone(two_threads):
+    """Holding BLAS is the fast twins' business (below): an op that runs no GEMM of minigrad's
+    kernels sees the user's setting, in forward and in backward."""
     parallel._blas[1](2)
     _RecordBlasThreads.seen = []
     x = Tensor(np.ones(3), requires_grad=True)
     _RecordBlasThreads.apply(x).sum().backward()
-    assert _RecordBlasThreads.seen == [("forward", 1), ("backward", 1)]
-    assert parallel._blas[0]() == 2 and np.array_equal(x.grad, [2, 2, 2])
+    assert _RecordBlasThreads.seen == [("forward", 2), ("backward", 2)]
+    assert np.array_equal(x.grad, [2, 2, 2])
+
+
+@needs_openblas
+@pytest.mark.parametrize("op", ["conv2d", "matmul"])
+def test_the_fast_twins_that_run_gemms_hold_blas_at_one_thread(two_threads, monkeypatch, op):
+    """Also when the job is not split (a batch of one): OpenBLAS's own threads would spin
+    beside minigrad's parts after it (parallel.blas_held); restored afterwards."""
+    from minigrad import kernels
+    from minigrad.kernels import gemm
+    parallel._blas[1](2)
+    seen, real_map = [], parallel.map
+    monkeypatch.setattr(parallel, "map", lambda work, parts, *per_part: seen.append(
+        (len(parts), parallel._blas[0]())) or real_map(work, parts, *per_part))
+    monkeypatch.setattr(gemm, "MIN_SPLIT_MACS", 0)
+    x = Tensor(np.ones((1, 2, 5, 5) if op == "conv2d" else (1, 6)), requires_grad=True)
+    w = Tensor(np.ones((3, 2, 3, 3) if op == "conv2d" else (6, 4)), requires_grad=True)
+    with kernels.use_backend("numba"):
+        y = F.conv2d(x, w) if op == "conv2d" else x @ w
+        y.sum().backward()
+    assert (1, 1) in seen                           # a product of one part, BLAS held at one
+    assert {blas for _, blas in seen} == {1}
+    assert parallel._blas[0]() == 2
 
 
 @needs_openblas
 def test_with_one_minigrad_thread_blas_is_left_as_the_user_set_it():
+    from minigrad import kernels
     before = parallel.get_num_threads()
     parallel.set_num_threads(1)
     parallel._blas[1](2)
     try:
-        _RecordBlasThreads.seen = []
-        _RecordBlasThreads.apply(Tensor(np.ones(3), requires_grad=True)).sum().backward()
-        assert _RecordBlasThreads.seen == [("forward", 2), ("backward", 2)]
+        with kernels.use_backend("numba"), parallel.blas_held():
+            assert parallel._blas[0]() == 2
     finally:
         parallel.set_num_threads(before)
 
