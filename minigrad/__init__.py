@@ -2,8 +2,8 @@
 __version__ = "0.1.0"
 
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad  # noqa: E402
-from minigrad.function import (Function, detect_anomaly, is_anomaly_enabled,  # noqa: E402
-                               set_detect_anomaly, unbroadcast)
+from minigrad.function import Function, unbroadcast  # noqa: E402
+from minigrad.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 from minigrad.ops import methods as _methods  # noqa: E402,F401  (attaches x + y, x.sum() ... to Tensor)
 from minigrad.gradcheck import GradcheckError, gradcheck  # noqa: E402
 from minigrad import functional, nn, optim  # noqa: E402

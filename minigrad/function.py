@@ -16,19 +16,21 @@ with `unbroadcast`. No op calls `unbroadcast` itself.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import traceback
-
 import numpy as np
 
 from minigrad.tensor import Tensor, is_grad_enabled
 
-_detect_anomaly = False      # set by `detect_anomaly()`; off, it costs one test per op
+# minigrad/anomaly.py's checks while `detect_anomaly()` is on, else None: one test per op
+anomaly_checks = None
 
 
 class Function:
     """Base class of every op. Subclasses implement `forward` and `backward` on ndarrays."""
+
+    # True for an op that is piecewise linear in its inputs (ReLU, a reshape, a max): saliency's
+    # `linearize` reads a network through such ops only. A product says so with a method instead,
+    # piecewise_linear(varies) -> bool, given which inputs vary with the network's input.
+    piecewise_linear = False
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -43,8 +45,8 @@ class Function:
         fn = cls()
         fn.needs_input_grad = tuple(t is not None and t.requires_grad for t in tensors)
         output = fn.forward(*(None if t is None else t.data for t in tensors), **params)
-        if _detect_anomaly:
-            _check_forward(fn, tensors, output)
+        if anomaly_checks is not None:
+            anomaly_checks.forward(fn, tensors, output)
         requires_grad = is_grad_enabled() and any(fn.needs_input_grad)
         result = Tensor(output, requires_grad=requires_grad)
         _share_memory_versions(result, tensors)
@@ -66,8 +68,8 @@ class Function:
         grads = self.backward(grad)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        if _detect_anomaly:
-            _check_backward(self, grad, grads)
+        if anomaly_checks is not None:
+            anomaly_checks.backward(self, grad, grads)
         for tensor_in, grad_in in zip(self.inputs, grads):
             if tensor_in is None or grad_in is None or not tensor_in.requires_grad:
                 continue
@@ -115,99 +117,6 @@ def _node_of(tensor):
     if tensor is None or not tensor.requires_grad:
         return None
     return tensor._ctx if tensor._ctx is not None else AccumulateGrad(tensor)
-class detect_anomaly(contextlib.ContextDecorator):
-    """Context manager and decorator, like PyTorch's anomaly mode: inside it, every op checks
-    its output in forward and the gradients it returns in backward, and the first one that holds
-    a NaN or an infinity raises FloatingPointError naming the op, the shapes, and the line of
-    code that called it. Off (the default) it costs one test of a flag per op.
-
-        with mg.detect_anomaly():
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-    """
-
-    def __init__(self, mode=True):
-        self.mode = mode
-
-    def __enter__(self):
-        global _detect_anomaly
-        self._previous = _detect_anomaly
-        _detect_anomaly = bool(self.mode)
-
-    def __exit__(self, *exc):
-        global _detect_anomaly
-        _detect_anomaly = self._previous
-        return False
-
-
-def set_detect_anomaly(mode):
-    """Switch anomaly detection on or off for the rest of the program (see `detect_anomaly`)."""
-    global _detect_anomaly
-    _detect_anomaly = bool(mode)
-
-
-def is_anomaly_enabled():
-    return _detect_anomaly
-
-
-def _check_forward(fn, tensors, output):
-    """In anomaly mode: raise if this op's output holds NaN or inf, saying whether its inputs
-    already did (then the problem came from outside: the data or the parameters)."""
-    fn.called_from = _caller()
-    if np.isfinite(output).all():
-        return
-    inputs = [f"input {i} (shape {t.shape}) held {_count_non_finite(t.data)}"
-              for i, t in enumerate(tensors) if t is not None and not np.isfinite(t.data).all()]
-    cause = ("; its inputs were finite, so this op produced them" if not inputs else
-             "; but its " + ", ".join(inputs) + " already: they came from the data or the "
-             "parameters")
-    raise FloatingPointError(f"detect_anomaly: the output of {fn!r} (forward, shape "
-                             f"{np.shape(output)}) holds {_count_non_finite(output)}{cause}; "
-                             f"called from {fn.called_from}")
-
-
-def _check_backward(fn, grad, grads):
-    """In anomaly mode: raise if this op's backward returned a NaN or inf gradient."""
-    for index, grad_in in enumerate(grads):
-        if grad_in is not None and not np.isfinite(grad_in).all():
-            incoming = "finite" if np.isfinite(grad).all() else _count_non_finite(grad)
-            raise FloatingPointError(
-                f"detect_anomaly: {fn!r}.backward returned a gradient for input {index} "
-                f"(shape {np.shape(grad_in)}) that holds {_count_non_finite(grad_in)}; the "
-                f"gradient it was given was {incoming}; the op was called from "
-                f"{getattr(fn, 'called_from', 'an unknown place')}")
-
-
-def _count_non_finite(array):
-    array = np.asarray(array)
-    return f"{int(np.isnan(array).sum())} NaN and {int(np.isinf(array).sum())} inf values"
-
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-_ENGINE = [os.path.join(_PACKAGE, name) for name in ("function.py", "tensor.py", "ops")]
-
-
-def _caller():
-    """'file:line in function' of the code that called the op: the innermost frame outside the
-    engine and the ops (a layer's forward, or your own code), and the innermost outside minigrad."""
-    frames = traceback.extract_stack()[:-3]
-    outside_engine = next((f for f in reversed(frames)
-                           if not any(f.filename.startswith(e) for e in _ENGINE)), None)
-    outside_package = next((f for f in reversed(frames)
-                            if not f.filename.startswith(_PACKAGE)), None)
-    places = [f"{_short(f.filename)}:{f.lineno} in {f.name}"
-              for f in (outside_engine, outside_package) if f is not None]
-    return ", in ".join(dict.fromkeys(places)) or "unknown"
-
-
-def _short(filename):
-    """minigrad's files as 'minigrad/nn/layers.py', others relative to the working directory."""
-    if filename.startswith(_PACKAGE):
-        return os.path.relpath(filename, os.path.dirname(_PACKAGE))
-    relative = os.path.relpath(filename)
-    return filename if relative.startswith("..") else relative
-
-
 
 
 def _as_tensors(inputs):

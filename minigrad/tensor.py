@@ -300,7 +300,7 @@ class Tensor:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True")
         grad = self._initial_grad(gradient)
-        order = _topological_order(self)
+        order = nodes_behind(self)
         _check_graph_intact(order)
         only = None if inputs is None else _chosen_inputs(inputs, order)
         self._walk_back(order, {id(self): grad}, bool(retain_graph), only)
@@ -378,8 +378,10 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _topological_order(root):
-    """All tensors that `root` depends on (and that require grad), each after its inputs.
+def nodes_behind(root):
+    """The graph behind a result: every tensor that `root` depends on and that requires grad
+    (root included), each after its inputs. With `tensor.grad_fn` (the op that made a tensor,
+    None for a leaf) and `op.inputs`, this is the public way to walk a graph (viz, saliency).
 
     Why a topological sort? A tensor's gradient is the *sum* of the gradients flowing back from
     every op that used it, so it may be passed on only once all of those ops have been visited.

@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 
 from minigrad.nn import Conv2d
-from minigrad.tensor import Tensor, _topological_order, no_grad
+from minigrad.tensor import Tensor, no_grad, nodes_behind
 
 
 def graph_dot(tensor, path=None):
@@ -26,18 +26,18 @@ def graph_dot(tensor, path=None):
     With `path` ("graph.png") and Graphviz present, also renders the picture; returns the text.
     """
     lines = ["digraph minigrad {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
-    for node in _topological_order(tensor):
+    for node in nodes_behind(tensor):
         name = f"t{id(node)}"
         shape = "x".join(map(str, node.shape)) or "scalar"
-        if node._ctx is None:
+        if node.grad_fn is None:
             color = "palegreen" if node.requires_grad else "lightgrey"
             lines.append(f'  {name} [shape=ellipse, style=filled, fillcolor={color}, '
                          f'label="leaf\\n{shape}"];')
             continue
-        op = type(node._ctx).__name__
+        op = type(node.grad_fn).__name__
         lines.append(f'  {name} [shape=box, style=filled, fillcolor=lightblue, '
                      f'label="{op}\\n{shape}"];')
-        for parent in node._ctx.inputs:
+        for parent in node.grad_fn.inputs:
             if parent is not None and parent.requires_grad:
                 lines.append(f"  t{id(parent)} -> {name};")
     lines.append("}")

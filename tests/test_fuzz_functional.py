@@ -81,10 +81,25 @@ def test_conv2d(data):
     padding = data.draw(st.one_of(st.just(padding), st.sampled_from(["same", "valid", "x"])))
     groups = data.draw(st.one_of(st.integers(-1, 3), ODD_VALUES))
     y = outcome(lambda: F.conv2d(x, w, bias, stride, padding, dilation, groups))
+    if y is not None:             # with or without torch: against the convolution by primitives
+        tolerance = 1e-4 if x.dtype == np.float32 else 1e-9
+        np.testing.assert_allclose(y.data, conv2d_by_primitives(x, w, bias, stride, padding,
+                                                                dilation, groups),
+                                   rtol=tolerance, atol=tolerance)
     if y is not None and torch is not None and x.dtype in (np.float32, np.float64):
         expected = TF.conv2d(as_torch(x), as_torch(w), None if bias is None else as_torch(bias),
                              stride, padding, dilation, groups)
         close(y, expected, x.dtype)
+
+
+def conv2d_by_primitives(x, w, bias, stride, padding, dilation, groups):
+    """conv2d_simple (im2col, matmul, reshape: groups=1) on each group's channels, side by side."""
+    from minigrad.ops.conv import conv2d_simple
+    Cg, OCg = w.shape[1], w.shape[0] // groups
+    return np.concatenate([conv2d_simple(
+        x.data[:, g * Cg:(g + 1) * Cg], w.data[g * OCg:(g + 1) * OCg],
+        None if bias is None else bias.data[g * OCg:(g + 1) * OCg], stride, padding,
+        dilation).data for g in range(groups)], axis=1)
 
 
 @FUZZ

@@ -111,6 +111,27 @@ def test_the_engine_imports_no_op():
     assert not any(target.startswith("minigrad.ops") for target in GRAPH["minigrad.function"])
 
 
+def test_the_engine_imports_no_minigrad_module_but_each_other():
+    """tensor.py and function.py: no kernels, no threads, no anomaly mode (it hooks in)."""
+    assert GRAPH["minigrad.tensor"] == set()
+    assert GRAPH["minigrad.function"] == {"minigrad.tensor"}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("minigrad.ops")))
+def test_no_op_imports_the_threads_or_the_buffers(module):
+    """Ops hold the math; the speed tricks live in the kernels' fast twins."""
+    speed = GRAPH[module] & {"minigrad.kernels.parallel", "minigrad.kernels.scratch"}
+    assert not speed, f"{module} imports {sorted(speed)}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("minigrad.saliency")))
+def test_saliency_imports_no_op_module(module):
+    """Saliency reads the graph through its public doors (grad_fn, nodes_behind, what an op
+    declares) and the functions of minigrad.functional, never an op module's internals."""
+    ops = {target for target in GRAPH[module] if target.startswith("minigrad.ops")}
+    assert not ops, f"{module} imports {sorted(ops)}"
+
+
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("minigrad.saliency")))
 def test_saliency_uses_no_private_module_outside_itself(module):
     private = {target for target in GRAPH[module]

@@ -12,9 +12,7 @@ from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.activation import GELU_APPROXIMATIONS
-from minigrad.ops.conv import conv2d, padding_sides
-from minigrad.ops.norm import batch_norm, dropout, layer_norm
-from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d
+from minigrad.ops.conv import padding_sides
 
 
 def _check_input(layer, x, ndims, expected, channels=None):
@@ -100,7 +98,7 @@ class Conv2d(Module):
 
     def forward(self, x):
         _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
 
     @property
@@ -117,13 +115,10 @@ class Conv2d(Module):
         return text + ("" if self.bias is not None else ", bias=False")
 
 
-class MaxPool2d(Module):
-    """Max over each kernel_size window.  (N, C, H, W) -> (N, C, OH, OW); stride defaults to
-    kernel_size; padding counts as -inf. ceil_mode (keyword-only: PyTorch's 4th and 5th
-    arguments are dilation and return_indices, which minigrad lacks) keeps a last partial
-    window."""
+class _Pool2d(Module):
+    """What max and average pooling share: the window's arguments, checked once here."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
         layer = type(self).__name__
         kernel = int_pair(kernel_size, "kernel_size", layer, 1)
@@ -135,27 +130,37 @@ class MaxPool2d(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
         self.ceil_mode = ceil_mode
 
-    def forward(self, x):
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding,
-                          ceil_mode=self.ceil_mode)
-
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
                 + (", ceil_mode=True" if self.ceil_mode else ""))
 
 
-class AvgPool2d(MaxPool2d):
+class MaxPool2d(_Pool2d):
+    """Max over each kernel_size window.  (N, C, H, W) -> (N, C, OH, OW); stride defaults to
+    kernel_size; padding counts as -inf. ceil_mode (keyword-only: PyTorch's 4th and 5th
+    arguments are dilation and return_indices, which minigrad lacks) keeps a last partial
+    window."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding,
+                            ceil_mode=self.ceil_mode)
+
+
+class AvgPool2d(_Pool2d):
     """Mean over each kernel_size window; padding counts as 0 and, with count_include_pad,
     is part of the divisor. Arguments in PyTorch's order."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
-        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
 
 class AdaptiveAvgPool2d(Module):
@@ -173,7 +178,7 @@ class AdaptiveAvgPool2d(Module):
         return int_pair(self.output_size, "output_size", "AdaptiveAvgPool2d", 1) == (1, 1)
 
     def forward(self, x):
-        return adaptive_avg_pool2d(x, self.output_size)
+        return F.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -192,7 +197,7 @@ class GlobalAvgPool2d(AdaptiveAvgPool2d):
         self.keepdims = keepdims
 
     def forward(self, x):
-        return global_avg_pool2d(x, self.keepdims)
+        return F.global_avg_pool2d(x, self.keepdims)
 
     def extra_repr(self):
         return "keepdims=True" if self.keepdims else ""
@@ -231,8 +236,8 @@ class _BatchNorm(Module):
         use_batch_stats = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
-        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                          use_batch_stats, self.momentum, self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_batch_stats, self.momentum, self.eps)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, " \
@@ -266,7 +271,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(shape, dtype=np.float32)) if affine and bias else None
 
     def forward(self, x):
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, " \
@@ -291,7 +296,7 @@ class Dropout(Module):
 
     def forward(self, x):
         rng = self.rng if self.rng is not None else init.generator()
-        return dropout(x, self.p, self.training, rng=rng)
+        return F.dropout(x, self.p, self.training, rng=rng)
 
     def extra_repr(self):
         return f"p={self.p}"

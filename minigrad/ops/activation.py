@@ -18,6 +18,7 @@ class ReLU(Function):
     non-finite incoming gradient at a unit that is off gives NaN (inf * 0) where PyTorch gives 0;
     by then the loss is non-finite anyway.
     """
+    piecewise_linear = True
 
     def forward(self, x):
         self.positive = x > 0                          # saved for backward: 1 byte per element
@@ -29,6 +30,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """y = x if x > 0 else slope * x;  dL/dx = dL/dy * (1 if x > 0 else slope)."""
+    piecewise_linear = True
 
     def forward(self, x, negative_slope):
         self.slope = np.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))

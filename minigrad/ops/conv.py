@@ -84,6 +84,10 @@ class Conv2d(Function):
         return kernels.conv2d_backward(grad, self.saved, self.weight, self.x_shape,
                                        self.geometry, self.groups, self.needs_input_grad)
 
+    def piecewise_linear(self, varies):
+        """Bilinear: linear in the input that varies while the other one is constant."""
+        return sum(varies) <= 1
+
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of x (N, C, H, W) with weight (OC, C // groups, KH, KW) -> (N, OC, OH, OW).
@@ -132,6 +136,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # ------------------------------------------------------------------------------------------------
 class Im2col(Function):
     """cols = im2col(x): (N, C, H, W) -> (C*KH*KW, N*OH*OW);  dL/dx = col2im(dL/dcols)."""
+    piecewise_linear = True
 
     def forward(self, x, geometry):
         self.x_shape, self.geometry = x.shape, geometry

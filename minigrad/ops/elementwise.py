@@ -13,6 +13,7 @@ from minigrad.tensor import Tensor, is_grad_enabled
 
 class Add(Function):
     """z = a + b;  dL/da = dL/dz,  dL/db = dL/dz  (each summed back to its input's shape)."""
+    piecewise_linear = True
 
     def forward(self, a, b):
         return a + b
@@ -23,6 +24,7 @@ class Add(Function):
 
 class Sub(Function):
     """z = a - b;  dL/da = dL/dz,  dL/db = -dL/dz."""
+    piecewise_linear = True
 
     def forward(self, a, b):
         return a - b
@@ -43,6 +45,10 @@ class Mul(Function):
         grad_b = grad * self.a if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
+    def piecewise_linear(self, varies):
+        """Bilinear: linear in the input that varies while the other factor is constant."""
+        return sum(varies) <= 1
+
 
 class Div(Function):
     """z = a / b;  dL/da = dL/dz / b,  dL/db = -dL/dz * a / b**2 = -dL/dz * z / b."""
@@ -57,9 +63,14 @@ class Div(Function):
         grad_b = -grad * self.z / self.b if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
+    def piecewise_linear(self, varies):
+        """Linear in the numerator only."""
+        return not varies[1]
+
 
 class Neg(Function):
     """z = -x;  dL/dx = -dL/dz."""
+    piecewise_linear = True
 
     def forward(self, x):
         return -x
@@ -169,6 +180,7 @@ class Maximum(Function):
 
 class Cast(Function):
     """z = x converted to another float dtype;  dL/dx = dL/dz converted back."""
+    piecewise_linear = True
 
     def forward(self, x, dtype):
         self.dtype_in = x.dtype

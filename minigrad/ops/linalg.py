@@ -33,6 +33,10 @@ class MatMul(Function):
             grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
         return grad_a, grad_b
 
+    def piecewise_linear(self, varies):
+        """Bilinear: linear in the input that varies while the other factor is constant."""
+        return sum(varies) <= 1
+
 
 def matmul(input, other):
     """input @ other: torch.matmul, with its argument names (matmul(input=x, other=w) works)."""

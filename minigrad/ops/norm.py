@@ -81,6 +81,10 @@ class BatchNorm(Function):
                 dx = grad * _channel_view(scale, nd)
         return dx, (sum_g_xhat if need_w else None), (sum_g if need_b else None)
 
+    def piecewise_linear(self, varies):
+        """Affine with running statistics; batch statistics depend on x."""
+        return not self.batch_stats
+
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):

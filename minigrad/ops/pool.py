@@ -23,6 +23,7 @@ class MaxPool2d(Function):
     The winner is the first maximum in row-major window order (ties go to the earliest element,
     as in PyTorch); windows that share a winner add their gradients there.
     """
+    piecewise_linear = True
 
     def forward(self, x, geometry):
         self.x_shape = x.shape
@@ -38,6 +39,7 @@ class AvgPool2d(Function):
 
     divisor = KH*KW with count_include_pad (PyTorch's default), else the window's real elements.
     """
+    piecewise_linear = True
 
     def forward(self, x, geometry, count_include_pad=True):
         self.x_shape, self.geometry, self.count_include_pad = x.shape, geometry, count_include_pad
@@ -50,6 +52,7 @@ class AvgPool2d(Function):
 
 class GlobalAvgPool2d(Function):
     """y[n, c] = mean over H, W of x[n, c];  dL/dx[n, c, h, w] = dL/dy[n, c] / (H*W)."""
+    piecewise_linear = True
 
     def forward(self, x, keepdims=False):
         self.x_shape = x.shape

@@ -41,6 +41,7 @@ def _expand(grad, axes, keepdims):
 
 class Sum(Function):
     """y = sum of x over axes;  dL/dx = dL/dy copied to every element that was summed."""
+    piecewise_linear = True
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -52,6 +53,7 @@ class Sum(Function):
 
 class Mean(Function):
     """y = sum(x) / n over axes;  dL/dx = dL/dy / n for every element that was averaged."""
+    piecewise_linear = True
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -68,6 +70,7 @@ class Max(Function):
 
     (`torch.amax` uses the same tie rule; `torch.max(x, dim)` instead picks one index.)
     """
+    piecewise_linear = True
 
     def forward(self, x, axes, keepdims, reduce=np.max):
         self.axes, self.keepdims = axes, keepdims

@@ -13,6 +13,7 @@ from minigrad.ops._args import dim_or_axis
 
 class Reshape(Function):
     """y = x viewed with a new shape;  dL/dx = dL/dy reshaped back to x's shape."""
+    piecewise_linear = True
 
     def forward(self, x, shape):
         self.shape_in = x.shape
@@ -63,6 +64,7 @@ class Repeat(Function):
 
 class Transpose(Function):
     """y = x with its axes permuted;  dL/dx = dL/dy permuted by the inverse permutation."""
+    piecewise_linear = True
 
     def forward(self, x, axes):
         self.axes = axes
@@ -79,6 +81,7 @@ class GetItem(Function):
     Integer-array indices may select one element several times: `np.add.at` adds every copy's
     gradient (a plain `g[index] += ...` would keep only the last one).
     """
+    piecewise_linear = True
 
     def forward(self, x, index):
         self.shape_in, self.dtype_in, self.index = x.shape, x.dtype, index
@@ -117,6 +120,7 @@ def _is_basic_index(index):
 
 class Concatenate(Function):
     """y = [x1, x2, ...] joined along `axis`;  dL/dxi = the slice of dL/dy where xi went."""
+    piecewise_linear = True
 
     def forward(self, *arrays, axis):
         self.axis = axis
@@ -129,6 +133,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = [x1, x2, ...] stacked on a new `axis`;  dL/dxi = dL/dy taken at index i of that axis."""
+    piecewise_linear = True
 
     def forward(self, *arrays, axis):
         self.axis = axis
@@ -140,6 +145,7 @@ class Stack(Function):
 
 class Pad(Function):
     """y = x surrounded by a constant border;  dL/dx = dL/dy with the border cut off."""
+    piecewise_linear = True
 
     def forward(self, x, pad_width, value):
         self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))

@@ -23,7 +23,7 @@ import functools
 import numpy as np
 
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, ReLU
-from minigrad.ops.activation import log_softmax, softmax
+from minigrad.functional import log_softmax, softmax
 from minigrad.tensor import Tensor, enable_grad, no_grad
 
 SCORES = ("logit", "prob", "log_prob")

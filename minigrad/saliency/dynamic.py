@@ -23,18 +23,9 @@ import numpy as np
 
 from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Dropout
-from minigrad.ops import activation, conv, elementwise, linalg, norm, pool, reduce, shape
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
-from minigrad.tensor import Tensor, _topological_order, enable_grad
+from minigrad.tensor import Tensor, enable_grad, nodes_behind
 
-# Ops that are piecewise linear in an input x as long as at most one of their inputs depends
-# on x (the other a constant: a weight, a mask); Div only with x in the numerator.
-PIECEWISE_LINEAR_OPS = (
-    elementwise.Add, elementwise.Sub, elementwise.Neg, elementwise.Mul, elementwise.Div,
-    elementwise.Cast, linalg.MatMul, conv.Conv2d, conv.Im2col, activation.ReLU,
-    activation.LeakyReLU, pool.MaxPool2d, pool.AvgPool2d, pool.GlobalAvgPool2d, reduce.Sum,
-    reduce.Mean, reduce.Max, reduce.Min, shape.Reshape, shape.Transpose, shape.GetItem,
-    shape.Concatenate, shape.Stack, shape.Pad, norm.BatchNorm)
 # layers whose training mode makes the output depend on the rest of the batch or on chance
 BATCH_DEPENDENT_IN_TRAINING = (BatchNorm1d, BatchNorm2d, Dropout)
 
@@ -151,8 +142,8 @@ def _jacobian_rows(model, x, check=None, at=None):
 def _remember_layer(names, name):
     """A forward hook that files the op which made the layer's output under the layer's name."""
     def remember(module, inputs, output):
-        if isinstance(output, Tensor) and output._ctx is not None:
-            names[id(output._ctx)] = f"{name!r} ({type(module).__name__})"
+        if isinstance(output, Tensor) and output.grad_fn is not None:
+            names[id(output.grad_fn)] = f"{name!r} ({type(module).__name__})"
     return remember
 
 
@@ -167,30 +158,19 @@ def _refuse_training_mode(model):
 def _refuse_nonlinear_ops(model, logits, names):
     """ValueError naming the layer (or the op, if no layer returned it) of the first op on the
     path from x to y that is not piecewise linear in x."""
-    for tensor in _topological_order(logits):
-        op = tensor._ctx
+    for tensor in nodes_behind(logits):
+        op = tensor.grad_fn
         if op is None:
             continue
         depends_on_x = [t is not None and t.requires_grad for t in op.inputs]
-        if isinstance(op, PIECEWISE_LINEAR_OPS) and _linear_in_one_input(op, depends_on_x):
+        linear = op.piecewise_linear         # what the op declares (minigrad/function.py)
+        if linear(depends_on_x) if callable(linear) else linear:
             continue
         where = names.get(id(op), f"an op in {type(model).__name__}.forward")
         raise ValueError(f"linearize: layer {where} is not piecewise linear in the input "
                          f"({type(op).__name__} of {sum(depends_on_x)} input(s) that depend on "
                          f"x); linearize takes Linear, Conv2d, ReLU, pooling, Flatten and "
                          f"BatchNorm/Dropout in eval mode")
-
-
-def _linear_in_one_input(op, depends_on_x):
-    """A product of two inputs is linear in x only if one of them is constant; a quotient only
-    if the denominator is; a BatchNorm only with running statistics."""
-    if isinstance(op, elementwise.Div):
-        return not depends_on_x[1]
-    if isinstance(op, norm.BatchNorm):
-        return not op.batch_stats           # batch statistics are functions of x
-    if isinstance(op, (elementwise.Mul, linalg.MatMul, conv.Conv2d)):
-        return sum(depends_on_x) <= 1
-    return True
 
 
 def rgba(weights, contributions, paired, smooth=3, percentile=99.5):

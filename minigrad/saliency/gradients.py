@@ -21,9 +21,9 @@ import numpy as np
 
 from minigrad.function import Function
 from minigrad.nn.layers import ReLU
-from minigrad.ops.activation import ReLU as ReLUFunction
 from minigrad.saliency.core import (Explanation, class_scores, in_batches, input_gradient,
                                     predict, resolve_target, saliency_method)
+from minigrad.tensor import nodes_behind
 
 
 def max_abs_over_channels(gradient):
@@ -179,18 +179,11 @@ def relu_backward(model, rule):
 
 def _refuse_functional_relu(model, inputs, output):
     """Raise if the graph behind `output` holds a ReLU that no nn.ReLU module made."""
-    seen, stack = set(), [output]
-    while stack:
-        tensor = stack.pop()
-        node = tensor.grad_fn
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if type(node) is ReLUFunction:
+    for tensor in nodes_behind(output):
+        if tensor.grad_fn is not None and tensor.grad_fn.name() == "ReLU":
             raise ValueError(f"{type(model).__name__} calls relu as a function (F.relu or "
                              f"x.relu()) in its forward; guided backprop and deconvnet change "
                              f"the rule of nn.ReLU modules only: use an nn.ReLU layer there")
-        stack.extend(t for t in node.inputs if t is not None)
 
 
 def guided_rule(positive, grad):

@@ -176,3 +176,36 @@ def test_the_bcos_method_maps_sum_to_the_logit_exactly():
 def test_the_bcos_method_needs_a_bcos_network(small_cnn, images):
     with pytest.raises(ValueError, match=r"Sequential has no B-cos layer .*method='linearize'"):
         explain(small_cnn, images, method="bcos")
+
+
+def test_linearity_is_what_each_op_declares():
+    """The ops say whether linearize may read through them (Function.piecewise_linear): a new
+    op is refused until it declares itself, and a product is linear while one factor is fixed."""
+    import minigrad as mg
+    from minigrad.ops import conv, elementwise, linalg
+
+    assert mg.Function.piecewise_linear is False
+    for op in (elementwise.Mul(), linalg.MatMul(), conv.Conv2d()):
+        assert op.piecewise_linear([True, False]) and op.piecewise_linear([False, True])
+        assert not op.piecewise_linear([True, True])
+    assert elementwise.Div().piecewise_linear([True, False])
+    assert not elementwise.Div().piecewise_linear([False, True])
+
+    class Scale(mg.Function):
+        """y = 2x;  dL/dx = 2 dL/dy (linear, but it does not say so)."""
+
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, grad):
+            return 2 * grad
+
+    class Doubled(nn.Module):
+        def forward(self, x):
+            return Scale.apply(x)
+
+    with pytest.raises(ValueError, match=r"an op in Doubled.forward .*\(Scale of 1"):
+        linearize(Doubled(), np.ones((2, 4)))
+    Scale.piecewise_linear = True
+    view = linearize(Doubled(), np.ones((2, 4)))
+    np.testing.assert_allclose(view.weights, 2 * np.broadcast_to(np.eye(4), (2, 4, 4)))
