@@ -22,6 +22,7 @@ from minigrad.data import CIFAR10_CLASSES, SHAPE_CLASSES
 from minigrad.kernels import scratch
 from minigrad.models import AlexNetLite
 from minigrad.apps.recipes import RECIPES, make_loaders, make_optimizer, one_cycle
+from minigrad.runs import Run
 from minigrad.train import evaluate, fit
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -49,7 +50,7 @@ scheduler = one_cycle(optimizer, recipe.lr, epochs, len(train_loader))
 out = Path(args.out)
 scratch.keep_freed_memory()        # reuse freed pages step after step (see examples/train_lenet.py)
 history = fit(model, train_loader, test_loader, optimizer, epochs, scheduler,
-              checkpoint_dir=out, scheduler_step="batch", val_name="test")
+              run=Run(out), scheduler_step="batch", val_name="test")
 result = evaluate(model, test_loader)
 print(f"test accuracy {result['accuracy']:.2%}")
 classes = SHAPE_CLASSES if args.dataset == "shapes" else CIFAR10_CLASSES

@@ -17,6 +17,7 @@ from minigrad.data import (Compose, DataLoader, Normalize, RandomCrop, ScaleUint
                            TensorDataset, mnist)
 from minigrad.kernels import scratch
 from minigrad.models import LeNet5
+from minigrad.runs import Run
 from minigrad.train import evaluate, fit
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,7 +63,7 @@ scratch.keep_freed_memory()
 # The test split is only watched each epoch, never used to choose anything.
 out = Path(args.out)
 history = fit(model, train_loader, test_loader, optimizer, args.epochs, scheduler,
-              checkpoint_dir=out, scheduler_step="batch", val_name="test")
+              run=Run(out), scheduler_step="batch", val_name="test")
 
 # 4. Evaluate and draw.
 result = evaluate(model, test_loader)

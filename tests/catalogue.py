@@ -28,6 +28,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import functional as F
 from minigrad import nn, optim
+from minigrad.runs import Run
 
 PACKAGE = os.path.dirname(mg.__file__)
 CLEAR_TYPES = (ValueError, TypeError, IndexError, OSError, FloatingPointError, RuntimeError)
@@ -202,7 +203,7 @@ def cases(files):
         ("api", "fit on an exploding loss", api(fit_with(huge_images, epochs=1),
                                                 ["epoch 1, batch 2"])),
         ("api", "fit resume=True without a checkpoint", api(fit_with(
-            huge_images[:4], checkpoint_dir=empty_dir, resume=True), ["no checkpoint.npz"])),
+            huge_images[:4], run=Run(empty_dir, resume=True)), ["no checkpoint.npz"])),
         ("file", "load a truncated .npz", api(lambda: nn.load(files / "truncated.npz"),
                                               ["truncated.npz"])),
         ("file", "load an empty file", api(lambda: nn.load(files / "empty.npz"),

@@ -13,7 +13,8 @@ from minigrad import nn, optim
 from minigrad.data import (Compose, DataLoader, Normalize, RandomCrop, ScaleUint8,
                            TensorDataset, mnist)
 from minigrad.models import LeNet5
-from minigrad.train import CHECKPOINT_NAME, INTERRUPTED_NAME, TrainingDiverged, evaluate, fit
+from minigrad.runs import CHECKPOINT_NAME, INTERRUPTED_NAME, Run, TrainingDiverged
+from minigrad.train import evaluate, fit
 
 
 DIGITS = Compose([ScaleUint8(), Normalize(0.13, 0.31)])     # uint8 digits -> [0, 1] -> normalised
@@ -58,7 +59,7 @@ def training_run(digits, checkpoint_dir=None, epochs=2, resume=False, init_seed=
     shifts = Compose([ScaleUint8(), RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
     history = fit(model, loader(images[:128], labels[:128], transform=shifts),
                   loader(images[-64:], labels[-64:], 64, shuffle=False), optimizer, epochs,
-                  scheduler, checkpoint_dir=checkpoint_dir, resume=resume, progress=False)
+                  scheduler, run=Run(checkpoint_dir, resume=resume), progress=False)
     return model, optimizer, history
 
 
@@ -88,7 +89,7 @@ def test_a_failed_resume_leaves_model_and_optimizer_as_they_were(digits, tmp_pat
     scheduler.load_state_dict = refuse
     with pytest.raises(ValueError, match="bad scheduler state"):
         fit(model, loader(images[:32], labels[:32]), None, optimizer, 2, scheduler,
-            checkpoint_dir=tmp_path, resume=True, progress=False)
+            run=Run(tmp_path, resume=True), progress=False)
     for (name, a), b in zip(weights_before.items(), model.state_dict().values()):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert optimizer.state == {}
@@ -130,12 +131,12 @@ def test_a_diverging_loss_stops_with_the_same_message_and_keeps_the_last_checkpo
                                                                                    tmp_path):
     images, labels = digits
     images = images[:64].astype(np.float32) / 255
-    model, run = linear_run(images, labels[:64], epochs=1, checkpoint_dir=tmp_path)
+    model, run = linear_run(images, labels[:64], epochs=1, run=Run(tmp_path))
     run()
     good = (tmp_path / CHECKPOINT_NAME).read_bytes()
     images[48:] *= 1e6                                    # the last batch of epoch 2 explodes
-    model, run = linear_run(images, labels[:64], epochs=2, checkpoint_dir=tmp_path, resume=True,
-                            max_loss_ratio=100)
+    model, run = linear_run(images, labels[:64], epochs=2,
+                            run=Run(tmp_path, resume=True, max_loss_ratio=100))
     with pytest.raises(TrainingDiverged, match=r"training stopped at epoch 2, batch 4: the loss "
                                                r"became \S+, more than 100 times its first value "
                                                r"\d\.\d+ \(the last finite loss was"):
@@ -163,7 +164,7 @@ def test_ctrl_c_finishes_the_batch_saves_everything_and_returns(digits, tmp_path
     optimizer = optim.SGD(model.parameters(), lr=0.01)
     interrupting = CtrlCLoader(TensorDataset(images[:64], labels[:64]), 16,
                                transform=DIGITS)
-    history = fit(model, interrupting, None, optimizer, epochs=3, checkpoint_dir=tmp_path,
+    history = fit(model, interrupting, None, optimizer, epochs=3, run=Run(tmp_path),
                   progress=False)
     assert history["interrupted"] and history["train_loss"] == []
     saved = nn.load(tmp_path / INTERRUPTED_NAME)
@@ -184,8 +185,8 @@ def test_ctrl_c_then_resume_gives_exactly_the_weights_of_an_uninterrupted_run(di
         optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         scheduler = optim.lr_scheduler.OneCycleLR(optimizer, 0.05, epochs=2,
                                                   steps_per_epoch=len(train_loader))
-        history = fit(model, train_loader, None, optimizer, 2, scheduler, checkpoint_dir=tmp_path,
-                      resume=resume, scheduler_step="batch", progress=False)
+        history = fit(model, train_loader, None, optimizer, 2, scheduler,
+                      run=Run(tmp_path, resume=resume), scheduler_step="batch", progress=False)
         return model, history
 
     shifts = Compose([ScaleUint8(), RandomCrop(28, padding=2), Normalize(0.13, 0.31)])
@@ -235,8 +236,8 @@ def test_resume_with_other_settings_is_refused_naming_them(digits, tmp_path):
     def run(config, resume):
         model = small_net()
         fit(model, loader(images[:32], labels[:32]), None,
-            optim.SGD(model.parameters(), lr=0.01), 1 + resume, checkpoint_dir=tmp_path,
-            resume=resume, progress=False, config=config)
+            optim.SGD(model.parameters(), lr=0.01), 1 + resume,
+            run=Run(tmp_path, resume=resume, config=config), progress=False)
     run({"optimizer": "sgd", "lr": 0.01, "limit": None}, resume=False)
     with pytest.raises(ValueError, match=r"cannot resume from .*checkpoint.npz: it was trained "
                                          r"with other settings \(limit: 'None' in the checkpoint, "

@@ -139,6 +139,7 @@ def run_train(args):
     from minigrad.kernels import scratch, uncached_kernels
     from minigrad.models import get_model
     from minigrad.apps.recipes import make_loaders, make_optimizer, model_kwargs, one_cycle
+    from minigrad.runs import Run
     from minigrad.train import fit
 
     started = time.perf_counter()
@@ -165,9 +166,8 @@ def run_train(args):
     scheduler = one_cycle(optimizer, config["lr"], config["epochs"], len(train_loader))
     with minigrad.detect_anomaly(args.detect_anomaly):
         history = fit(model, train_loader, eval_loader, optimizer, config["epochs"], scheduler,
-                      checkpoint_dir=out, resume=args.resume, scheduler_step="batch",
-                      seed=config["seed"], progress=args.progress, val_name=eval_name,
-                      config=config)
+                      run=Run(out, resume=args.resume, config=config), scheduler_step="batch",
+                      seed=config["seed"], progress=args.progress, val_name=eval_name)
     if history.get("interrupted"):
         print(f"minigrad train: interrupted; no final files were written. To continue:\n"
               f"  {_resume_command(args)}", file=sys.stderr)
@@ -331,7 +331,7 @@ def main(argv=None):
         print("\nminigrad: interrupted", file=sys.stderr)
         return 130
     except (ValueError, OSError, RuntimeError, FloatingPointError) as error:
-        from minigrad.train import TrainingDiverged
+        from minigrad.runs import TrainingDiverged
         # the library's messages for bad input (ValueError, CheckpointError), a file or a disk
         # (OSError), a diverging run or --detect-anomaly's find; any other error is a bug
         if args.debug or (isinstance(error, RuntimeError) and
