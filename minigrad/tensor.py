@@ -342,7 +342,7 @@ class Tensor:
             replaced = hook(Tensor(grad))
             if replaced is None:
                 continue
-            replaced = np.asarray(_data(replaced), dtype=self.dtype)
+            replaced = np.asarray(as_array(replaced), dtype=self.dtype)
             if replaced.shape != self.shape:
                 raise ValueError(f"hook {getattr(hook, '__qualname__', hook)!r} returned a "
                                  f"gradient of shape {replaced.shape}; this tensor has shape "
@@ -374,8 +374,10 @@ def clear_grad(tensor, set_to_none=True):
         tensor.grad._mark_changed()
 
 
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+def as_array(x):
+    """The values of a Tensor (its ndarray), or anything else through np.asarray: the one helper
+    that unwraps a Tensor, for the ops, the layers and saliency alike."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def nodes_behind(root):

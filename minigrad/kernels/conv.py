@@ -3,10 +3,11 @@ shapes and the layout: minigrad/ops/conv.py and kernels/im2col.py).
 
     conv2d_forward_*(x, weight, bias, geometry, groups, keep_cols)  -> (y, cols or None)
     conv2d_backward_*(grad, cols, weight, x_shape, geometry, groups, needs_input_grad)
-                                                                    -> (dx, dW, db), None if not needed
+                                                                    -> (dx, dW, db)
 
-`cols` is what the forward keeps for dW (only when `keep_cols`). The readable twin, `*_numpy`,
-comes first: it is the specification. The fast twin, `*_numba`, computes the same, faster:
+`cols` is what the forward keeps for dW (only when `keep_cols`); a gradient that is not needed
+is None. The readable twin, `*_numpy`, comes first: it is the specification. The fast twin,
+`*_numba`, computes the same, faster:
 
   * The batch in parts, one per core (`parallel`): the samples are independent, so each part does
     its own im2col, GEMM and layout copy, writing its rows of y; in backward each part computes

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.tensor import as_array
 
 _generator = np.random.default_rng()
 
@@ -61,25 +61,20 @@ def fans(shape):
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
-def _array(tensor):
-    """The ndarray to fill: a Tensor's (or Parameter's) data, or the ndarray itself."""
-    return tensor.data if isinstance(tensor, Tensor) else tensor
-
-
 def _fill(tensor, values):
-    array = _array(tensor)
+    array = as_array(tensor)          # a Tensor's (or Parameter's) data, or the ndarray
     array[...] = values
     return tensor
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples of uniform(a, b)."""
-    return _fill(tensor, _generator.uniform(a, b, _array(tensor).shape))
+    return _fill(tensor, _generator.uniform(a, b, as_array(tensor).shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples of normal(mean, std**2)."""
-    return _fill(tensor, _generator.normal(mean, std, _array(tensor).shape))
+    return _fill(tensor, _generator.normal(mean, std, as_array(tensor).shape))
 
 
 def constant_(tensor, value):
@@ -95,7 +90,7 @@ def ones_(tensor):
 
 
 def _xavier_std(tensor, gain):
-    fan_in, fan_out = fans(_array(tensor).shape)
+    fan_in, fan_out = fans(as_array(tensor).shape)
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -113,7 +108,7 @@ def xavier_normal_(tensor, gain=1.0):
 def _kaiming_std(tensor, a, mode, nonlinearity):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = fans(_array(tensor).shape)
+    fan_in, fan_out = fans(as_array(tensor).shape)
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 

@@ -13,6 +13,7 @@ from minigrad.nn.module import Module, Parameter
 from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.activation import GELU_APPROXIMATIONS
 from minigrad.ops.conv import padding_sides
+from minigrad.ops.pool import pool_window
 
 
 def _check_input(layer, x, ndims, expected, channels=None):
@@ -99,7 +100,7 @@ class Conv2d(Module):
     def forward(self, x):
         _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups)
+                        self.groups)
 
     @property
     def padding_sides(self):
@@ -120,13 +121,7 @@ class _Pool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
-        layer = type(self).__name__
-        kernel = int_pair(kernel_size, "kernel_size", layer, 1)
-        int_pair(kernel_size if stride is None else stride, "stride", layer, 1)
-        pad = int_pair(padding, "padding", layer, 0)
-        if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
-            raise ValueError(f"{layer}: padding should be at most half the kernel size, got "
-                             f"padding={padding!r} for kernel_size={kernel_size!r}")
+        pool_window(kernel_size, stride, padding, type(self).__name__)      # checks
         self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
         self.ceil_mode = ceil_mode
 

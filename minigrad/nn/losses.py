@@ -14,7 +14,7 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.nn.module import Module
 from minigrad.ops.loss import check_constant, check_reduction
-from minigrad.tensor import Tensor
+from minigrad.tensor import as_array
 
 
 class _Loss(Module):
@@ -27,8 +27,7 @@ class _Loss(Module):
 
     def _weight_buffer(self, name, weight):
         check_constant(type(self).__name__, name, weight)
-        array = weight.data if isinstance(weight, Tensor) else weight
-        self.register_buffer(name, None if array is None else np.asarray(array))
+        self.register_buffer(name, None if weight is None else as_array(weight))
 
 
 class MSELoss(_Loss):

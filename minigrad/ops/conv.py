@@ -21,12 +21,10 @@ and the backward is the backward of a matmul, plus folding the columns back into
 Groups split the channels: group g's filters see only group g's input channels, and since a
 group's rows of `cols` are consecutive this is a batched matmul over groups.
 
-This file holds the math: the output size, the padding, the geometry of the windows, the checks,
-and the op. The arrays work is in kernels/conv.py: its readable twin is these equations in about
-twenty lines of NumPy (read it next, with kernels/im2col.py); its fast twin computes the same in
-parts of the batch on threads, with recycled buffers. `conv2d_simple` below builds the same
-convolution from primitives (im2col + matmul + reshape) and lets autograd derive the backward:
-use it to check `conv2d` by hand.
+Here: the output size, the padding, the windows' geometry, the checks, and the op. The arrays
+work is in kernels/conv.py, whose readable twin is these equations in NumPy (read it next, with
+kernels/im2col.py). `conv2d_simple` below builds the same convolution from primitives and lets
+autograd derive the backward: use it to check `conv2d` by hand.
 """
 import numpy as np
 
@@ -67,12 +65,8 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation):
 
 
 class Conv2d(Function):
-    """y = W @ im2col(x) + b, one GEMM per group (see the module docstring for the shapes);
-    dL/dW = dY @ cols^T,  dL/dx = col2im(W^T @ dY),  dL/db = dY summed over N, OH, OW.
-
-    The arrays work happens in kernels/conv.py: a readable twin (the same equations in NumPy)
-    and a fast one, picked by the kernels' switch.
-    """
+    """y = W @ im2col(x) + b, one GEMM per group (the shapes: the module docstring);
+    dL/dW = dY @ cols^T,  dL/dx = col2im(W^T @ dY),  dL/db = dY summed over N, OH, OW."""
 
     def forward(self, x, weight, bias, geometry, groups):
         self.x_shape, self.weight, self.geometry, self.groups = x.shape, weight, geometry, groups

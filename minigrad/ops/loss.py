@@ -14,7 +14,7 @@ import numpy as np
 from minigrad.function import Function
 from minigrad.ops._args import check_number
 from minigrad.ops.activation import log_softmax_array, stable_sigmoid
-from minigrad.tensor import Tensor
+from minigrad.tensor import as_array
 
 REDUCTIONS = ("mean", "sum", "none")
 LOG_FLOOR = -100.0       # binary_cross_entropy clamps each log to this, as PyTorch (log 0 = -inf)
@@ -167,7 +167,7 @@ def _check_same_shape(name, prediction, target):
     if target is None:
         raise TypeError(f"{name}: expected a target of the input's shape {prediction.shape}, "
                         f"got None")
-    target_shape = _array(target).shape
+    target_shape = as_array(target).shape
     if target_shape != prediction.shape:
         raise ValueError(f"{name}: target of shape {target_shape} must match the input's "
                          f"shape {prediction.shape}")
@@ -179,7 +179,7 @@ def _constant(name, what, value, dtype, shape, exact=False):
     if value is None:
         return None
     check_constant(name, what, value)
-    array = _array(value)
+    array = as_array(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: {what} must hold numbers, got dtype {array.dtype}")
     fits = array.shape == shape if exact else _broadcasts_to(array.shape, shape)
@@ -197,10 +197,6 @@ def check_constant(name, what, value):
                          f"respect to it (as in PyTorch); pass {what}.detach()")
 
 
-def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
 def _broadcasts_to(shape, target):
     try:
         return np.broadcast_shapes(shape, target) == target
@@ -210,7 +206,7 @@ def _broadcasts_to(shape, target):
 
 def _class_labels(logits, labels, name, ignore_index):
     """Validate (N, C) scores against (N,) integer labels, each in [0, C) or ignore_index."""
-    labels = _array(labels)
+    labels = as_array(labels)
     _check_floating(name, logits, "scores")
     if logits.ndim != 2 or logits.shape[1] == 0:
         raise ValueError(f"{name}: expected input of shape (N, C) with C >= 1 classes, got "
@@ -287,8 +283,8 @@ def binary_cross_entropy(probabilities, targets, weight=None, *, reduction="mean
     check_reduction(reduction)
     _check_floating(name, probabilities, "probabilities")
     _check_same_shape(name, probabilities, targets)
-    _check_unit_interval(name, "input", _array(probabilities))
-    _check_unit_interval(name, "target", _array(targets))
+    _check_unit_interval(name, "input", as_array(probabilities))
+    _check_unit_interval(name, "target", as_array(targets))
     weight = _constant(name, "weight", weight, probabilities.dtype, probabilities.shape)
     return BinaryCrossEntropy.apply(probabilities, targets, weight=weight, reduction=reduction)
 

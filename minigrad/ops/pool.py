@@ -75,17 +75,24 @@ def pool_output_size(size, kernel_size, stride, padding, ceil_mode=False):
     return out
 
 
-def _pool_geometry(x, kernel_size, stride, padding, ceil_mode, op):
-    """Check the arguments; -> where the windows lie: the first eight fields of a convolution's
-    Geometry (pooling has no dilation), as the pooling kernels take them."""
-    xa = as_array(x)
-    check_4d(xa, op)
+def pool_window(kernel_size, stride, padding, op):
+    """The checked window of a pooling (its functions' and its layers' one check):
+    -> (KH, KW), (SH, SW), (PH, PW); stride None means the kernel size."""
     KH, KW = int_pair(kernel_size, "kernel_size", op, 1)
     SH, SW = (KH, KW) if stride is None else int_pair(stride, "stride", op, 1)
     PH, PW = int_pair(padding, "padding", op, 0)
     if 2 * PH > KH or 2 * PW > KW:                      # else some window would be all padding
         raise ValueError(f"{op}: padding should be at most half the kernel size, got padding "
                          f"{(PH, PW)} for kernel {(KH, KW)}")
+    return (KH, KW), (SH, SW), (PH, PW)
+
+
+def _pool_geometry(x, kernel_size, stride, padding, ceil_mode, op):
+    """Check the arguments; -> where the windows lie: the first eight fields of a convolution's
+    Geometry (pooling has no dilation), as the pooling kernels take them."""
+    xa = as_array(x)
+    check_4d(xa, op)
+    (KH, KW), (SH, SW), (PH, PW) = pool_window(kernel_size, stride, padding, op)
     H, W = xa.shape[2:]
     if KH > H + 2 * PH or KW > W + 2 * PW:
         raise ValueError(f"{op}: kernel {KH}x{KW} is larger than the padded input "
@@ -138,4 +145,4 @@ def global_avg_pool2d(x, keepdims=False):
 
 
 __all__ = ["MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "max_pool2d", "avg_pool2d",
-           "adaptive_avg_pool2d", "global_avg_pool2d", "pool_output_size"]
+           "adaptive_avg_pool2d", "global_avg_pool2d", "pool_output_size", "pool_window"]

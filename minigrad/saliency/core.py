@@ -24,14 +24,14 @@ import numpy as np
 
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, ReLU
 from minigrad.functional import log_softmax, softmax
-from minigrad.tensor import Tensor, enable_grad, no_grad
+from minigrad.tensor import Tensor, as_array, enable_grad, no_grad
 
 SCORES = ("logit", "prob", "log_prob")
 
 
 def as_batch(x):
     """An image (C, H, W) or a batch (N, C, H, W), ndarray or Tensor -> float (N, C, H, W)."""
-    array = np.asarray(x.data if isinstance(x, Tensor) else x)
+    array = as_array(x)
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4:

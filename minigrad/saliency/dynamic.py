@@ -24,7 +24,7 @@ import numpy as np
 from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Dropout
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
-from minigrad.tensor import Tensor, enable_grad, nodes_behind
+from minigrad.tensor import Tensor, as_array, enable_grad, nodes_behind
 
 # layers whose training mode makes the output depend on the rest of the batch or on chance
 BATCH_DEPENDENT_IN_TRAINING = (BatchNorm1d, BatchNorm2d, Dropout)
@@ -80,7 +80,7 @@ def dynamic_linear_map(model, x):
 
 
 def _float64_array(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    return np.asarray(as_array(x), dtype=np.float64)
 
 
 @contextlib.contextmanager
