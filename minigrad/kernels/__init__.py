@@ -114,13 +114,12 @@ def matmul(a, b):
     return _twin(_gemm, "matmul")(a, b)
 
 
-def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
-    return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=out)
+def im2col(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    return _twin(_im2col, "im2col")(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
 
 
-def col2im(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
-    return _twin(_im2col, "col2im")(cols, tuple(x_shape), KH, KW, OH, OW, SH, SW, PH, PW, DH, DW,
-                                    out=out)
+def col2im(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    return _twin(_im2col, "col2im")(cols, tuple(x_shape), KH, KW, OH, OW, SH, SW, PH, PW, DH, DW)
 
 
 def max_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW):

@@ -55,19 +55,15 @@ def _padded_extent(size, out, k, s, p, d):
     return max(size + p, last_needed)
 
 
-def im2col_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
-    """x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW). Readable twin.
-
-    `out`: optional C-contiguous (C*KH*KW, N*OH*OW) array to fill (a recycled buffer)."""
+def im2col_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    """x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW). Readable twin."""
     N, C, H, W = x.shape
     Hp = _padded_extent(H, OH, KH, SH, PH, DH)
     Wp = _padded_extent(W, OW, KW, SW, PW, DW)
     xp = np.zeros((N, C, Hp, Wp), dtype=x.dtype)
     xp[:, :, PH:PH + H, PW:PW + W] = x                  # zero padding around the input
 
-    if out is None:
-        out = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
-    cols = out.reshape(C, KH, KW, N, OH, OW)            # a view: filling it fills `out`
+    cols = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
     for kh in range(KH):
         h0 = kh * DH                                    # padded row read by window (0, 0)
         for kw in range(KW):
@@ -75,13 +71,11 @@ def im2col_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
             # window (oh, ow) reads padded position (h0 + oh*SH, w0 + ow*SW): a strided slice
             patch = xp[:, :, h0:h0 + SH * (OH - 1) + 1:SH, w0:w0 + SW * (OW - 1) + 1:SW]
             cols[:, kh, kw] = patch.transpose(1, 0, 2, 3)   # (N, C, OH, OW) -> (C, N, OH, OW)
-    return out
+    return cols.reshape(C * KH * KW, N * OH * OW)
 
 
-def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
-    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W), summing overlapping windows. Readable twin.
-
-    `out`: optional (N, C, H, W) array to write the result into (a part of a larger batch)."""
+def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
+    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W), summing overlapping windows. Readable twin."""
     N, C, H, W = x_shape
     Hp = _padded_extent(H, OH, KH, SH, PH, DH)
     Wp = _padded_extent(W, OW, KW, SW, PW, DW)
@@ -94,10 +88,7 @@ def col2im_numpy(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None
             # the exact reverse of im2col's copy; '+=' because windows overlap
             xp[:, :, h0:h0 + SH * (OH - 1) + 1:SH, w0:w0 + SW * (OW - 1) + 1:SW] += \
                 cols[:, kh, kw].transpose(1, 0, 2, 3)
-    if out is None:
-        out = np.empty(x_shape, dtype=cols.dtype)
-    out[...] = xp[:, :, PH:PH + H, PW:PW + W]                     # drop the padding
-    return out
+    return np.ascontiguousarray(xp[:, :, PH:PH + H, PW:PW + W])   # drop the padding
 
 
 # ------------------------------------------------------------------------------------------------
@@ -231,7 +222,8 @@ def _col2im_into(cols, dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
 
 
 def im2col_numba(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
-    """x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW). Fast twin of `im2col_numpy` (same `out`)."""
+    """x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW). Fast twin of `im2col_numpy`; `out`: a
+    C-contiguous array of that shape to fill instead of a new one (a recycled buffer)."""
     N, C, H, W = x.shape
     if out is None:
         out = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
@@ -240,8 +232,8 @@ def im2col_numba(x, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
 
 
 def col2im_numba(cols, x_shape, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, out=None):
-    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W). Fast twin of `col2im_numpy` (same `out`;
-    a C-contiguous one).
+    """cols (C*KH*KW, N*OH*OW) -> x (N, C, H, W). Fast twin of `col2im_numpy`; `out`: a
+    C-contiguous (N, C, H, W) array to write into instead of a new one (a part of a batch).
 
     Contributions to one element are added in (kh, kw) order (rows of one channel c are
     consecutive), as in the NumPy twin, so the two agree exactly in float64.
