@@ -20,7 +20,7 @@ from minigrad.dtypes import as_dtype, bool_, float32, int64
 from minigrad.nn.init import generator
 from minigrad.ops.elementwise import cast
 from minigrad.ops.shape import size_arguments
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, as_array
 
 
 def _checked(op, dtype, device, requires_grad, default=float32):
@@ -55,7 +55,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False):
     torch.tensor: Python floats become float32, integers int64, and an array keeps its dtype."""
     dtype = _checked("tensor", dtype, device, requires_grad, default=None)
     if isinstance(data, (Tensor, np.ndarray)):            # a copy, never a view of the original
-        data = np.array(data.data if isinstance(data, Tensor) else data)
+        data = np.array(as_array(data))
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 

@@ -16,6 +16,7 @@ The CNN attention blocks (SE, CBAM) are in nn/attention.py.
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.tensor import as_array
 from minigrad.nn import init
 from minigrad.nn.layers import Conv2d, Dropout, GELU, LayerNorm, Linear, ReLU, _positive_int
 from minigrad.nn.module import Module, Parameter
@@ -156,7 +157,7 @@ class MultiheadAttention(Module):
 def _additive(mask, dtype):
     """A MultiheadAttention mask as an additive float array: boolean True -> -inf (may not
     attend), False -> 0; a float mask is added as it is."""
-    mask = np.asarray(getattr(mask, "data", mask))
+    mask = as_array(mask)
     if mask.dtype == bool:
         return np.where(mask, -np.inf, 0.0).astype(dtype)
     if not np.issubdtype(mask.dtype, np.floating):

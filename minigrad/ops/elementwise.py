@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad.dtypes import as_dtype
 from minigrad.function import Function
-from minigrad.tensor import Tensor, is_grad_enabled
+from minigrad.tensor import Tensor, as_array, is_grad_enabled
 
 
 class Add(Function):
@@ -202,7 +202,7 @@ def _broadcasting(fn_class, a, b):
 
 def _raise_if_not_broadcastable(op, a, b):
     """NumPy's broadcast failure, in a message naming the op and both shapes."""
-    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    a_shape, b_shape = as_array(a).shape, as_array(b).shape
     try:
         np.broadcast_shapes(a_shape, b_shape)
     except ValueError:
@@ -236,7 +236,7 @@ def _as_float(x, dtype):
     kind = _dtype(x)
     if kind is None or kind.kind == "f":
         return x
-    return Tensor(np.asarray(getattr(x, "data", x), dtype=dtype))  # integers carry no gradient
+    return Tensor(np.asarray(as_array(x), dtype=dtype))  # integers carry no gradient
 
 
 def add(a, b, *, alpha=1):
@@ -245,7 +245,7 @@ def add(a, b, *, alpha=1):
 
 
 def _is_bool(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x).dtype == np.bool_
+    return as_array(x).dtype == np.bool_
 
 
 def sub(a, b, *, alpha=1):
@@ -467,7 +467,7 @@ def where(condition, input=None, other=None):
     """torch.where: `where(condition, input, other)` takes input where condition is True and
     other elsewhere (all three broadcast; numbers allowed); `where(condition)` alone gives the
     indices of the True elements, one int64 tensor per axis (torch.nonzero(c, as_tuple=True))."""
-    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    mask = as_array(condition)
     if mask.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool tensor, such as x > 0; got dtype "
                         f"{mask.dtype} (compare it, e.g. mask != 0)")

@@ -11,7 +11,7 @@ import numpy as np
 
 from minigrad.ops import elementwise
 from minigrad.ops.shape import _index_arrays
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import Tensor, as_array, no_grad
 
 
 def _write(tensor, values, op_name):
@@ -69,7 +69,7 @@ def fill_(self, value):
     """Set every element to `value`."""
     self._check_inplace("fill_", value)
     _check_writeable(self, "fill_")
-    self.data[...] = getattr(value, "data", value)
+    self.data[...] = as_array(value)
     self._mark_changed()
     return self
 
@@ -77,7 +77,7 @@ def fill_(self, value):
 def copy_(self, src, non_blocking=False):
     """Copy `src`'s values (broadcast to this tensor's shape) into this tensor."""
     self._check_inplace("copy_", src)
-    values = np.broadcast_to(np.asarray(getattr(src, "data", src)), self.shape)
+    values = np.broadcast_to(as_array(src), self.shape)
     return _write(self, values.astype(self.dtype, copy=False), "copy_")
 
 
@@ -93,7 +93,7 @@ def setitem(self, index, value):
     """x[index] = value, with the same indices as x[index] (a boolean-mask Tensor included)."""
     self._check_inplace("x[index] = value", value)
     _check_writeable(self, "x[index] = value")
-    values = np.asarray(getattr(value, "data", value))
+    values = as_array(value)
     if not np.can_cast(values.dtype, self.dtype, casting="same_kind") and values.ndim:
         raise TypeError(f"x[index] = value: a {values.dtype} value cannot be stored in place in "
                         f"this {self.dtype} tensor (as in PyTorch); convert it first")

@@ -41,7 +41,7 @@ class MatMul(Function):
 def matmul(input, other):
     """input @ other: torch.matmul, with its argument names (matmul(input=x, other=w) works)."""
     a, b = input, other
-    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    a_shape, b_shape = as_array(a).shape, as_array(b).shape
     if len(a_shape) == 0 or len(b_shape) == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, "
                          f"got shapes {a_shape} and {b_shape}")
@@ -74,7 +74,7 @@ def linear(x, weight, bias=None):
 
     Leading axes are merged first: NumPy multiplies a stack (N, L, in) @ (in, out) one (L, in)
     matrix at a time, and the weight's gradient would then be N products summed afterwards."""
-    x_shape, w_shape = np.shape(getattr(x, "data", x)), np.shape(getattr(weight, "data", weight))
+    x_shape, w_shape = as_array(x).shape, as_array(weight).shape
     if len(w_shape) != 2:
         raise ValueError(f"linear: expected a weight of shape (out_features, in_features), got "
                          f"{w_shape}")
@@ -83,9 +83,9 @@ def linear(x, weight, bias=None):
                          f"of shape {w_shape}, got {x_shape}")
     # as torch.nn.functional.linear: integer inputs (e.g. uint8 pixels) are refused, not promoted
     check_floating(as_array(x), "linear")
-    if bias is not None and np.shape(getattr(bias, "data", bias)) != w_shape[:1]:
+    if bias is not None and as_array(bias).shape != w_shape[:1]:
         raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
-                         f"{np.shape(getattr(bias, 'data', bias))}")
+                         f"{as_array(bias).shape}")
     if len(x_shape) > 2:       # (N, L, in) -> (N * L, in): one GEMM, and dW needs no batch sum
         y = matmul(reshape(x, (-1, w_shape[1])), Transpose.apply(weight, axes=None))
         y = reshape(y, x_shape[:-1] + (w_shape[0],))

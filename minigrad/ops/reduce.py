@@ -20,7 +20,7 @@ from minigrad.function import Function
 from minigrad.ops._args import dim_or_axis
 from minigrad.ops.elementwise import abs, cast, maximum, minimum, ne, sqrt
 from minigrad.ops.shape import gather, squeeze
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, as_array
 
 
 def normalize_axes(axis, ndim):
@@ -201,7 +201,7 @@ def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def _arg(find, x, dim, keepdim, keepdims):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = as_array(x)
     if dim is not None:
         (dim,) = normalize_axes(dim, data.ndim)
     keep = keepdim if keepdims is None else keepdims

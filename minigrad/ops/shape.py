@@ -8,7 +8,8 @@ an input, so its gradient lands exactly where that value came from.
 import numpy as np
 
 from minigrad.function import Function
-from minigrad.ops._args import dim_or_axis
+from minigrad.ops._args import as_array, dim_or_axis
+from minigrad.tensor import Tensor
 
 
 class Reshape(Function):
@@ -285,10 +286,10 @@ def getitem(x, index):
         return GetItem.apply(x, index=index)
     except IndexError as error:          # IndexError, as Python's and PyTorch's (iteration needs it)
         raise IndexError(f"getitem: index {index!r} is out of range for a tensor of shape "
-                         f"{np.shape(getattr(x, 'data', x))} ({error})") from None
+                         f"{as_array(x).shape} ({error})") from None
     except (TypeError, ValueError) as error:
         raise TypeError(f"getitem: {index!r} is not a valid index for a tensor of shape "
-                        f"{np.shape(getattr(x, 'data', x))}: use ints, slices, None, ..., "
+                        f"{as_array(x).shape}: use ints, slices, None, ..., "
                         f"integer arrays or boolean masks ({error})") from None
 
 
@@ -298,7 +299,7 @@ def _index_arrays(index):
         return tuple(_index_arrays(i) for i in index)
     if isinstance(index, list):
         return np.asarray(index)
-    return getattr(index, "data", index)
+    return as_array(index) if isinstance(index, Tensor) else index      # a slice stays a slice
 
 
 def gather(x, dim, index):
@@ -306,7 +307,7 @@ def gather(x, dim, index):
     pick along dim the entries that `index` (integers, x's number of axes) names.
     It is x[...] with an integer index array on dim and a grid on the others, so its gradient is
     getitem's: dL/dy added back where each value came from."""
-    index = np.asarray(getattr(index, "data", index))
+    index = as_array(index)
     if index.ndim != x.ndim or not np.issubdtype(index.dtype, np.integer):
         raise ValueError(f"gather: index must be an integer array with as many axes as the "
                          f"input {x.shape}, got {index.dtype} of shape {index.shape}")
@@ -319,7 +320,7 @@ def embedding(input, weight, padding_idx=None):
     """The rows of weight (num_embeddings, D) at the integer `input` indices, of any shape:
     -> (*input.shape, D), as `torch.nn.functional.embedding`. A lookup table is a Linear layer
     applied to one-hot vectors, without building them."""
-    indices = np.asarray(getattr(input, "data", input))
+    indices = as_array(input)
     count = weight.shape[0]
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype}")
