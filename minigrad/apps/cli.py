@@ -17,6 +17,7 @@ minigrad; `--debug` shows the traceback of any error. Ctrl-C during `train` save
 `interrupted.npz`, prints the command that resumes, and exits 130.
 """
 import argparse
+import contextlib
 import json
 import math
 import shlex
@@ -117,7 +118,8 @@ def _add_evaluate(commands):
 
 
 def _resolve_config(args):
-    """The run's settings: every option the user left unset comes from the data set's recipe."""
+    """The run's settings: every option the user left unset comes from the recipe of the data
+    set (and of the model, when it has its own)."""
     from minigrad.apps.recipes import recipe_for
     recipe = recipe_for(args.dataset, args.model)
     config = {name: getattr(args, name) if getattr(args, name) is not None
@@ -131,19 +133,17 @@ def _resolve_config(args):
         raise UsageError(f"--val-size {config['val_size']} must be smaller than --limit "
                          f"{config['limit']}", usage=True)
     args.model_name = config["model"]
-    return config, recipe
+    return config
 
 
 def run_train(args):
-    from minigrad import nn
     from minigrad.kernels import scratch, uncached_kernels
-    from minigrad.models import get_model
-    from minigrad.apps.recipes import make_loaders, make_optimizer, model_kwargs, one_cycle
+    from minigrad.apps.recipes import build_training
     from minigrad.runs import Run
     from minigrad.train import fit
 
     started = time.perf_counter()
-    config, recipe = _resolve_config(args)
+    config = _resolve_config(args)
     out = Path(args.out or default_run_directory(config["model"], config["dataset"]))
     _check_run_directory(args, out)        # before any work: exit 2, nothing written
     if args.keep_freed_memory:
@@ -155,24 +155,19 @@ def run_train(args):
     print(f"minigrad train: {json.dumps(config)}\nwriting to {out}/", flush=True)
     if uncached_kernels():
         _compile_kernels()
-    train_loader, eval_loader, eval_name = _data(
-        make_loaders, config["dataset"], args.root, args.download, recipe=recipe,
-        batch_size=config["batch_size"], val_size=config["val_size"], augment=config["augment"],
-        seed=config["seed"], limit=config["limit"])
-    nn.manual_seed(config["seed"])        # the same initial weights for the same seed
-    model = get_model(config["model"], **model_kwargs(config))
-    optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"],
-                               config["weight_decay"])
-    scheduler = one_cycle(optimizer, config["lr"], config["epochs"], len(train_loader))
+    with _data_files(config["dataset"]):
+        training = build_training(config, args.root, args.download)
     with minigrad.detect_anomaly(args.detect_anomaly):
-        history = fit(model, train_loader, eval_loader, optimizer, config["epochs"], scheduler,
+        history = fit(training.model, training.train_loader, training.eval_loader,
+                      training.optimizer, config["epochs"], training.scheduler,
                       run=Run(out, resume=args.resume, config=config), scheduler_step="batch",
-                      seed=config["seed"], progress=args.progress, val_name=eval_name)
+                      seed=config["seed"], progress=args.progress, val_name=training.eval_name)
     if history.get("interrupted"):
         print(f"minigrad train: interrupted; no final files were written. To continue:\n"
               f"  {_resume_command(args)}", file=sys.stderr)
         return 130                         # what a shell reports for a program ended by Ctrl-C
-    _finish(model, config, history, eval_loader, eval_name, out, started)
+    _finish(training.model, config, history, training.eval_loader, training.eval_name, out,
+            started)
     return 0
 
 
@@ -240,11 +235,11 @@ def _resume_command(args):
     return shlex.join(["minigrad"] + argv + ["--resume"])
 
 
-def _data(load, dataset, root, download, **kwargs):
-    """load(dataset, ..., root=root, download=download), with a missing-files error that says
-    which options to use."""
+@contextlib.contextmanager
+def _data_files(dataset):
+    """Within the block, a missing data file is a usage error that says which options to use."""
     try:
-        return load(dataset, root=root, download=download, **kwargs)
+        yield
     except FileNotFoundError as error:
         what = str(error).split(";")[0]
         bundled = ", or leave out --root for the bundled subset" if dataset == "mnist" else ""
@@ -295,8 +290,9 @@ def run_evaluate(args):
     from minigrad.train import evaluate
 
     model, config = load_trained(args.model_path)
-    images, labels = _data(load_split, config["dataset"], args.root, args.download,
-                           split=args.split)
+    with _data_files(config["dataset"]):
+        images, labels = load_split(config["dataset"], args.split, args.root,
+                                    download=args.download)
     result = evaluate(model, eval_loader(images, labels,
                                          recipe_for(config["dataset"], config["model"])))
     print(f"{config['model']} on {config['dataset']} {args.split} ({len(labels)} images): "

@@ -164,6 +164,34 @@ def eval_loader(images, labels, recipe, batch_size=500):
                       transform=transforms(recipe, augment=False))
 
 
+@dataclass(frozen=True)
+class Training:
+    """What a run trains with (`build_training`)."""
+    model: object
+    optimizer: object
+    scheduler: object
+    train_loader: object
+    eval_loader: object
+    eval_name: str        # 'val' (held-out training images) or 'test'
+
+
+def build_training(config, root=None, download=False):
+    """The model, optimizer, one-cycle schedule and loaders of a run's config (`minigrad train`'s:
+    dataset, model, batch_size, val_size, augment, seed, limit, optimizer, lr, weight_decay,
+    epochs), in one call; the initial weights follow config['seed']."""
+    recipe = recipe_for(config["dataset"], config["model"])
+    train_loader, evaluation, eval_name = make_loaders(
+        config["dataset"], recipe, config["batch_size"], val_size=config["val_size"],
+        augment=config["augment"], seed=config["seed"], root=root, limit=config["limit"],
+        download=download)
+    nn.manual_seed(config["seed"])        # the same initial weights for the same seed
+    model = get_model(config["model"], **model_kwargs(config))
+    optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"],
+                               config["weight_decay"])
+    scheduler = one_cycle(optimizer, config["lr"], config["epochs"], len(train_loader))
+    return Training(model, optimizer, scheduler, train_loader, evaluation, eval_name)
+
+
 def make_optimizer(name, parameters, lr, weight_decay):
     if name == "sgd":
         return optim.SGD(parameters, lr=lr, momentum=0.9, nesterov=True,
