@@ -19,7 +19,8 @@ _math_erf = np.frompyfunc(math.erf, 1, 1)     # a ufunc over Python floats (obje
 
 def erf_numpy(x):
     """erf of every value of x (float32 or float64), in x's dtype. Readable twin."""
-    return _math_erf(x.astype(np.float64)).astype(x.dtype)
+    values = _math_erf(x.astype(np.float64))      # object array; a Python float for 0-d x
+    return np.asarray(values, dtype=np.float64).astype(x.dtype)
 
 
 @njit(cache=True, nogil=True)
@@ -30,7 +31,6 @@ def _erf_loop(flat, out):
 
 def erf_numba(x):
     """erf of every value of x (float32 or float64), in x's dtype. Fast twin."""
-    x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
-    _erf_loop(x.reshape(-1), out.reshape(-1))
+    out = np.empty(x.shape, x.dtype)          # (np.ascontiguousarray would make a 0-d x 1-d)
+    _erf_loop(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
     return out
