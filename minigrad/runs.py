@@ -17,12 +17,22 @@
   the learning rate, before the bad gradient touches the weights; the last checkpoint stays as
   it was;
 - `config` (the settings that made the run) is stored in every checkpoint, and a resume with
-  different settings is refused, naming them.
+  different settings is refused, naming them;
+- one process at a time: `with RunDirectoryLock(directory):` owns the directory (`minigrad
+  train` holds it from its first check to its last file), and a second process is refused,
+  naming the first one's PID. `Run(replaces=...)` keeps the files of a run being overwritten
+  until this run's first save.
 """
+import contextlib
+import errno
+import fcntl
 import math
+import os
+import shutil
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +42,100 @@ from minigrad import nn
 
 CHECKPOINT_NAME = "checkpoint.npz"
 INTERRUPTED_NAME = "interrupted.npz"
+LOCK_NAME = ".minigrad.lock"
 HISTORY_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "epoch_time")
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite, or grew far past its first value; the message says
     where."""
+
+
+class RunDirectoryInUse(OSError):
+    """Another process owns the run directory; the message names it by its PID."""
+
+
+class RunDirectoryLock:
+    """Owns a run directory for this process, as a context manager:
+
+        with RunDirectoryLock("runs/lenet"):      # RunDirectoryInUse if another process has it
+            ...check what is there, train, write the final files...
+
+    Checking that a directory is free and then writing into it is two steps, and two processes
+    can both pass the check before either writes. So the owner holds an exclusive lock, which
+    the kernel grants to one process only: fcntl.flock on DIRECTORY/.minigrad.lock, a file that
+    also holds the owner's PID (for the message that refuses the next one). The kernel drops the
+    lock when the process ends, however it ends -- even by SIGKILL -- so a lock file left behind
+    by a killed process is stale, and the next process takes it over (`stale_owner` is the PID
+    it names). A clean exit deletes the file, and the directory too if the lock created it and
+    nothing else was put there. (flock is POSIX: Linux and macOS.)
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.path = self.directory / LOCK_NAME
+        self.handle, self.stale_owner = None, None
+
+    def __enter__(self):
+        self.created = not self.directory.exists()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        while self.handle is None:
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                owner = _owner_pid(handle)
+                os.close(handle)
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise                           # e.g. a file system without locks
+                self._release_directory()
+                raise RunDirectoryInUse(f"{self.directory}/ is in use by another minigrad run "
+                                        f"(process {owner}); wait for it to end, or choose "
+                                        f"another directory") from None
+            if _same_file(handle, self.path):
+                self.handle = handle
+            else:       # its owner deleted the file as we opened it: lock the next one instead
+                os.close(handle)
+        self.stale_owner = _owner_pid(self.handle, wait=0)
+        os.ftruncate(self.handle, 0)
+        os.write(self.handle, f"{os.getpid()}\n".encode())
+        return self
+
+    def __exit__(self, *exc):
+        # Delete the file while still holding its lock, so that whoever waits for it opens a
+        # new file rather than one about to disappear (see the _same_file test above).
+        self.path.unlink(missing_ok=True)
+        os.close(self.handle)
+        self.handle = None
+        self._release_directory()
+        return False
+
+    def _release_directory(self):
+        """Remove the directory if the lock created it and it stayed empty."""
+        if self.created:
+            with contextlib.suppress(OSError):        # not empty: keep it
+                self.directory.rmdir()
+
+
+def _owner_pid(handle, wait=1.0):
+    """The PID written in an open lock file: its owner writes it just after taking the lock, so
+    wait up to `wait` seconds for it; -> 'unknown' if it never comes."""
+    deadline = time.monotonic() + wait
+    while True:
+        text = os.pread(handle, 32, 0).decode(errors="replace").strip()
+        if text.isdigit():
+            return int(text)
+        if time.monotonic() >= deadline:
+            return None if wait == 0 else "unknown"
+        time.sleep(0.01)
+
+
+def _same_file(handle, path):
+    """Is the open file `handle` still the one at `path`? (It may have been deleted since.)"""
+    try:
+        return os.fstat(handle).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 @dataclass
@@ -80,12 +178,17 @@ class Run:
     dict of the run's settings (numbers and strings) stored in the checkpoints, and a resume
     whose config differs is refused with a ValueError naming the differences;
     `max_loss_ratio`: stop (TrainingDiverged) when a batch's loss exceeds this many times the
-    first batch's (None: only NaN and inf stop)."""
+    first batch's (None: only NaN and inf stop); `replaces`: a directory holding the files of
+    an earlier run that this one overwrites, deleted after this run's first save (until then the
+    earlier run is all there is, and `minigrad train --overwrite` puts it back if this one fails).
+    """
 
-    def __init__(self, directory=None, resume=False, config=None, max_loss_ratio=1e4):
+    def __init__(self, directory=None, resume=False, config=None, max_loss_ratio=1e4,
+                 replaces=None):
         self.directory = None if directory is None else Path(directory)
         self.resume, self.max_loss_ratio = resume, max_loss_ratio
         self.config = None if config is None else _flat_config(config)
+        self.replaces = None if replaces is None else Path(replaces)
 
     def start(self, model, optimizer, scheduler):
         """What is saved and restored from now on; -> the Position to train from (the saved
@@ -112,12 +215,20 @@ class Run:
             return
         nn.save(self._state(position), self.directory / CHECKPOINT_NAME)
         self.finished()                      # an older interrupted.npz is superseded by it
+        self._delete_replaced_run()
 
     def finished(self):
         """Remove interrupted.npz: the run went past it (or to its end)."""
         stale = None if self.directory is None else self.directory / INTERRUPTED_NAME
         if stale is not None and stale.exists():
             stale.unlink()
+
+    def _delete_replaced_run(self):
+        """This run has saved its first file: the run it overwrites can go now."""
+        if self.replaces is not None and self.replaces.exists():
+            shutil.rmtree(self.replaces)
+            print(f"deleted the run that this one overwrites ({self.replaces}), now that this "
+                  f"run has saved its first checkpoint", file=sys.stderr)
 
     def interrupted(self, position):
         """Save everything at the batch where Ctrl-C stopped the run; -> the history, marked."""
@@ -129,6 +240,7 @@ class Run:
         else:
             path = self.directory / INTERRUPTED_NAME
             nn.save(self._state(position), path)
+            self._delete_replaced_run()
             print(f"\ninterrupted {where}: saved {path}; resume=True continues from there",
                   file=sys.stderr)
         position.history["interrupted"] = True
@@ -138,6 +250,7 @@ class Run:
         """The Position to continue from: the later of the checkpoint and interrupted.npz, with
         model, optimizer and scheduler loaded from it (all three, or none of them)."""
         path, checkpoint = self._latest()
+        self._check_parts(path, checkpoint)
         position = Position.from_checkpoint(checkpoint)
         self._check_config(path, checkpoint)
         print(f"resuming from {path}: epoch {position.epoch + 1}, batch {position.batch + 1}",
@@ -176,6 +289,17 @@ class Run:
                                     f"{INTERRUPTED_NAME} in {self.directory}")
         _, path, checkpoint = max(found, key=lambda item: item[0])
         return path, checkpoint
+
+    def _check_parts(self, path, checkpoint):
+        """Refuse, before anything is loaded, a checkpoint that lacks a part this run restores."""
+        parts = ["model", "optimizer"] + (["scheduler"] if self.scheduler is not None else [])
+        missing = [part for part in parts if not nn.select(checkpoint, part)]
+        if missing:
+            raise nn.CheckpointError(f"cannot resume from {path}: it holds no "
+                                     f"{' and no '.join(missing)} state (no "
+                                     f"'{missing[0]}.*' arrays), so the run cannot continue "
+                                     f"exactly; start a new run, or resume from a complete "
+                                     f"checkpoint")
 
     def _check_config(self, path, checkpoint):
         if self.config is None:
@@ -251,4 +375,4 @@ class StopOnCtrlC:
 
 
 __all__ = ["Run", "Position", "TrainingDiverged", "LossGuard", "StopOnCtrlC", "CHECKPOINT_NAME",
-           "INTERRUPTED_NAME"]
+           "INTERRUPTED_NAME", "RunDirectoryLock", "RunDirectoryInUse", "LOCK_NAME"]

@@ -20,7 +20,9 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -36,6 +38,7 @@ from minigrad.apps.options import (UsageError, add_debug_option, non_negative_fl
 RUN_FILES = ("checkpoint.npz", "interrupted.npz", "model.npz", "metrics.json")
 PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png", "attention.png",
          "rollout.png")
+REPLACED_NAME = ".overwritten-run"         # where --overwrite keeps the old run for a while
 MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit", "bcos_lenet",
                "bcos_alexnet_lite")
 
@@ -137,15 +140,29 @@ def _resolve_config(args):
 
 
 def run_train(args):
+    from minigrad.runs import RunDirectoryLock
+
+    started = time.perf_counter()
+    config = _resolve_config(args)
+    out = Path(args.out or default_run_directory(config["model"], config["dataset"]))
+    _check_writable(out)                   # before any work: exit 2, nothing written
+    with RunDirectoryLock(out) as lock:    # from here on, no other process writes into out/
+        if lock.stale_owner is not None:
+            print(f"took over {lock.path} from process {lock.stale_owner}, which ended without "
+                  f"releasing it", file=sys.stderr)
+        _recover_replaced_run(out)
+        _check_run_directory(args, out)
+        return _train(args, config, out, started)
+
+
+def _train(args, config, out, started):
+    """Build everything (which checks the data, the model and the sizes), only then move an
+    overwritten run aside, train, and write the final files."""
     from minigrad.kernels import scratch, uncached_kernels
     from minigrad.apps.recipes import build_training
     from minigrad.runs import Run
     from minigrad.train import fit
 
-    started = time.perf_counter()
-    config = _resolve_config(args)
-    out = Path(args.out or default_run_directory(config["model"], config["dataset"]))
-    _check_run_directory(args, out)        # before any work: exit 2, nothing written
     if args.keep_freed_memory:
         # Steps of one size, over and over: keeping freed pages for the next step saves the OS
         # zero-filling them again, and opting in makes the speed not depend on how loading the
@@ -157,11 +174,16 @@ def run_train(args):
         _compile_kernels()
     with _data_files(config["dataset"]):
         training = build_training(config, args.root, args.download)
-    with minigrad.detect_anomaly(args.detect_anomaly):
-        history = fit(training.model, training.train_loader, training.eval_loader,
-                      training.optimizer, config["epochs"], training.scheduler,
-                      run=Run(out, resume=args.resume, config=config), scheduler_step="batch",
-                      seed=config["seed"], progress=args.progress, val_name=training.eval_name)
+    replaced = _move_run_aside(out) if args.overwrite else None
+    try:
+        with minigrad.detect_anomaly(args.detect_anomaly):
+            history = fit(training.model, training.train_loader, training.eval_loader,
+                          training.optimizer, config["epochs"], training.scheduler,
+                          run=Run(out, resume=args.resume, config=config, replaces=replaced),
+                          scheduler_step="batch", seed=config["seed"], progress=args.progress,
+                          val_name=training.eval_name)
+    finally:
+        _recover_replaced_run(out)     # failed before its first checkpoint: the old run is back
     if history.get("interrupted"):
         print(f"minigrad train: interrupted; no final files were written. To continue:\n"
               f"  {_resume_command(args)}", file=sys.stderr)
@@ -191,12 +213,27 @@ def _compile_kernels():
     print(f"{time.perf_counter() - started:.1f} s", flush=True)
 
 
-def _check_run_directory(args, out):
-    """Refuse, before anything is written, an --out that cannot hold this run: a file, a folder
-    that cannot be written, a finished or unfinished run (unless --resume or --overwrite), or
-    --resume with nothing to resume. --overwrite deletes the old run's files here."""
+def _check_writable(out):
+    """Refuse an --out that is a file or a folder that cannot be written (exit 2)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, not a directory", usage=True)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):       # can we write there? (root can, anywhere)
+            pass
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})",
+                         usage=True) from None
+    finally:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()                         # the lock creates it again; a refusal leaves none
+
+
+def _check_run_directory(args, out):
+    """Refuse a finished or unfinished run in --out (unless --resume or --overwrite), or --resume
+    with nothing to resume. Called with the directory locked: no other run can start in between.
+    """
     existing = [name for name in RUN_FILES if (out / name).exists()]
     if args.resume and not {"checkpoint.npz", "interrupted.npz"} & set(existing):
         raise UsageError(f"--resume: there is no checkpoint.npz or interrupted.npz in {out}/ to "
@@ -205,19 +242,38 @@ def _check_run_directory(args, out):
         raise UsageError(f"--out {out}/ already holds a run ({', '.join(existing)}); add "
                          f"--resume to continue it, --overwrite to replace it, or choose "
                          f"another --out", usage=True)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):       # can we write there? (root can, anywhere)
-            pass
-    except OSError as error:
-        raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})",
-                         usage=True) from None
-    if args.overwrite:
-        removed = [name for name in RUN_FILES + PLOTS if (out / name).exists()]
-        for name in removed:
-            (out / name).unlink()
-        if removed:
-            print(f"--overwrite: deleted the previous run's {', '.join(removed)}")
+
+
+def _move_run_aside(out):
+    """--overwrite, once everything else was checked: move the run in `out` to
+    out/REPLACED_NAME, where it stays until the new run saves its first checkpoint (Run's
+    `replaces`); -> that directory, or None if there was no run."""
+    names = [name for name in RUN_FILES + PLOTS if (out / name).exists()]
+    if not names:
+        return None
+    aside = out / REPLACED_NAME
+    aside.mkdir()
+    for name in names:
+        os.replace(out / name, aside / name)
+    print(f"--overwrite: moved the previous run's {', '.join(names)} to {aside}/; they are "
+          f"deleted when this run saves its first checkpoint")
+    return aside
+
+
+def _recover_replaced_run(out):
+    """An overwritten run still set aside: put it back if the run that replaces it saved
+    nothing (it failed, or was killed, before its first checkpoint), else delete it."""
+    aside = out / REPLACED_NAME
+    if not aside.is_dir():
+        return
+    if (out / "checkpoint.npz").exists() or (out / "interrupted.npz").exists():
+        shutil.rmtree(aside)
+        return
+    for path in aside.iterdir():
+        os.replace(path, out / path.name)
+    aside.rmdir()
+    print(f"put the previous run back in {out}/: the run that was to overwrite it saved no "
+          f"checkpoint", file=sys.stderr)
 
 
 def default_run_directory(model, dataset):

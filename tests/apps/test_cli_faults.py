@@ -7,6 +7,7 @@ compiled), so each costs a fraction of a second instead of a fresh interpreter's
 SIGINT test runs `python -m minigrad` itself, three times.
 """
 import errno
+import json
 import os
 import random
 import shlex
@@ -91,14 +92,17 @@ def test_sigkill_during_checkpoint_writes_20_times_leaves_a_checkpoint_that_load
         now = position(checkpoint)               # the latest checkpoint is whole and loads
         assert now >= last
         last, last_inode = now, checkpoint.stat().st_ino
-        junk = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+        junk = sorted(p.name for p in out.iterdir() if p.name.startswith(".") and
+                      p.name != ".minigrad.lock")       # the killed child's lock: stale now
         assert all(name.startswith(".checkpoint.npz.") and name.endswith(".partial")
                    for name in junk), junk
+        assert (out / ".minigrad.lock").read_text() == f"{pid}\n"
         assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == \
             ["checkpoint.npz"]
     text = log.read_text()
     assert "Traceback" not in text
     assert text.count("left by a save that was killed midway") >= 1   # some kills hit a write
+    assert text.count(f"took over {out / '.minigrad.lock'} from process ") == 19
     print(f"20 kills in {time.perf_counter() - started:.1f} s ({cpu:.1f} s CPU in the children): "
           f"{text.count('left by a save that was killed midway')} partial files removed at the "
           f"next start; last position {last}")
@@ -156,9 +160,81 @@ def test_a_finished_run_is_never_overwritten_without_overwrite(finished_run, tmp
         (copy / name).write_bytes((finished_run / name).read_bytes())
     assert run_cli("train", "--epochs", "1", *TINY, "--seed", "1", "--out", str(copy),
                    "--overwrite") == 0
-    assert "--overwrite: deleted the previous run's checkpoint.npz, model.npz, metrics.json, " \
-           "filters.png" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert f"--overwrite: moved the previous run's checkpoint.npz, model.npz, metrics.json, " \
+           f"filters.png to {copy / '.overwritten-run'}/; they are deleted when this run saves " \
+           f"its first checkpoint" in captured.out
+    assert f"deleted the run that this one overwrites ({copy / '.overwritten-run'})" in \
+        captured.err
     assert (copy / "model.npz").read_bytes() != model
+    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []
+
+
+def finished_copy(finished_run, directory):
+    """A copy of the finished run's files in `directory`; -> {name: bytes} of them."""
+    directory.mkdir()
+    files = {p.name: p.read_bytes() for p in finished_run.iterdir()}
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    return files
+
+
+def contents(directory):
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "cifar10", "--root", "EMPTY"], "add --download to fetch the files"),
+    (["--root", "EMPTY"], "add --download to fetch the files"),
+    (["--model", "alexnet_lite"], "image_size must be one of [32, 64], got 28"),
+    (["--val-size", "5000", "--limit", "6000"], "val_size must be between 1 and"),
+    (["--lr", "1e6"], "training stopped at epoch 1, batch "),     # fails before a checkpoint
+])
+def test_overwrite_checks_everything_first_and_keeps_the_old_run_when_the_new_one_fails(
+        finished_run, tmp_path, capsys, argv, message):
+    out = tmp_path / "run"
+    before = finished_copy(finished_run, out)
+    argv = [str(tmp_path / "empty") if word == "EMPTY" else word for word in argv]
+    assert run_cli("train", "--epochs", "1", *TINY, *argv, "--out", str(out),
+                   "--overwrite") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minigrad: error: ") or "put the previous run back" in err
+    assert message in err
+    assert contents(out) == before                   # byte for byte, nothing left beside it
+
+
+def python_minigrad(*argv):
+    return [sys.executable, "-m", "minigrad", *map(str, argv)]
+
+
+def test_overwrite_killed_before_its_first_checkpoint_loses_nothing_in_real_processes(
+        finished_run, tmp_path):
+    out = tmp_path / "run"
+    before = finished_copy(finished_run, out)
+    aside = out / ".overwritten-run"
+    child = subprocess.Popen(python_minigrad("train", "--epochs", "5", "--limit", "3000",
+                                             "--val-size", "32", "--batch-size", "16",
+                                             "--no-progress", "--out", out, "--overwrite"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: aside.is_dir() and (aside / "model.npz").exists())
+    child.kill()                                 # in its first epoch: no checkpoint of its own
+    child.communicate(timeout=60)
+    assert not (out / "checkpoint.npz").exists()
+    assert contents(aside) == before             # the old run, whole, set aside
+    # the next start puts it back, and then refuses to train over it without a flag
+    again = subprocess.run(python_minigrad("train", "--epochs", "1", *TINY, "--out", out),
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2
+    assert f"put the previous run back in {out}/" in again.stderr
+    assert "already holds a run" in again.stderr
+    assert contents(out) == before
+    # an --overwrite that reaches its first checkpoint deletes the old run then
+    replaced = subprocess.run(python_minigrad("train", "--epochs", "1", *TINY, "--seed", "3",
+                                              "--out", out, "--overwrite"),
+                              capture_output=True, text=True, timeout=120)
+    assert replaced.returncode == 0, replaced.stderr
+    assert not aside.exists() and "Traceback" not in replaced.stderr
+    assert (out / "model.npz").read_bytes() != before["model.npz"]
 
 
 def test_evaluate_accepts_the_checkpoint_and_says_which_files_to_pass(finished_run, tmp_path,
@@ -328,3 +404,59 @@ def test_explain_exits_non_zero_when_every_method_failed(finished_run, tmp_path,
                    "-1") == 2
     assert "--index: expected integers >= 0 separated by commas, got '-1'" in \
         capsys.readouterr().err
+
+
+HOLD_THE_LOCK = """import sys, time
+from minigrad.runs import RunDirectoryLock
+RunDirectoryLock(sys.argv[1]).__enter__()
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_run_directory_belongs_to_one_process_and_a_killed_owner_s_lock_is_taken_over(
+        tmp_path):
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        second = subprocess.run(python_minigrad("train", "--epochs", "1", *TINY, "--out", out),
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1
+        assert second.stderr.splitlines() == [
+            f"minigrad: error: {out}/ is in use by another minigrad run (process "
+            f"{holder.pid}); wait for it to end, or choose another directory"]
+        assert sorted(p.name for p in out.iterdir()) == [".minigrad.lock"]
+    finally:
+        holder.kill()                            # SIGKILL: the lock file stays, stale
+        holder.wait()
+    assert (out / ".minigrad.lock").read_text() == f"{holder.pid}\n"
+    third = subprocess.run(python_minigrad("train", "--epochs", "1", *TINY, "--out", out),
+                           capture_output=True, text=True, timeout=120)
+    assert third.returncode == 0, third.stderr
+    assert f"took over {out / '.minigrad.lock'} from process {holder.pid}, which ended " \
+           f"without releasing it" in third.stderr
+    assert not (out / ".minigrad.lock").exists()          # released on the way out
+
+
+def test_two_runs_started_at_once_into_one_out_one_trains_the_other_is_refused(tmp_path):
+    out = tmp_path / "run"
+    runs = [subprocess.Popen(python_minigrad("train", "--epochs", "2", *TINY, "--seed", seed,
+                                             "--out", out),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for seed in (1, 2)]
+    results = [run.communicate(timeout=300) + (run.returncode, run.pid) for run in runs]
+    (winner,) = [r for r in results if r[2] == 0]
+    (loser,) = [r for r in results if r[2] != 0]
+    # refused by the lock while the winner trained, or -- if it started after the winner had
+    # finished -- by the finished run it found
+    assert (loser[2] == 1 and loser[1] == f"minigrad: error: {out}/ is in use by another "
+            f"minigrad run (process {winner[3]}); wait for it to end, or choose another "
+            f"directory\n") or (loser[2] == 2 and "already holds a run" in loser[1]), loser
+    seed = 1 if winner is results[0] else 2
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["seed"] == seed           # every file is the winner's own
+    assert int(mg.load(out / "checkpoint.npz")["config.seed"]) == seed
+    assert mg.load(out / "model.npz")["config.seed"] == seed
+    print(f"the loser exited {loser[2]}")
