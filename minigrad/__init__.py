@@ -1,6 +1,26 @@
 """minigrad: a deep-learning engine small enough to read, built on NumPy and Numba."""
 __version__ = "0.1.0"
 
+import os as _os  # noqa: E402
+import sys as _sys  # noqa: E402
+
+
+def _ctrl_c_while_the_command_starts(kind, error, traceback, previous=_sys.excepthook):
+    """The `minigrad` command spends its first half second importing NumPy, Numba and
+    matplotlib, before apps/cli.py's main() can catch a Ctrl-C: said here in one line, as main()
+    says it (the exit status stays a Ctrl-C's, 130), not as a traceback through the imports.
+    --debug keeps the traceback."""
+    if issubclass(kind, KeyboardInterrupt) and "--debug" not in _sys.argv:
+        print("\nminigrad: interrupted", file=_sys.stderr)
+    else:
+        previous(kind, error, traceback)
+
+
+# Only when this import is the command starting (`minigrad ...`, or `python -m minigrad`, whose
+# argv[0] is "-m" while the package loads): a program that imports minigrad keeps its own hook.
+if _sys.argv[:1] == ["-m"] or _os.path.basename(_sys.argv[0] if _sys.argv else "") == "minigrad":
+    _sys.excepthook = _ctrl_c_while_the_command_starts
+
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from minigrad.function import Function, unbroadcast  # noqa: E402
 from minigrad.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402

@@ -460,3 +460,20 @@ def test_two_runs_started_at_once_into_one_out_one_trains_the_other_is_refused(t
     assert int(mg.load(out / "checkpoint.npz")["config.seed"]) == seed
     assert mg.load(out / "model.npz")["config.seed"] == seed
     print(f"the loser exited {loser[2]}")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3])
+def test_ctrl_c_while_the_command_is_still_importing_is_one_line_and_a_ctrl_c_s_status(
+        tmp_path, delay):
+    child = subprocess.Popen(python_minigrad("train", *TINY, "--out", tmp_path / "run"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)                    # importing NumPy, Numba, matplotlib: ~0.5 s here
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    # 130 from main(), or killed by SIGINT itself (how Python ends on an uncaught Ctrl-C):
+    # the shell says 130 for both
+    assert child.returncode in (130, -signal.SIGINT), stderr
+    assert stderr.splitlines() == ["", "minigrad: interrupted"]
+    if delay < 0.1:
+        assert stdout == ""                            # main() had not started its work
+    assert not (tmp_path / "run").exists()
