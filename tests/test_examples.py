@@ -98,6 +98,10 @@ def test_init_and_activations_make_vanishing_gradients_visible(in_tmp, monkeypat
             re.findall(r"   (\w+, [\w (),.^0-9]+?)\s+[\d.e+-]+\s+[\d.e+-]+\s+([\d.e+-]+)", out)}
     assert rows["sigmoid, Xavier"] < 1e-2                 # the first layers get ~nothing back
     assert 0.1 < rows["relu, Kaiming"] < 10 and 0.1 < rows["tanh, Xavier"] < 10
+    moment, variance = map(float, re.search(r"ReLU keeps ([\d.]+) of E\[z\^2\] and ([\d.]+) of "
+                                            r"Var\(z\)", out).groups())
+    assert abs(moment - 0.5) < 0.02 and abs(variance - 0.341) < 0.02
+    assert out.count("claim not checked") == 6 and "claim held" not in out
     assert is_png(in_tmp / "init_and_activations.png")
 
 

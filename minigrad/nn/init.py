@@ -1,8 +1,11 @@
 """Weight initialisers, in place, with PyTorch's names: `nn.init.kaiming_uniform_(layer.weight)`.
 
-Why the scale matters: a layer's output variance is fan_in * Var(w) * Var(input). Choosing
-Var(w) so that this factor is about 1 (times a `gain` that undoes the activation's shrinking)
-keeps activations and gradients from vanishing or exploding through a deep stack.
+Why the scale matters: for zero-mean weights drawn independently of the input, a layer's output
+variance is fan_in * Var(w) * E[input**2] -- the input's second moment, which is its variance
+only when its mean is 0 (after a ReLU it is not: E[x**2] is 1.47x Var(x) there). Choosing
+Var(w) so that fan_in * Var(w) is about 1 (times a `gain` that undoes what the activation takes
+from E[x**2]) keeps activations and gradients from vanishing or exploding through a deep stack
+(examples/init_and_activations.py measures both).
 
     xavier (Glorot & Bengio 2010): Var(w) = gain**2 * 2 / (fan_in + fan_out)
     kaiming (He et al. 2015):      Var(w) = gain**2 / fan        (fan = fan_in or fan_out)
@@ -35,8 +38,10 @@ def generator():
 def calculate_gain(nonlinearity, param=None):
     """The factor that restores unit variance after `nonlinearity` (PyTorch's values).
 
-    relu halves the variance (gain sqrt(2)); leaky_relu with slope a keeps (1 + a**2) / 2 of it;
-    tanh's 5/3 and selu's 3/4 are empirical. Linear layers, conv and sigmoid use 1.
+    relu halves the second moment E[z**2] of a zero-mean symmetric z (gain sqrt(2)); its
+    variance falls further, to 1/2 - 1/(2 pi) = 0.34 of E[z**2], but the next layer's output
+    variance follows E[x**2] (see above). leaky_relu with slope a keeps (1 + a**2) / 2 of
+    E[z**2]; tanh's 5/3 and selu's 3/4 are empirical. Linear layers, conv and sigmoid use 1.
     """
     gains = {"linear": 1.0, "conv2d": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3,
              "relu": math.sqrt(2.0), "selu": 3.0 / 4}
