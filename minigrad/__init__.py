@@ -18,7 +18,7 @@ def _ctrl_c_while_the_command_starts(kind, error, traceback, previous=_sys.excep
 
 # Only when this import is the command starting (`minigrad ...`, or `python -m minigrad`, whose
 # argv[0] is "-m" while the package loads): a program that imports minigrad keeps its own hook.
-if _sys.argv[:1] == ["-m"] or _os.path.basename(_sys.argv[0] if _sys.argv else "") == "minigrad":
+if _sys.argv[:1] == ["-m"] or _os.path.basename((_sys.argv or [""])[0]) == "minigrad":
     _sys.excepthook = _ctrl_c_while_the_command_starts
 
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad  # noqa: E402

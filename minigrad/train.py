@@ -19,8 +19,9 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad import nn, optim
+from minigrad.checks import check_finite
 from minigrad.runs import LossGuard, Position, Run, StopOnCtrlC
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import Tensor, as_array, no_grad
 
 
 def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, scheduler=None, *,
@@ -121,6 +122,10 @@ def train_step(model, x, labels, optimizer, loss_fn=F.cross_entropy, epoch=0, ba
     The loss is checked (by `guard`, or for NaN/inf) before backward, so a NaN never reaches the
     weights.
     """
+    if len(x) == 0:
+        raise ValueError(f"train_step: the batch is empty (x has shape {np.shape(x)}): there is "
+                         f"nothing to learn from, and the mean loss of nothing is NaN; skip "
+                         f"empty batches")
     logits = model(Tensor(x))
     loss = loss_fn(logits, labels)
     value = loss.item()
@@ -140,20 +145,32 @@ def evaluate(model, loader, loss_fn=F.cross_entropy):
     """
     was_training = model.training
     model.eval()
+    try:
+        total_loss, confusion = _evaluate_batches(model, loader, loss_fn)
+    finally:
+        model.train(was_training)          # however it ended
+    if confusion is None:
+        raise ValueError("evaluate: the loader yielded no images")
+    seen = int(confusion.sum())
+    return {"accuracy": float(np.trace(confusion) / seen), "loss": total_loss / seen,
+            "confusion": confusion}
+
+
+def _evaluate_batches(model, loader, loss_fn):
+    """(the summed loss, the confusion matrix or None) over the batches of `loader`."""
     total_loss, confusion = 0.0, None
     with no_grad():
-        for x, labels in loader:
+        for batch, (x, labels) in enumerate(loader):
+            # argmax of a row of NaN is 0: a NaN image would count as a prediction of class 0
+            check_finite(as_array(x), "evaluate", f"image batch {batch + 1}")
+            if len(labels) == 0:
+                continue                 # nothing to count (and its mean loss would be NaN)
             logits = model(Tensor(x))
             total_loss += loss_fn(logits, labels).item() * len(labels)
             if confusion is None:
                 confusion = np.zeros((logits.shape[1],) * 2, dtype=np.int64)
             np.add.at(confusion, (labels.numpy(), logits.data.argmax(axis=1)), 1)
-    model.train(was_training)
-    if confusion is None:
-        raise ValueError("evaluate: the loader yielded no batches")
-    seen = int(confusion.sum())
-    return {"accuracy": float(np.trace(confusion) / seen), "loss": total_loss / seen,
-            "confusion": confusion}
+    return total_loss, confusion
 
 
 def _step_after_epoch(scheduler, history):

@@ -7,11 +7,13 @@ sorted into one of three outcomes:
     raw     an error from inside NumPy, Numba, zipfile ..., or a Python one (ZeroDivisionError,
             KeyError), or a traceback on the command line
     silent  accepted: no error at all
+    torch   where PyTorch has an answer (an empty batch, the mean of nothing), that answer:
+            the same shape and values (checked against torch when it is installed)
 
     python tests/catalogue.py          # prints every case and the counts
     PYTHONPATH=/path/to/other/checkout python tests/catalogue.py    # the same, for another tree
 
-tests/test_catalogue.py requires every case to be clear.
+tests/test_catalogue.py requires every case to be clear (or torch's answer).
 """
 import contextlib
 import io
@@ -56,6 +58,30 @@ def api(call, must_contain=()):
     return run
 
 
+def as_torch(call, check):
+    """A library call that must give PyTorch's answer: check(result) is True."""
+    def run():
+        try:
+            with np.errstate(all="ignore"):
+                return "torch" if check(call()) else "silent"
+        except Exception:                        # noqa: BLE001 - an error where torch answers
+            return "raw"
+    return run
+
+
+def all_of(*cases):
+    """Several checks of one case: the first outcome that is not clear, else clear."""
+    def run():
+        outcomes = [case() for case in cases]
+        return next((o for o in outcomes if o not in ("clear", "torch")), outcomes[0])
+    return run
+
+
+def holds(condition):
+    """A check of state after a case: clear if condition() is True, else silent (lost)."""
+    return lambda: "clear" if condition() else "silent"
+
+
 def cli(argv, must_contain=(), success_is_clear=False):
     """A command line that must end with a non-zero status and a message, no traceback (or,
     with success_is_clear, may also just work)."""
@@ -98,6 +124,9 @@ class Files:
             with archive.open("weight.npy", "w") as member:
                 np.lib.format.write_array(member, np.array([{}], dtype=object), allow_pickle=True)
         np.save(self.root / "single.npy", np.arange(3))
+        nn.save(nn.Linear(3, 2), self.root / "member.npz")
+        with zipfile.ZipFile(self.root / "member.npz", "a") as archive:
+            archive.writestr("notes.txt", b"not an array")
         (self.root / "a_file").write_text("a file, not a directory")
         self.run = self.root / "run"
 
@@ -166,8 +195,8 @@ def cases(files):
         ("api", "conv2d kernel larger than the input", api(lambda: F.conv2d(x4, mg.tensor(
             np.zeros((2, 3, 9, 9), np.float32))), ["larger"])),
         ("api", "max_pool2d kernel larger than the input", api(lambda: F.max_pool2d(x4, 9))),
-        ("api", "batch_norm on an empty batch", api(lambda: F.batch_norm(
-            mg.tensor(np.zeros((0, 3), np.float32)), None, None, training=True), ["empty"])),
+        ("api", "batch_norm of 0 channels", api(lambda: F.batch_norm(
+            mg.tensor(np.zeros((2, 0), np.float32)), None, None, training=True), ["empty"])),
         ("api", "cross_entropy on integer logits", api(lambda: F.cross_entropy(
             mg.tensor([[1, 2]]), np.array([0])), ["int64"])),
         ("api", "cross_entropy label out of range", api(lambda: F.cross_entropy(
@@ -274,7 +303,150 @@ def cases(files):
             "explain", "--model-path", run() / "model.npz", "--methods", "magic"], ["magic"])),
         ("cli", "explain --index 100000", cli(lambda: [
             "explain", "--model-path", run() / "model.npz", "--index", "100000"], ["--index"])),
+    ] + part_two_cases(files)
+
+
+def part_two_cases(files):
+    """Issue #28's cases: empty batches, NaN inputs, other kinds of state, and runs side by
+    side or overwritten."""
+    from minigrad.models import LeNet5
+    from minigrad.saliency import explain, metrics
+    from minigrad.train import evaluate, train_step
+    ints = mg.tensor(np.arange(6).reshape(2, 3))
+    empty_images = np.zeros((0, 1, 28, 28), np.float32)
+    nan_images = np.zeros((2, 1, 28, 28), np.float32)
+    nan_images[1, 0, 3, 4] = np.nan
+    shape_is = lambda shape: lambda y: tuple(y.shape) == shape
+    sgd = lambda: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    adam = optim.Adam(nn.Linear(2, 2).parameters(), lr=0.1)
+    batch_norm = nn.BatchNorm2d(1)
+
+    def nan_batch_norm_step():
+        x = np.ones((2, 1, 2, 2), np.float32)
+        x[0, 0, 0, 0] = np.nan
+        batch_norm(mg.tensor(x))
+
+    def nan_evaluation():
+        from minigrad.data import DataLoader, TensorDataset
+        evaluate(LeNet5(), DataLoader(TensorDataset(nan_images, np.zeros(2, np.int64)), 2))
+
+    return [
+        ("api", "Dropout on an integer tensor", api(lambda: nn.Dropout(0.5)(ints),
+                                                    ["floating-point", "int64"])),
+        ("api", "Linear on an integer tensor", api(lambda: nn.Linear(3, 2)(ints), ["int64"])),
+        ("api", "Linear on a bool tensor", api(lambda: nn.Linear(3, 2)(
+            mg.tensor(np.ones((2, 3), bool))), ["bool"])),
+        ("api", "MultiheadAttention on integers", api(lambda: nn.MultiheadAttention(4, 2)(
+            *[mg.tensor(np.ones((1, 2, 4), np.int64))] * 3), ["int64"])),
+        ("api", "SGD.load_state_dict of Adam's state", api(lambda: sgd().load_state_dict(
+            adam.state_dict()), ["betas", "momentum"])),
+        ("api", "StepLR.load_state_dict of OneCycleLR's", api(
+            lambda: optim.lr_scheduler.StepLR(sgd(), 2).load_state_dict(
+                optim.lr_scheduler.OneCycleLR(adam, 0.1, total_steps=5).state_dict()),
+            ["OneCycleLR"])),
+        ("api", "BatchNorm2d trained on a batch with a NaN", all_of(
+            api(nan_batch_norm_step, ["1 NaN", "(0, 0, 0, 0)"]),
+            holds(lambda: np.isfinite(batch_norm.running_mean).all()))),
+        ("api", "evaluate on NaN images", api(nan_evaluation, ["1 NaN", "(1, 0, 3, 4)"])),
+        ("api", "explain a NaN image", api(lambda: explain(LeNet5(), nan_images,
+                                                           method="vanilla"), ["1 NaN"])),
+        ("api", "pointing_game of a NaN map", api(lambda: metrics.pointing_game(
+            nan_images[:, 0], np.ones((2, 28, 28), bool)), ["1 NaN"])),
+        ("api", "softmax(axis=5)", api(lambda: F.softmax(mg.tensor(np.ones((2, 3))), axis=5),
+                                       ["out of range", "5"])),
+        ("api", "LeNet5()(list of lists)", api(lambda: LeNet5()([[0.0] * 28] * 28),
+                                               ["Tensor", "list"])),
+        ("api", "train_step on an empty batch", api(lambda: train_step(
+            LeNet5(), empty_images, np.zeros(0, np.int64), sgd()), ["empty"])),
+        ("api", "max of an empty tensor", api(lambda: mg.tensor(np.zeros(0)).max(),
+                                              ["nothing"])),
+        ("api", "LeNet5 on an empty batch", as_torch(lambda: LeNet5()(mg.tensor(empty_images)),
+                                                     shape_is((0, 10)))),
+        ("api", "Flatten of an empty batch", as_torch(lambda: nn.Flatten()(
+            mg.tensor(empty_images)), shape_is((0, 784)))),
+        ("api", "conv2d, pooling, linear of N = 0", as_torch(lambda: nn.Linear(196, 2)(
+            F.flatten(F.max_pool2d(nn.Conv2d(1, 1, 3, padding=1)(mg.tensor(empty_images)), 2),
+                      1)), shape_is((0, 2)))),
+        ("api", "batch_norm of an empty batch", as_torch(lambda: F.batch_norm(
+            mg.tensor(np.zeros((0, 3), np.float32)), None, None, training=True),
+            shape_is((0, 3)))),
+        ("api", "cross_entropy(reduction='sum') of N = 0", as_torch(lambda: F.cross_entropy(
+            mg.tensor(np.zeros((0, 3), np.float32)), np.zeros(0, np.int64), reduction="sum"),
+            lambda y: y.item() == 0.0)),
+        ("api", "the mean of an empty tensor", as_torch(lambda: mg.tensor(np.zeros(0)).mean(),
+                                                        lambda y: np.isnan(y.item()))),
+        ("api", "explain an empty batch", as_torch(lambda: explain(
+            LeNet5(), empty_images, method="gradcam"), shape_is((0, 28, 28)))),
+        ("file", "load an .npz with a member not .npy", api(lambda: nn.load(
+            files / "member.npz"), ["member.npz", "notes.txt"])),
+        ("file", "train --resume from a checkpoint without optimizer arrays", cli(
+            lambda: checkpoint_without(files, "optimizer"), ["optimizer"])),
+        ("cli", "train into an --out another process trains into", cli(
+            lambda: locked_run(files), [f"process {os.getpid()}"])),
+        ("cli", "train --overwrite with a bad --root", overwritten(files, [
+            "--root", files / "nothing"], ["--download"])),
+        ("cli", "train --overwrite --val-size 5000", overwritten(files, [
+            "--val-size", "5000", "--limit", "6000"], ["val_size"])),
+        ("cli", "train --overwrite with a model for other data", overwritten(files, [
+            "--model", "alexnet_lite"], ["image_size"])),
+        ("cli", "explain --out DIR", all_of(
+            cli(lambda: ["explain", "--model-path", files.trained() / "model.npz", "--methods",
+                         "vanilla", "--index", "0", "--out", files.root], success_is_clear=True),
+            holds(lambda: (files.root / "explain.png").exists()))),
+        ("cli", "Ctrl-C while the command starts", ctrl_c_at_start(files)),
     ]
+
+
+def checkpoint_without(files, part):
+    """A run directory whose checkpoint lacks the arrays of `part`; -> the --resume argv."""
+    out = files / f"no-{part}"
+    if not out.exists():
+        checkpoint = nn.load(files.trained() / "checkpoint.npz")
+        out.mkdir()
+        nn.save({k: v for k, v in checkpoint.items() if not k.startswith(part + ".")},
+                out / "checkpoint.npz")
+    return ["train", *TINY, "--resume", "--out", out]
+
+
+def locked_run(files):
+    """An --out locked by this process, as a running `minigrad train` locks it."""
+    from minigrad.runs import RunDirectoryLock
+    out = files / "locked"
+    files.lock = RunDirectoryLock(out).__enter__()      # held until the catalogue ends
+    return ["train", *TINY, "--out", out]
+
+
+def overwritten(files, argv, must_contain):
+    """train --overwrite over a finished run with a mistake in argv: a clear error, and the old
+    run's files all there, byte for byte."""
+    def run():
+        out = files / f"overwrite-{len(os.listdir(files.root))}"
+        out.mkdir()
+        for path in files.trained().iterdir():
+            (out / path.name).write_bytes(path.read_bytes())
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        outcome = cli(lambda: ["train", *TINY, *argv, "--out", out, "--overwrite"],
+                      must_contain)()
+        after = {p.name: p.read_bytes() for p in out.iterdir()}
+        return outcome if after == before else "silent"
+    return run
+
+
+def ctrl_c_at_start(files):
+    """SIGINT to `python -m minigrad train` 0.1 s after it starts, while it imports."""
+    def run():
+        import signal
+        import subprocess
+        import time
+        child = subprocess.Popen([sys.executable, "-m", "minigrad", "train", *TINY, "--out",
+                                  str(files / "ctrl-c")], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+        one_line = err.strip().splitlines() == ["minigrad: interrupted"]
+        return "clear" if one_line and child.returncode in (130, -signal.SIGINT) else "raw"
+    return run
 
 
 def corrupt_run(files):
@@ -299,4 +471,4 @@ if __name__ == "__main__":
     for area in ("api", "file", "cli", "all"):
         chosen = [o for a, _, o in results if area in (a, "all")]
         print(f"{area:<5} {len(chosen):>3} cases: " + ", ".join(
-            f"{chosen.count(o)} {o}" for o in ("clear", "raw", "silent")))
+            f"{chosen.count(o)} {o}" for o in ("clear", "torch", "raw", "silent")))

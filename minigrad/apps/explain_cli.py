@@ -6,6 +6,7 @@
     minigrad explain-benchmark --dataset shapes --data-check --n 2000    # before any training
 """
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -109,6 +110,20 @@ def parse_indices(text):
     return indices
 
 
+def picture_path(out):
+    """Where --out's picture goes: OUT itself, OUT/explain.png for a directory, OUT.png for a
+    name without an extension (which matplotlib would add unasked); checked before any work."""
+    path = Path(out)
+    if path.is_dir():
+        path = path / "explain.png"
+    elif not path.suffix:
+        path = path.with_name(path.name + ".png")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {out}: the directory {path.parent} does not exist",
+                         usage=True)
+    return path
+
+
 def run_explain(args):
     from minigrad import Tensor
     from minigrad.functional import softmax
@@ -116,6 +131,7 @@ def run_explain(args):
     from minigrad.saliency.plot import overlay_grid
     indices = parse_indices(args.index)
     methods = parse_methods(args.methods, METHODS)
+    picture = picture_path(args.out)
     model, preprocess = load_model(args.model_path,
                                    args.model or DEFAULT_ARCHITECTURE[args.dataset])
     images, labels = test_images(args.dataset, indices)
@@ -134,8 +150,8 @@ def run_explain(args):
     probabilities = softmax(Tensor(predict(model, x)), axis=1).data
     titles = [f"true {label}\npredicted {p.argmax()} ({p.max():.0%})"
               for label, p in zip(labels, probabilities)]
-    overlay_grid(images, maps, titles=titles).savefig(args.out, dpi=100)
-    print(f"wrote {args.out}: {len(maps)} methods (rows: test images {indices}) of "
+    overlay_grid(images, maps, titles=titles).savefig(picture, dpi=100)
+    print(f"wrote {picture}: {len(maps)} methods (rows: test images {indices}) of "
           f"{args.dataset}")
     return 0
 

@@ -212,7 +212,7 @@ def column_slices(rows, L):
     """The column slices of `cols` to run a GEMM over: for a `cols` of few rows (LeNet conv1:
     25) OpenBLAS runs the long, thin products faster in slices of 4096 columns than whole; for
     more rows, slicing gains nothing (benchmarks/README.md)."""
-    step = L if rows > 64 else 4096
+    step = max(L, 1) if rows > 64 else 4096            # L = 0: an empty batch, no slice
     return [slice(start, start + step) for start in range(0, L, step)]
 
 

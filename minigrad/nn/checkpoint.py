@@ -101,7 +101,7 @@ def load(path):
     _check_magic(path, start)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return OrderedDict((name, archive[name]) for name in archive.files)
+            arrays = OrderedDict((name, archive[name]) for name in archive.files)
     except ValueError as error:
         if "pickled" in str(error) or "Object arrays" in str(error):
             raise CheckpointError(f"cannot load {path}: it holds pickled Python objects, which "
@@ -111,6 +111,12 @@ def load(path):
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise CheckpointError(f"cannot load {path}: the file is truncated or corrupt ({error}); "
                               f"it may have been cut short while it was written") from None
+    # np.load gives a member that is not an .npy array as its raw bytes
+    not_arrays = [name for name, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if not_arrays:
+        raise CheckpointError(f"cannot load {path}: its member {not_arrays[0]!r} is not an .npy "
+                              f"array, so this is not a state file of minigrad.save")
+    return arrays
 
 
 def _check_magic(path, start):

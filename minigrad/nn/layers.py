@@ -14,16 +14,25 @@ from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.activation import GELU_APPROXIMATIONS
 from minigrad.ops.conv import padding_sides
 from minigrad.ops.pool import pool_window
+from minigrad.tensor import Tensor
 
 
 def _check_input(layer, x, ndims, expected, channels=None):
     """Raise, naming the layer, unless x has one of `ndims` dimensions and `channels` on axis 1."""
     name = f"{type(layer).__name__}({layer.extra_repr()})"
+    _check_tensor(name, x)
     if x.ndim not in ndims:
         raise ValueError(f"{name}: expected input of shape {expected}, got {x.shape}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name}: expected {channels} channels on axis 1 of the input "
                          f"{expected}, got shape {x.shape}, which has {x.shape[1]}")
+
+
+def _check_tensor(name, x):
+    """A layer takes a Tensor (or an ndarray), as a torch layer takes a torch.Tensor."""
+    if not isinstance(x, (Tensor, np.ndarray)):
+        raise TypeError(f"{name}: expected a Tensor input, got {type(x).__name__}; make one "
+                        f"with minigrad.tensor(...)")
 
 
 def _positive_int(value, name, layer):
@@ -61,6 +70,7 @@ class Linear(Module):
         self.weight, self.bias = _affine_parameters((out_features, in_features), bias)
 
     def forward(self, x):
+        _check_tensor(repr(self), x)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_features}), "
                              f"got {x.shape}")
@@ -229,10 +239,11 @@ class _BatchNorm(Module):
     def forward(self, x):
         _check_input(self, x, self.input_ndims, self.input_shapes, self.num_features)
         use_batch_stats = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
+        y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                         use_batch_stats, self.momentum, self.eps)
+        if self.training and self.track_running_stats:    # counted once the batch was taken
             self.num_batches_tracked += 1
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, self.momentum, self.eps)
+        return y
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, " \

@@ -17,6 +17,16 @@ def dim_or_axis(dim, axis, op):
     return axis
 
 
+def dim_in_range(dim, ndim, op):
+    """dim in [-ndim, ndim) -> the axis in [0, ndim); else an IndexError worded as torch's."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):   # a 0-d tensor has the axis 0 (or -1), as torch
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {dim})")
+    return int(dim) % max(ndim, 1)
+
+
 def int_pair(value, name, op, minimum):
     """An int or a pair of ints -> a pair of ints >= minimum, or a clear TypeError / ValueError."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \

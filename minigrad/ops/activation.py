@@ -6,7 +6,7 @@ import numpy as np
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops import elementwise
-from minigrad.ops._args import dim_or_axis
+from minigrad.ops._args import as_array, dim_in_range, dim_or_axis
 
 
 class ReLU(Function):
@@ -110,7 +110,7 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e = np.exp(x - x.max(axis=axis, keepdims=True, initial=-np.inf))   # x may be empty
         self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
@@ -120,7 +120,7 @@ class Softmax(Function):
 
 def log_softmax_array(x, axis):
     """log(softmax(x)) = x - max - log(sum(exp(x - max))): never exp of a positive number."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)      # (x may be empty)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -166,13 +166,18 @@ def gelu(x, approximate="none"):
 def softmax(x, dim=None, *, axis=None):
     """Softmax along dim (PyTorch's name; NumPy's `axis` works too, keyword-only). Without
     either, the last axis (PyTorch guesses an axis there and warns)."""
-    return Softmax.apply(x, axis=_last_by_default(dim_or_axis(dim, axis, "softmax")))
+    return Softmax.apply(x, axis=_softmax_axis(x, dim_or_axis(dim, axis, "softmax"), "softmax"))
 
 
 def log_softmax(x, dim=None, *, axis=None):
     """log(softmax(x)) along dim, computed stably; the last axis by default."""
-    return LogSoftmax.apply(x, axis=_last_by_default(dim_or_axis(dim, axis, "log_softmax")))
+    return LogSoftmax.apply(x, axis=_softmax_axis(x, dim_or_axis(dim, axis, "log_softmax"),
+                                                  "log_softmax"))
 
 
-def _last_by_default(dim):
-    return -1 if dim is None else dim
+def _softmax_axis(x, dim, op):
+    """The axis to normalise along (the last by default), checked: None for a 0-d tensor,
+    whose one value is the whole distribution."""
+    ndim = np.ndim(as_array(x))
+    axis = dim_in_range(-1 if dim is None else dim, ndim, op)
+    return None if ndim == 0 else axis

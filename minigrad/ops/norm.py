@@ -32,6 +32,7 @@ scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the i
 """
 import numpy as np
 
+from minigrad.checks import non_finite_report
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_not_empty, check_number
 
@@ -49,10 +50,14 @@ class BatchNorm(Function):
         # running_mean/var are plain ndarrays passed as params (not graph inputs): updated in place
         axes = (0,) + tuple(range(2, x.ndim))              # every axis but the channel axis
         M = x.size // x.shape[1]                          # values per channel
+        if M == 0:                 # an empty batch (N = 0): nothing to normalise or to track
+            self.M = 0
+            return np.empty_like(x)
         if training or running_mean is None:             # batch statistics
             mu = x.mean(axis=axes)
             var = x.var(axis=axes)
             if training and running_mean is not None:    # PyTorch: unbiased var in the estimate
+                _refuse_non_finite_statistics(x, mu, var)
                 running_mean *= 1 - momentum
                 running_mean += momentum * mu
                 running_var *= 1 - momentum
@@ -67,6 +72,10 @@ class BatchNorm(Function):
         return y if bias is None else y + _channel_view(bias, x.ndim)
 
     def backward(self, grad):
+        if self.M == 0:                                        # an empty batch
+            return (np.zeros_like(grad) if self.needs_input_grad[0] else None,
+                    *(np.zeros(grad.shape[1], grad.dtype) if need else None
+                      for need in self.needs_input_grad[1:3]))
         xhat, axes, M, nd = self.xhat, self.axes, self.M, grad.ndim
         need_x, need_w, need_b = self.needs_input_grad[:3]
         sum_g = grad.sum(axis=axes)
@@ -100,7 +109,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                          f"{xa.shape}")
     if not np.issubdtype(xa.dtype, np.floating):
         raise TypeError(f"batch_norm: expected a floating-point input, got dtype {xa.dtype}")
-    check_not_empty(xa, "batch_norm")
+    if 0 in xa.shape[1:]:                  # as PyTorch: only the batch may be empty (N = 0)
+        check_not_empty(xa, "batch_norm")
     check_number(momentum, "momentum", "batch_norm", 0.0, 1.0)
     check_number(eps, "eps", "batch_norm", 0.0, low_open=True)
     C = xa.shape[1]
@@ -119,11 +129,22 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if value is not None and as_array(value).shape != (C,):
             raise ValueError(f"batch_norm: {name} must have shape ({C},) for an input with {C} "
                              f"channels, got {as_array(value).shape}")
-    if training and xa.size // max(C, 1) < 2:
+    if training and xa.size // max(C, 1) == 1:
         raise ValueError(f"batch_norm: training needs more than 1 value per channel to compute "
                          f"a variance, got input shape {xa.shape}")
     return BatchNorm.apply(x, weight, bias, running_mean=running_mean, running_var=running_var,
                            training=bool(training), momentum=momentum, eps=eps)
+
+
+def _refuse_non_finite_statistics(x, mu, var):
+    """A NaN or infinity in the batch makes its mean and variance NaN, and they would make the
+    running statistics NaN for good (every later prediction NaN): refuse the step before they
+    change, as the loss guard refuses the optimizer's step (minigrad/runs.py)."""
+    if np.isfinite(mu).all() and np.isfinite(var).all():    # C values each: a cheap test
+        return
+    raise ValueError(f"batch_norm: the batch {non_finite_report(x)}, which would make the "
+                     f"running mean and variance NaN; they were left as they were. Look for NaN "
+                     f"in the data, or in the layers before this one (minigrad.detect_anomaly)")
 
 
 class LayerNorm(Function):
@@ -167,7 +188,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"layer_norm: expected an input of shape (..., "
                          f"{', '.join(map(str, shape))}) for normalized_shape {shape}, "
                          f"got {xa.shape}")
-    check_not_empty(xa, "layer_norm")
+    if 0 in shape:                         # only the leading axes (the batch) may be empty
+        check_not_empty(xa, "layer_norm")
     check_number(eps, "eps", "layer_norm", 0.0, low_open=True)
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and as_array(value).shape != shape:
@@ -200,6 +222,10 @@ def dropout(x, p=0.5, training=True, *, rng=None):
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0:
         return x
+    if 0 < p < 1 and not np.issubdtype(as_array(x).dtype, np.inexact):
+        # scaled by 1 / (1 - p), integers would be cut back to integers: torch refuses, too
+        raise TypeError(f"dropout: expected a floating-point input in training, got dtype "
+                        f"{as_array(x).dtype}; convert it, e.g. x.float()")
     if rng is None or isinstance(rng, (int, np.integer)):
         rng = np.random.default_rng(rng)
     elif not isinstance(rng, np.random.Generator):

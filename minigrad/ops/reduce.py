@@ -12,6 +12,7 @@ The backward of a reduction has to undo the lost axes: `_expand` puts them back 
 when keepdims was False) so the incoming gradient broadcasts over the elements that were reduced.
 """
 import builtins
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -58,7 +59,9 @@ class Mean(Function):
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
         self.count = int(np.prod([x.shape[a] for a in axes]))
-        return np.mean(x, axis=axes, keepdims=keepdims)
+        with warnings.catch_warnings():     # the mean of nothing is NaN, as torch says, and
+            warnings.simplefilter("ignore", RuntimeWarning)     # without NumPy's warning
+            return np.mean(x, axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
         grad = _expand(grad, self.axes, self.keepdims) / self.count
@@ -134,6 +137,9 @@ def reduction(function, x, dim, keepdim, axis, keepdims, **options):
     """Apply a reduction Function over PyTorch's (dim, keepdim) or NumPy's (axis, keepdims)."""
     op = function.__name__.lower()
     axes = normalize_axes(dim_or_axis(dim, axis, op), x.ndim)
+    if function in (Max, Min) and builtins.any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op}: the {op}imum of nothing is undefined: axes {axes} of the shape "
+                         f"{x.shape} include an empty one (torch refuses it too)")
     keep = keepdim if keepdims is None else keepdims
     return function.apply(x, axes=axes, keepdims=bool(keep), **options)
 

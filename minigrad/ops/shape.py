@@ -8,7 +8,7 @@ an input, so its gradient lands exactly where that value came from.
 import numpy as np
 
 from minigrad.function import Function
-from minigrad.ops._args import as_array, dim_or_axis
+from minigrad.ops._args import as_array, dim_in_range, dim_or_axis
 from minigrad.tensor import Tensor
 
 
@@ -259,8 +259,13 @@ def flatten(x, start_dim=0, end_dim=-1):
     """Merge axes start_dim..end_dim into one, like `torch.flatten`."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
-    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+    start, end = (dim_in_range(dim, x.ndim, "flatten") for dim in (start_dim, end_dim))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} in a "
+                         f"tensor of {x.ndim} dimensions")
+    # the merged size, not -1: with a 0 in the shape (an empty batch) -1 could be anything
+    merged = int(np.prod(x.shape[start:end + 1]))
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 def unsqueeze(x, dim=None, *, axis=None):

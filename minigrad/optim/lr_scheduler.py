@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, check_hyperparameters
+from minigrad.optim.optimizer import Optimizer, check_hyperparameters, check_state_keys
 
 
 class LRScheduler:
@@ -62,16 +62,34 @@ class LRScheduler:
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
 
+    def _check_state(self, state_dict):
+        """Everything load_state_dict needs is there, for this kind of schedule and these
+        groups; checked before anything changes. ('type' is missing from files saved before
+        it was recorded.)"""
+        name = type(self).__name__
+        check_state_keys(name, state_dict, set(self.state_dict()), optional={"type"})
+        saved = str(state_dict.get("type", name))
+        if saved != name:
+            raise ValueError(f"{name}.load_state_dict: the state is a {saved}'s; load it into a "
+                             f"{saved}. Nothing was loaded")
+        groups = len(self.optimizer.param_groups)
+        if len(np.atleast_1d(state_dict["last_lr"])) != groups:
+            raise ValueError(f"{name}.load_state_dict: the state has the lr of "
+                             f"{len(np.atleast_1d(state_dict['last_lr']))} param groups, the "
+                             f"optimizer {groups}. Nothing was loaded")
+
     def get_last_lr(self):
         """The lr of every group, as set by the last step."""
         return list(self._last_lr)
 
     def state_dict(self):
-        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs),
-                "last_lr": list(self._last_lr)}
+        return {"type": type(self).__name__, "last_epoch": self.last_epoch,
+                "base_lrs": list(self.base_lrs), "last_lr": list(self._last_lr)}
 
     def load_state_dict(self, state_dict):
-        """Resume the schedule (the hyperparameters come from the constructor)."""
+        """Resume the schedule (the hyperparameters come from the constructor). The state of
+        another kind of schedule, or of another number of groups, is refused."""
+        self._check_state(state_dict)
         self.last_epoch = int(state_dict["last_epoch"])
         self.base_lrs = [float(lr) for lr in state_dict["base_lrs"]]
         self._set_lrs([float(lr) for lr in state_dict["last_lr"]])
@@ -274,13 +292,14 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new_lr
 
     def state_dict(self):
-        return {"last_epoch": self.last_epoch, "best": self.best,
+        return {"type": type(self).__name__, "last_epoch": self.last_epoch, "best": self.best,
                 "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter,
                 "last_lr": list(self._last_lr)}
 
     def load_state_dict(self, state_dict):
         """Resume where `state_dict()` was taken (the hyperparameters come from the
         constructor)."""
+        self._check_state(state_dict)
         self.last_epoch = int(state_dict["last_epoch"])
         self.best = float(state_dict["best"])
         self.num_bad_epochs = int(state_dict["num_bad_epochs"])

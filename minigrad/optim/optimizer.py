@@ -107,8 +107,15 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Resume from `state_dict()` (or its `unflatten_state` form, where lists are dicts
-        with int keys). Everything is checked before anything changes."""
+        with int keys). Everything is checked before anything changes: the keys, the number
+        of groups and parameters, the hyperparameters' names (another optimizer's have other
+        names: SGD has no 'betas') and every state array's shape."""
+        check_state_keys(type(self).__name__, state_dict, {"state", "param_groups"},
+                         optional={"state"})
         saved_groups = _as_list(state_dict["param_groups"])
+        for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            check_state_keys(type(self).__name__, saved, set(group),
+                             what=f"param group {index} of the state")
         if [len(g["params"]) for g in saved_groups] != \
                 [len(g["params"]) for g in self.param_groups]:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved groups have "
@@ -120,6 +127,22 @@ class Optimizer:
         for group, saved in zip(self.param_groups, saved_groups):
             group.update({k: _as_hyperparameter(v) for k, v in saved.items() if k != "params"})
         self.state = state
+
+
+def check_state_keys(owner, state, expected, optional=(), what="the state"):
+    """Raise a clear error unless the dict `state` has the keys `expected` (those in `optional`
+    may be missing), naming the missing and the unexpected ones: the state of another kind of
+    optimizer or scheduler has other keys."""
+    if not isinstance(state, dict):
+        raise TypeError(f"{owner}.load_state_dict: expected a dict (from state_dict()), got "
+                        f"{type(state).__name__}")
+    missing = sorted(set(expected) - set(state) - set(optional), key=str)
+    unexpected = sorted(set(state) - set(expected), key=str)
+    differences = ([f"lacks {missing}"] if missing else []) + \
+        ([f"has {unexpected}, which {owner}'s has not"] if unexpected else [])
+    if differences:
+        raise ValueError(f"{owner}.load_state_dict: {what} {' and '.join(differences)}: is it "
+                         f"the state of another optimizer or scheduler? Nothing was loaded")
 
 
 def _as_list(groups):

@@ -22,6 +22,7 @@ import functools
 
 import numpy as np
 
+from minigrad.checks import check_finite
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, ReLU
 from minigrad.functional import log_softmax, softmax
 from minigrad.tensor import Tensor, as_array, enable_grad, no_grad
@@ -40,6 +41,8 @@ def as_batch(x):
     if not np.issubdtype(array.dtype, np.floating):
         raise TypeError(f"expected a floating-point image (normalise uint8 images first), "
                         f"got dtype {array.dtype}")
+    # a NaN pixel would give a map of NaN, which normalising turns into an all-zero map
+    check_finite(array, "saliency", "image batch")
     return array
 
 
@@ -260,6 +263,7 @@ def saliency_method(method):
 
 def in_batches(function, *arrays, batch_size=64):
     """function(*chunks) over consecutive chunks of the (equally long) arrays, concatenated."""
+    # an empty batch still makes one (empty) call, whose result has the shape to concatenate
     results = [function(*(a[start:start + batch_size] for a in arrays))
-               for start in range(0, len(arrays[0]), batch_size)]
+               for start in range(0, max(len(arrays[0]), 1), batch_size)]
     return np.concatenate(results)

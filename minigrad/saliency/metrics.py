@@ -24,11 +24,21 @@ has been scored too: a random map, a centre prior, and the image's Sobel edges.
 """
 import numpy as np
 
+from minigrad.checks import check_finite
 from minigrad.saliency import explain
 from minigrad.saliency.core import as_batch, class_scores, predict
 from minigrad.saliency.postprocess import gaussian_blur
 
 BASELINES = ("random", "centre", "edges")
+
+
+def finite_maps(maps, metric):
+    """The maps as an array, refused if any value is NaN or infinite: the arg-max of a NaN map
+    is its first pixel, and a NaN compares as neither high nor low, so every metric would
+    score it as some plausible number."""
+    maps = np.asarray(maps)
+    check_finite(maps, metric, "maps")
+    return maps
 
 
 # ----- against the mask ----------------------------------------------------------------------
@@ -38,7 +48,7 @@ def pointing_game(maps, masks, tolerance=None):
     tolerance None: 15/224 of the image side, the paper's 15 pixels at 224x224 scaled to this
     size (2 pixels at 32x32). A map whose maximum equals its minimum points nowhere: a miss.
     """
-    maps, masks = np.asarray(maps), np.asarray(masks, dtype=bool)
+    maps, masks = finite_maps(maps, "pointing_game"), np.asarray(masks, dtype=bool)
     n, height, width = maps.shape
     tolerance = 15 / 224 * max(height, width) if tolerance is None else tolerance
     peak_y, peak_x = np.unravel_index(maps.reshape(n, -1).argmax(axis=1), (height, width))
@@ -52,7 +62,7 @@ def pointing_game(maps, masks, tolerance=None):
 
 def energy_in_mask(maps, masks):
     """(N,): sum of max(map, 0) inside the mask / sum of max(map, 0) everywhere (0 if none)."""
-    positive = np.maximum(np.asarray(maps, dtype=np.float64), 0)
+    positive = np.maximum(finite_maps(maps, "energy_in_mask").astype(np.float64), 0)
     inside = (positive * masks).sum(axis=(1, 2))
     total = positive.sum(axis=(1, 2))
     return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
@@ -103,7 +113,7 @@ def largest_region(maps, threshold=0.15):
 
 def box_iou(maps, masks, threshold=0.15):
     """(N,): IoU of the box around the map's largest region and the box around the mask."""
-    predicted = bounding_boxes(largest_region(maps, threshold))
+    predicted = bounding_boxes(largest_region(finite_maps(maps, "box_iou"), threshold))
     truth = bounding_boxes(np.asarray(masks, dtype=bool))
     top, left = np.maximum(predicted[:, 0], truth[:, 0]), np.maximum(predicted[:, 1], truth[:, 1])
     bottom = np.minimum(predicted[:, 2], truth[:, 2])
@@ -132,7 +142,8 @@ def deletion_insertion(model, x, maps, target=None, steps=32, baseline=0.0, blur
     target = predict(model, x).argmax(axis=1) if target is None else np.asarray(target)
     n, _, height, width = x.shape
     fractions = np.linspace(0, 1, steps + 1)
-    order = np.argsort(-np.asarray(maps).reshape(n, -1), axis=1, kind="stable")
+    order = np.argsort(-finite_maps(maps, "deletion_insertion").reshape(n, -1), axis=1,
+                       kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(height * width)[None], axis=1)
     # revealed[n, k, pixel]: is the pixel among the first k/steps of image n's ranking?
@@ -172,6 +183,7 @@ def ranks(values):
 def spearman(a, b):
     """Spearman rank correlation of two maps: the Pearson correlation of their ranks.
     0 when either map is constant (no ranking to compare)."""
+    a, b = finite_maps(a, "spearman"), finite_maps(b, "spearman")
     ra, rb = ranks(np.ravel(a)), ranks(np.ravel(b))
     ra, rb = ra - ra.mean(), rb - rb.mean()
     norm = np.sqrt((ra ** 2).sum() * (rb ** 2).sum())
