@@ -124,6 +124,9 @@ def test_batchnorm_folding_keeps_outputs(in_tmp, monkeypatch, capsys):
     assert len(gaps) == 2 and max(gaps) < 1e-5
     assert "BatchNorm layers 5 -> 0" in out and "BatchNorm layers 6 -> 0" in out
     assert len(re.findall(r"\d+\.\d+x faster", out)) == 2
+    slide, fused = (float(re.search(rf"{who}.*: max \|difference\| (\S+)", out)[1])
+                    for who in ("the slide's", "nn.fuse's"))
+    assert slide > 0.05 and fused < 1e-12               # a conv with a bias, folded both ways
 
 
 def test_attention_blocks_report_where_they_look(in_tmp, monkeypatch, capsys):
