@@ -3,7 +3,8 @@
     python examples/attention_blocks.py                    # ~1 minute, writes attention_blocks.png
     python examples/attention_blocks.py --train-size 128 --epochs 1     # a quick look
 
-    SqueezeExcitation   which channels matter: w_c = sigmoid(MLP(avg_c) + MLP(max_c)), x * w
+    SqueezeExcitation   which channels matter: w_c = sigmoid(MLP(avg_c)), x * w (Hu et al.
+                        2018); CBAM's channel half adds MLP(max_c) inside the sigmoid
     SpatialAttention    where in the image:    w_ij = sigmoid(conv7x7([mean_c, max_c])), x * w
     CBAM                both, channel first (Woo et al. 2018)
 

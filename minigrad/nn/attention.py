@@ -1,6 +1,7 @@
 """Attention blocks for CNNs: re-weight a feature map (N, C, H, W) by what looks important.
 
-    SqueezeExcitation  which channels matter:   x * sigmoid(MLP(avgpool(x)) + MLP(maxpool(x)))
+    SqueezeExcitation  which channels matter:   x * sigmoid(MLP(avgpool(x)))  (Hu et al. 2018;
+                       use_max=True adds + MLP(maxpool(x)) inside the sigmoid: CBAM's version)
     SpatialAttention   where in the image:      x * sigmoid(conv([mean_c(x), max_c(x)]))
     CBAM               both, channel first      (Woo et al. 2018, "CBAM")
 
@@ -14,12 +15,14 @@ from minigrad.nn.module import Module, Sequential
 class SqueezeExcitation(Module):
     """Channel attention. x: (N, C, H, W) -> x * w with weights w: (N, C, 1, 1) in (0, 1).
 
-    The spatial average and maximum of each channel (two (N, C) descriptors) go through one
-    shared MLP C -> C // reduction -> C; the two results are summed and squashed by a sigmoid.
-    With use_max=False only the average is used: the original SE block (Hu et al. 2018).
+    The spatial average of each channel (an (N, C) descriptor: the "squeeze") goes through an
+    MLP C -> C // reduction -> C and a sigmoid (the "excitation"): the SE block of Hu et al.
+    2018. With use_max=True the channels' spatial maximum goes through the same MLP too and the
+    two results are summed before the sigmoid: CBAM's channel module (Woo et al. 2018). The
+    parameters (and state-dict keys, mlp.0 and mlp.2) are the same either way.
     """
 
-    def __init__(self, channels, reduction=16, use_max=True):
+    def __init__(self, channels, reduction=16, use_max=False):
         super().__init__()
         hidden = max(1, channels // reduction)
         self.channels, self.use_max = channels, use_max
@@ -54,7 +57,7 @@ class CBAM(Module):
 
     def __init__(self, channels, reduction=16, kernel_size=7):
         super().__init__()
-        self.channel = SqueezeExcitation(channels, reduction)
+        self.channel = SqueezeExcitation(channels, reduction, use_max=True)
         self.spatial = SpatialAttention(kernel_size)
 
     def forward(self, x):

@@ -19,19 +19,28 @@ def check_gradients(module, x):
               *module.parameters())
 
 
-def test_squeeze_excitation_formula_and_gradients():
-    se = SqueezeExcitation(4, reduction=2).double()
-    x = randn(2, 4, 3, 3)
-
+def mlp_of(se):
     def mlp(d):
         first, second = se.mlp[0], se.mlp[2]
         hidden = np.maximum(d @ first.weight.data.T + first.bias.data, 0)
         return hidden @ second.weight.data.T + second.bias.data
+    return mlp
 
-    weights = sigmoid(mlp(x.mean(axis=(2, 3))) + mlp(x.max(axis=(2, 3))))
+
+def test_squeeze_excitation_is_hu_et_al_by_default_and_cbam_with_use_max():
+    x = randn(2, 4, 3, 3)
+    se = SqueezeExcitation(4, reduction=2).double()                   # Hu et al.: average only
+    weights = sigmoid(mlp_of(se)(x.mean(axis=(2, 3))))
     np.testing.assert_allclose(se(Tensor(x)).data, x * weights[:, :, None, None], rtol=1e-12)
     check_gradients(se, x)
-    check_gradients(SqueezeExcitation(4, reduction=2, use_max=False), x)
+    cbam_channel = SqueezeExcitation(4, reduction=2, use_max=True).double()
+    mlp = mlp_of(cbam_channel)
+    weights = sigmoid(mlp(x.mean(axis=(2, 3))) + mlp(x.max(axis=(2, 3))))
+    np.testing.assert_allclose(cbam_channel(Tensor(x)).data, x * weights[:, :, None, None],
+                               rtol=1e-12)
+    check_gradients(cbam_channel, x)
+    assert CBAM(4, reduction=2).channel.use_max                       # CBAM keeps its max
+    assert list(se.state_dict()) == list(cbam_channel.state_dict())   # the same keys
 
 
 def test_spatial_attention_and_cbam_gradients():
