@@ -162,6 +162,8 @@ def test_bcos_mnist_explains_both_networks_and_draws_the_grid(in_tmp, monkeypatc
     gap = float(re.search(r"logit = sum of W\(x\)\[c\] \* \[x, 1 - x\] to (\S+) ", out)[1])
     assert gap < 1e-9                                     # the B-cos network has no bias
     assert re.search(r"W\(x\)x, B-cos +pointing game +\d+%", out)
+    control = float(re.search(r"random numbers x x .* energy on ink +([\d.]+)%", out)[1])
+    assert control > 90                 # MNIST's zero background: energy on ink ranks nothing
     assert is_png(in_tmp / "b.png")
 
 
