@@ -25,6 +25,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import functional as F, nn, optim
 from minigrad.data import Compose, DataLoader, Normalize, ScaleUint8, TensorDataset, shapes
+from minigrad.lessons import Lesson
 from minigrad.train import evaluate
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,7 +34,8 @@ parser.add_argument("--test-size", type=int, default=500, help="shapes test imag
 parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--depths", type=int, nargs="+", default=[4, 16, 32],
                     help="numbers of blocks for the gradient comparison")
-args = parser.parse_args()
+lesson = Lesson(parser)
+args = lesson.args
 
 
 def head(channels, classes=10):
@@ -105,31 +107,78 @@ print(f"\n2. Inception (GoogLeNet's 3a, 192 channels at 28x28): the 3x3 and 5x5 
       f"channels), {without / 1e6:.0f}M without: {without / with_reduction:.1f}x less "
       f"(hooks on the module count {measured / 1e6:.0f}M)")
 
-# 3. ResNet: the gradient reaching the first layer, with and without the shortcuts, at init.
-class PlainBlock(nn.BasicBlock):
-    """BasicBlock with its shortcut taken away: y = relu(F(x))."""
+# 3. ResNet: the gradient reaching the first layer, with and without the shortcut, at init.
+#    Without BatchNorm, as in the lectures: every conv (PyTorch's default init, Var(w) =
+#    1 / (3 fan_in)) and ReLU pass back a fraction of the gradient, and a plain stack multiplies
+#    those fractions. A residual block y = relu(x + F(x)) has the Jacobian 1 + F'(x): the "+1"
+#    hands the gradient back unchanged, and F' only adds to it.
+class PlainBlock(nn.Module):
+    """Two 3x3 convs with ReLUs and no BatchNorm: y = relu(conv2(relu(conv1(x))))."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.relu = nn.ReLU()
+
+    def residual(self, x):
+        return self.conv2(self.relu(self.conv1(x)))
 
     def forward(self, x):
-        return self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
+        return self.relu(self.residual(x))
+
+
+class ResidualBlock(PlainBlock):
+    """The same block with the shortcut: y = relu(x + F(x))."""
+
+    def forward(self, x):
+        return self.relu(x + self.residual(x))
+
+
+def gradient_flow(block, depth, probe, probe_labels):
+    """At init: (mean |dL/dW| of the first conv / of the classifier, the factor by which one
+    block scales the gradient's norm on its way back, geometric mean over the blocks)."""
+    mg.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *[block(16) for _ in range(depth)],
+                        *head(16))
+    outputs = []                                  # each block's output keeps its gradient
+
+    def keep(module, inputs, output):
+        output.retain_grad()
+        outputs.append(output)
+
+    for layer in net[1:depth + 1]:
+        layer.register_forward_hook(keep)
+    F.cross_entropy(net(probe), probe_labels).backward()
+    # in float64: the squares of a vanished gradient underflow float32
+    norms = [np.linalg.norm(out.grad.data.astype(np.float64)) for out in outputs]
+    per_block = (norms[0] / norms[-1]) ** (1 / max(depth - 1, 1))
+    return np.abs(net[0].weight.grad).mean() / np.abs(net[-1].weight.grad).mean(), per_block
 
 
 rng = np.random.default_rng(0)
 probe = mg.tensor(rng.standard_normal((16, 3, 16, 16)).astype(np.float32))
 probe_labels = rng.integers(0, 10, 16)
-print("\n3. ResNet: mean |dL/dW| of the first convolution / of the classifier, at init, for a "
-      "stack of\n   16-channel blocks with the shortcut (y = relu(F(x) + x)) and without it")
+print("\n3. ResNet, no BatchNorm: mean |dL/dW| of the first conv / of the classifier at init, "
+      "and the factor\n   by which one block passes the gradient back, for stacks of 16-channel "
+      "blocks")
+flows = {}
 for depth in args.depths:
-    ratios = []
-    for block in (nn.BasicBlock, PlainBlock):
-        mg.manual_seed(0)
-        net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1),
-                            *[block(16, 16) for _ in range(depth)], *head(16))
-        F.cross_entropy(net(probe), probe_labels).backward()
-        ratios.append(np.abs(net[0].weight.grad).mean() / np.abs(net[-1].weight.grad).mean())
-    print(f"   {depth:>3} blocks ({2 * depth} convs): with shortcuts {ratios[0]:8.2f}, "
-          f"without {ratios[1]:10.2f}")
-print("   with shortcuts the first layer's gradient stays on the classifier's scale at any "
-      "depth;\n   without them it drifts away with depth (here, with BatchNorm, it blows up)")
+    flows[depth] = {name: gradient_flow(block, depth, probe, probe_labels)
+                    for name, block in (("with", ResidualBlock), ("without", PlainBlock))}
+    (res, res_block), (plain, plain_block) = flows[depth]["with"], flows[depth]["without"]
+    print(f"   {depth:>3} blocks ({2 * depth} convs): with shortcuts {res:8.2e} "
+          f"(x{res_block:.2f} a block), without {plain:8.2e} (x{plain_block:.2f} a block)")
+print("   without shortcuts every block passes back a fraction of the gradient and the first "
+      "layer gets\n   almost none (vanishing); with them it is 1 + F'(x): the gradient goes back "
+      "whole")
+deepest = flows[max(args.depths)]
+lesson.claim(deepest["without"][0] < 1e-3 * deepest["with"][0]
+             and deepest["without"][1] < 0.8 < deepest["with"][1],
+             f"without BatchNorm, at {max(args.depths)} blocks the first conv gets "
+             f"{deepest['without'][0]:.0e} of the classifier's gradient without shortcuts (each "
+             f"block passes back x{deepest['without'][1]:.2f}) against {deepest['with'][0]:.0e} "
+             f"with them (x{deepest['with'][1]:.2f} a block: the shortcut's +1)")
 
 # 4. The three nets side by side, and the ResNet trained on shapes.
 print("\n4. the three nets for 3x32x32 shapes images")
