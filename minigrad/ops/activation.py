@@ -6,7 +6,7 @@ import numpy as np
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops import elementwise
-from minigrad.ops._args import as_array, dim_in_range, dim_or_axis
+from minigrad.ops._args import as_array, check_floating, dim_in_range, dim_or_axis
 
 
 class ReLU(Function):
@@ -110,7 +110,7 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        e = np.exp(x - x.max(axis=axis, keepdims=True, initial=-np.inf))   # x may be empty
+        e = np.exp(x - _row_max(x, axis))
         self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
@@ -120,7 +120,7 @@ class Softmax(Function):
 
 def log_softmax_array(x, axis):
     """log(softmax(x)) = x - max - log(sum(exp(x - max))): never exp of a positive number."""
-    shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)      # (x may be empty)
+    shifted = x - _row_max(x, axis)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -177,7 +177,15 @@ def log_softmax(x, dim=None, *, axis=None):
 
 def _softmax_axis(x, dim, op):
     """The axis to normalise along (the last by default), checked: None for a 0-d tensor,
-    whose one value is the whole distribution."""
+    whose one value is the whole distribution. Integers and bools are refused, as torch does
+    (a probability is not an integer)."""
+    check_floating(as_array(x), op)
     ndim = np.ndim(as_array(x))
     axis = dim_in_range(-1 if dim is None else dim, ndim, op)
     return None if ndim == 0 else axis
+
+
+def _row_max(x, axis):
+    """The max along axis, kept as a size-1 axis; 0 for an empty x (NumPy has no max of nothing,
+    and an empty x needs no shift)."""
+    return x.max(axis=axis, keepdims=True) if x.size else 0
