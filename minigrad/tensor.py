@@ -23,13 +23,32 @@ def is_grad_enabled():
     return _grad_enabled
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: ops inside record no graph (inference, optimizer steps)."""
+class _GradMode(contextlib.ContextDecorator):
+    """no_grad and enable_grad: graph recording switched to `recording` inside a `with` block or
+    a decorated function, and back to what it was after. As torch's, they decorate with or
+    without parentheses: `@no_grad()` or `@no_grad`."""
+
+    recording = None
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:                  # no_grad(): the context manager itself
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}(...) takes no argument, or decorates a function "
+                            f"when written bare (@{cls.__name__}); got "
+                            f"{type(orig_func).__name__}")
+        return cls()(orig_func)                # bare @no_grad: decorate the function
+
+    def _recreate_cm(self):
+        # A decorated function gets a fresh context per call, so that a recursive call, which
+        # enters again before it leaves, restores the state it found (one shared instance
+        # would end with recording switched off for good).
+        return type(self)()
 
     def __enter__(self):
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False
+        _grad_enabled = self.recording
 
     def __exit__(self, *exc):
         global _grad_enabled
@@ -37,13 +56,19 @@ class no_grad(contextlib.ContextDecorator):
         return False
 
 
-class enable_grad(no_grad):
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record no graph (inference, optimizer steps)."""
+
+    recording = False
+
+    def __init__(self):                        # as torch's: no_grad() takes no argument
+        super().__init__()
+
+
+class enable_grad(_GradMode):
     """Turn graph recording back on inside a `no_grad()` block (e.g. a saliency pass)."""
 
-    def __enter__(self):
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = True
+    recording = True
 
 
 class RemovableHandle:

@@ -82,6 +82,23 @@ def test_no_grad_context_and_decorator():
             assert (x * 2).requires_grad
 
 
+def test_bare_no_grad_decorates_as_torch_does_and_a_recursive_call_restores_the_state():
+    x = leaf([1.0])
+
+    @mg.no_grad                                     # without parentheses, as torch allows
+    def double(t):
+        return t * 2
+    assert not double(x).requires_grad and double.__name__ == "double"
+    assert mg.is_grad_enabled()
+
+    @mg.no_grad()
+    def depth_first(n):                             # enters no_grad again before it leaves
+        return depth_first(n - 1) if n else mg.is_grad_enabled()
+    assert depth_first(3) is False and mg.is_grad_enabled()
+    with pytest.raises(TypeError, match="takes no argument"):
+        mg.no_grad(3)
+
+
 def test_detach_stops_the_gradient():
     x = leaf([2.0])
     (x * x.detach()).backward()
