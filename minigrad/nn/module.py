@@ -10,6 +10,7 @@ Everything else (`state_dict`, `train`, `zero_grad`, `to`, `summary` ...) walks 
 join attribute names with dots ('features.0.weight'), exactly as PyTorch names them, so a state
 dict maps one-to-one onto the same model written in PyTorch.
 """
+import inspect
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -28,6 +29,23 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _check_takes_two_arguments(hook):
+    """Refuse a backward hook that cannot be called as hook(module, grad_output)."""
+    try:
+        signature = inspect.signature(hook)
+    except (TypeError, ValueError):                  # some builtins have none to read: let them be
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise TypeError(
+            f"register_full_backward_hook: minigrad calls hook(module, grad_output), and "
+            f"{getattr(hook, '__name__', hook)!r} takes {signature}. A torch-style "
+            f"hook(module, grad_input, grad_output) needs grad_input, which minigrad's module "
+            f"hooks do not have: drop that argument (register a hook on an input tensor with "
+            f"tensor.register_hook for its gradient)") from None
 
 
 class Module:
@@ -85,7 +103,9 @@ class Module:
         """Call `hook(module, grad_output)` when backward reaches this module's output, with
         grad_output = dL/d(output) as a Tensor; a returned Tensor replaces it (and so changes
         every gradient further back). Returns a handle whose `remove()` takes the hook away.
-        (PyTorch's hook also receives grad_input: `hook(module, grad_input, grad_output)`.)"""
+        (PyTorch's hook also receives grad_input: `hook(module, grad_input, grad_output)`; such
+        a hook is refused here, when it is registered, not later inside backward().)"""
+        _check_takes_two_arguments(hook)
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 

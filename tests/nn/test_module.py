@@ -119,6 +119,19 @@ def test_backward_hook_receives_grad_of_output_and_can_replace_it():
     assert nn.Module.register_backward_hook is nn.Module.register_full_backward_hook
 
 
+def test_a_torch_style_backward_hook_is_refused_when_registered():
+    layer = nn.Linear(3, 2)
+
+    def torch_style(module, grad_input, grad_output):
+        return None
+
+    with pytest.raises(TypeError, match=r"hook\(module, grad_output\).*torch_style.*drop that "
+                                        r"argument"):
+        layer.register_full_backward_hook(torch_style)
+    assert layer._backward_hooks == []                  # nothing half-registered
+    layer.register_full_backward_hook(lambda *anything: None)    # callable with two: accepted
+
+
 def test_register_buffer_rejects_non_arrays():
     with pytest.raises(TypeError, match="register_buffer\\('stats'\\): expected an ndarray"):
         nn.Module().register_buffer("stats", [1, 2])
