@@ -11,7 +11,11 @@ MNIST test digits:
 
     accuracy           of the trained model
     pointing, energy   attention rollout's pointing game and energy in mask, the mask being the
-                       digit's strokes (pixels above half the maximum; MNIST has no boxes)
+                       digit's strokes (pixels above half the maximum; MNIST has no boxes).
+                       Rollout here is Abnar & Zuidema's, not the slide's bare product of the
+                       attention matrices: each block's attention is averaged with the identity
+                       for the residual path, (A + I) / 2, and its rows renormalised
+                       (minigrad/saliency/transformer.py says why)
     drop mean / max    how much the accuracy falls when one head of one block is silenced at
                        test time (MultiheadAttention.head_mask), over all blocks and heads:
                        redundant heads give small drops

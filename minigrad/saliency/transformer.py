@@ -9,7 +9,12 @@ grid (the 'upsample' step brings it to the image's size):
                        for the residual path, (A + I) / 2, and its rows renormalised:
                            rollout = A'_M . A'_{M-1} ... A'_1,   map = rollout[class, patches]
                        heads fused by mean, max or min; discard_ratio drops each block's weakest
-                       links (Gildenblat's vit-explain) before the identity is added
+                       links (Gildenblat's vit-explain) before the identity is added.
+                       Not the bare product A_M ... A_1 of the lecture's slide: the identity
+                       stands for the residual path, which carries half of each token's own
+                       value past every block (without it, rollout forgets the skip
+                       connections); the renormalisation changes nothing for row-stochastic
+                       attention and matters only after discard_ratio has zeroed entries
     raw_attention      the last block's attention of the class token to the patches
     token_gradcam      Grad-CAM on the patch tokens that go into the last block's attention:
                        tokens (N, 1 + P, D) -> the patches as D maps on the grid, weighted by the
