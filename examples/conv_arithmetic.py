@@ -30,7 +30,7 @@ from minigrad.lessons import Lesson
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-parser = argparse.ArgumentParser(description="Convolution arithmetic: how padding, stride and dilation set the output size")
+parser = argparse.ArgumentParser(description="Convolution arithmetic")
 parser.add_argument("--max-size", type=int, default=9, help="largest input side checked")
 parser.add_argument("--out", default="conv_arithmetic")
 lesson = Lesson(parser)
@@ -70,8 +70,9 @@ print("\n2. padding modes (input 7 x 7)")
 print("   kernel  'valid' (p=0)   'same' (out = in)   'full' (p = k-1: every partial overlap)")
 padding_sizes = {}
 for k in (3, 4, 5):
-    padding_sizes[k] = sizes = tuple(F.conv2d(mg.tensor(np.ones((1, 1, 7, 7))), mg.tensor(np.ones((1, 1, k, k))),
-                      padding=mode).shape[2] for mode in ("valid", "same", "full"))
+    padding_sizes[k] = sizes = tuple(
+        F.conv2d(mg.tensor(np.ones((1, 1, 7, 7))), mg.tensor(np.ones((1, 1, k, k))),
+                 padding=mode).shape[2] for mode in ("valid", "same", "full"))
     print(f"   {k}x{k}     {sizes[0]:>6}          {sizes[1]:>6}              {sizes[2]:>6}")
 print("   'same' with an even kernel pads one more pixel at the bottom/right (as PyTorch);"
       "\n   PyTorch has no 'full': there it is padding=k-1.")

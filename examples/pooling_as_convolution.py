@@ -25,7 +25,7 @@ from minigrad.lessons import Lesson
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-parser = argparse.ArgumentParser(description="Average pooling and global average pooling are convolutions; max pooling is not")
+parser = argparse.ArgumentParser(description="Pooling as convolution")
 parser.add_argument("--windows", type=int, default=20_000, help="2x2 windows for the fit")
 parser.add_argument("--out", default="pooling_as_convolution")
 lesson = Lesson(parser)

@@ -21,12 +21,16 @@ FAILED = "the lesson's claim did not hold: "
 
 
 class Lesson:
-    """The settings of one lesson (`args`) and whether they are its defaults (`at_defaults`).
+    """The settings of one lesson (`args`, from `parser`) and whether they are its defaults
+    (`at_defaults`).
 
     `not_claimed`: settings that do not change what the lesson measures (where to write its
     picture, say); the claims are still checked when only these differ from the defaults."""
 
-    def __init__(self, parser, not_claimed=("out",)):
+    def __init__(self, parser=None, not_claimed=("out",)):
+        if parser is None:                  # a lesson without settings: always at its defaults
+            self.args, self.at_defaults = None, True
+            return
         # In a notebook the kernel's own command line (-f kernel.json) is not the lesson's:
         # there the lesson runs at its defaults (edit them in the cell to try others).
         in_notebook = "ipykernel" in sys.modules

@@ -31,3 +31,10 @@ def test_away_from_the_defaults_a_claim_is_reported_not_checked(monkeypatch, cap
     lesson.claim(False, "an epoch is enough")
     assert capsys.readouterr().out == ("claim not checked (not the default settings): an epoch "
                                        "is enough\n")
+
+
+def test_a_lesson_without_settings_is_always_at_its_defaults():
+    lesson = Lesson()
+    assert lesson.at_defaults and lesson.args is None
+    with pytest.raises(SystemExit, match="the lesson's claim did not hold: 1 = 2"):
+        lesson.claim(False, "1 = 2")
