@@ -32,6 +32,7 @@ import minigrad
 from minigrad.data import DATA_VERSIONS
 from minigrad.apps.bench import register as _add_bench
 from minigrad.apps.explain_cli import register as _add_saliency_commands
+from minigrad.nn.checkpoint import write_atomically
 from minigrad.apps.options import (UsageError, add_debug_option, non_negative_float,
                                    non_negative_int, positive_float, positive_int)
 
@@ -317,7 +318,8 @@ def _finish(model, config, history, eval_loader, eval_name, out, started):
     metrics = {"config": config, "history": history, "evaluated_on": eval_name,
                "accuracy": result["accuracy"], "loss": result["loss"],
                "confusion": result["confusion"].tolist(), "train_seconds": seconds}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    write_atomically(out / "metrics.json",    # never half a file, as the checkpoints
+                     lambda file: file.write(json.dumps(metrics, indent=1).encode()))
     viz.plot_curves(history, out / "curves.png", val_label=eval_name)
     viz.plot_confusion(result["confusion"], out / "confusion.png")
     first_image = next(iter(eval_loader))[0].numpy()[0]

@@ -49,6 +49,12 @@ def save(model_or_state, path):
     """
     state = model_or_state.state_dict() if isinstance(model_or_state, Module) else model_or_state
     arrays = flatten_state(state)  # before any file exists: bad values fail here
+    write_atomically(path, lambda file: np.savez(file, **arrays))
+
+
+def write_atomically(path, write):
+    """Call write(file) on a temporary file beside `path`, then put it in place in one
+    `os.replace`: a crash, a kill or an exception mid-write leaves any old file intact."""
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
     try:
@@ -58,7 +64,7 @@ def save(model_or_state, path):
         raise _save_error(error, path) from error
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the name points at them
         os.replace(temporary, path)

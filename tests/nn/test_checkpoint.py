@@ -223,3 +223,19 @@ def test_full_training_state_round_trips_through_one_file(tmp_path):
     np.testing.assert_array_equal(restored["state"][0]["momentum_buffer"],
                                   optimizer.state[model[0].weight]["momentum_buffer"])
     assert list(nn.select(saved, "model")) == list(model.state_dict())
+
+
+def test_write_atomically_leaves_the_old_file_when_the_writer_fails(tmp_path):
+    """minigrad train writes metrics.json this way too: never half a file."""
+    from minigrad.nn.checkpoint import write_atomically
+    target = tmp_path / "metrics.json"
+    write_atomically(target, lambda file: file.write(b'{"old": 1}'))
+
+    def fails_halfway(file):
+        file.write(b'{"new"')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, fails_halfway)
+    assert target.read_bytes() == b'{"old": 1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
