@@ -1,19 +1,23 @@
-"""Train AlexNet-lite on the procedural `shapes` data set (or on CIFAR-10).
+# %% [markdown]
+# # Train AlexNet-lite on the procedural `shapes` data set (or on CIFAR-10)
+#
+# (Or open this file as a notebook: each `# %%` line starts a cell.)
+#
+#     python examples/train_alexnet_lite.py                       # shapes: 10k train / 2k test
+#     python examples/train_alexnet_lite.py --dataset cifar10     # needs the CIFAR-10 files
+#     python examples/train_alexnet_lite.py --no-batch-norm       # AlexNet as it was, no BN
+#     python examples/train_alexnet_lite.py --epochs 1 --limit 128 --test-limit 64   # a quick look
+#
+# This one builds its data pipeline from `minigrad.apps.recipes` (the per-data-set normalisation,
+# augmentation and hyper-parameters that `minigrad train` uses); see train_lenet.py for every
+# step written out. It takes several minutes on two cores: AlexNet-lite does ~100x the
+# arithmetic of LeNet-5 per image.
+#
+# BatchNorm after every convolution is on by default: without it (and with PyTorch's default
+# initialisation) SGD leaves the eight-layer net at chance level for the first epochs -- the
+# signal fades on its way through the layers -- while with it the net learns from the first batches.
 
-    python examples/train_alexnet_lite.py                       # shapes: 10k train / 2k test
-    python examples/train_alexnet_lite.py --dataset cifar10     # needs the CIFAR-10 files
-    python examples/train_alexnet_lite.py --no-batch-norm       # AlexNet as it was, no BN
-    python examples/train_alexnet_lite.py --epochs 1 --limit 128 --test-limit 64   # a quick look
-
-This one builds its data pipeline from `minigrad.apps.recipes` (the per-data-set normalisation,
-augmentation and hyper-parameters that `minigrad train` uses); see train_lenet.py for every
-step written out. It takes several minutes on two cores: AlexNet-lite does ~100x the
-arithmetic of LeNet-5 per image.
-
-BatchNorm after every convolution is on by default: without it (and with PyTorch's default
-initialisation) SGD leaves the eight-layer net at chance level for the first epochs -- the
-signal fades on its way through the layers -- while with it the net learns from the first batches.
-"""
+# %%
 import argparse
 from pathlib import Path
 
@@ -24,8 +28,9 @@ from minigrad.models import AlexNetLite
 from minigrad.apps.recipes import RECIPES, make_loaders, make_optimizer, one_cycle
 from minigrad.runs import Run
 from minigrad.train import evaluate, fit
+from minigrad.lessons import Lesson
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description="Train AlexNet-lite on the procedural `shapes` data set (or on CIFAR-10)")
 parser.add_argument("--dataset", default="shapes", choices=["shapes", "cifar10"])
 parser.add_argument("--epochs", type=int, help="default: the recipe's")
 parser.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
@@ -33,7 +38,8 @@ parser.add_argument("--root", help="directory with cifar-10-binary files")
 parser.add_argument("--limit", type=int, help="train on the first N training images only")
 parser.add_argument("--test-limit", type=int, help="test on the first N test images only")
 parser.add_argument("--out", default="runs/train_alexnet_lite")
-args = parser.parse_args()
+lesson = Lesson(parser)
+args = lesson.args
 
 recipe = RECIPES[args.dataset]
 epochs = args.epochs or recipe.epochs
