@@ -171,6 +171,15 @@ def test_bcos_mnist_explains_both_networks_and_draws_the_grid(in_tmp, monkeypatc
     assert is_png(in_tmp / "b.png")
 
 
+def test_activations_derivatives_by_backward_and_tanh_as_a_sigmoid(in_tmp, monkeypatch, capsys):
+    out = run_example("activations.py", monkeypatch, capsys, "--points", 201)
+    gaps = re.search(r"2 sigmoid\(2x\) - 1 on \[-6, 6\]: max difference (\S+), of the "
+                     r"derivatives (\S+)", out).groups()
+    assert max(map(float, gaps)) < 1e-14
+    assert re.search(r"sigmoid +largest slope 0\.250 \(at x = \+0\.00\)", out)
+    assert is_png(in_tmp / "activations.png")
+
+
 # Examples run by a test in another file (the file named).
 ELSEWHERE = {"train_lenet.py": "tests/test_train.py"}
 
