@@ -180,6 +180,16 @@ def test_activations_derivatives_by_backward_and_tanh_as_a_sigmoid(in_tmp, monke
     assert is_png(in_tmp / "activations.png")
 
 
+def test_convolution_algebra_composes_folds_and_shifts(in_tmp, monkeypatch, capsys):
+    out = run_example("convolution_algebra.py", monkeypatch, capsys, "--size", 16, "--channels",
+                      2)
+    composed, batchnorm, shifted = (float(re.search(pattern, out)[1]) for pattern in (
+        r"composed kernel: .* max difference (\S+)", r"bias t\): max difference (\S+)",
+        r"shifted input to (\S+)"))
+    assert max(composed, batchnorm, shifted) < 1e-12
+    assert float(re.search(r"change (\d+)% of its size at best", out)[1]) > 5   # odd shift
+
+
 # Examples run by a test in another file (the file named).
 ELSEWHERE = {"train_lenet.py": "tests/test_train.py"}
 
