@@ -190,6 +190,13 @@ def test_convolution_algebra_composes_folds_and_shifts(in_tmp, monkeypatch, caps
     assert float(re.search(r"change (\d+)% of its size at best", out)[1]) > 5   # odd shift
 
 
+def test_constant_initialisation_never_breaks_the_symmetry(in_tmp, monkeypatch, capsys):
+    out = run_example("constant_initialisation.py", monkeypatch, capsys, "--steps", 100)
+    assert re.search(r"constant 0\.5 +units differ by 0\.00e\+00 after one step, 0\.00e\+00 "
+                     r"after 100; XOR corners right: (50|75)%", out)
+    assert re.search(r"random .* after 100; XOR corners right: 100%", out)
+
+
 # Examples run by a test in another file (the file named).
 ELSEWHERE = {"train_lenet.py": "tests/test_train.py"}
 
