@@ -47,16 +47,21 @@ epochs = args.epochs or recipe.epochs
 train_loader, test_loader, _ = make_loaders(args.dataset, recipe, recipe.batch_size,
                                             root=args.root, limit=args.limit,
                                             test_limit=args.test_limit)
+
+# %%
 nn.manual_seed(0)
 model = AlexNetLite(batch_norm=args.batch_norm, image_size=recipe.size)   # 64: shapes v3
 nn.summary(model, (1, 3, recipe.size, recipe.size))
 optimizer = make_optimizer(recipe.optimizer, model.parameters(), recipe.lr, recipe.weight_decay)
 scheduler = one_cycle(optimizer, recipe.lr, epochs, len(train_loader))
 
+# %%
 out = Path(args.out)
 scratch.keep_freed_memory()        # reuse freed pages step after step (see examples/train_lenet.py)
 history = fit(model, train_loader, test_loader, optimizer, epochs, scheduler,
               run=Run(out), scheduler_step="batch", val_name="test")
+
+# %%
 result = evaluate(model, test_loader)
 print(f"test accuracy {result['accuracy']:.2%}")
 classes = SHAPE_CLASSES if args.dataset == "shapes" else CIFAR10_CLASSES
