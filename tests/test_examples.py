@@ -197,6 +197,15 @@ def test_constant_initialisation_never_breaks_the_symmetry(in_tmp, monkeypatch, 
     assert re.search(r"random .* after 100; XOR corners right: 100%", out)
 
 
+def test_mlp_versus_conv_builds_the_convolutions_matrix(in_tmp, monkeypatch, capsys):
+    out = run_example("mlp_versus_conv.py", monkeypatch, capsys, "--size", 8)
+    assert "a Linear layer 8x8 -> 8x8: 4,096 weights" in out
+    found = re.search(r"(\d+) nonzero entries .* (\d+) distinct values; .* max difference (\S+)",
+                      out)
+    assert int(found[1]) == 9 * 36 + 6 * 4 * 6 + 4 * 4 and int(found[2]) == 9   # inner, edges,
+    assert float(found[3]) < 1e-12                                              # corners
+
+
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
 # shapes v3, and #30's new second-order lessons.
 NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
