@@ -206,6 +206,13 @@ def test_mlp_versus_conv_builds_the_convolutions_matrix(in_tmp, monkeypatch, cap
     assert float(found[3]) < 1e-12                                              # corners
 
 
+def test_factorised_convolutions_make_rank_one_kernels(in_tmp, monkeypatch, capsys):
+    out = run_example("factorised_convolutions.py", monkeypatch, capsys, "--n", 3)
+    assert float(re.search(r"outer product as kernel: max difference (\S+)", out)[1]) < 1e-12
+    assert float(re.search(r"best rank-1 kernel leaves (\d+)%", out)[1]) > 5
+    assert "Sobel kernel has rank 1" in out
+
+
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
 # shapes v3, and #30's new second-order lessons.
 NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
