@@ -19,12 +19,19 @@ op in ops/) has methods on NumPy arrays and keeps what backward needs on `self`.
 has static methods on Tensors and keeps it on a separate `ctx`. The bridge is `_Node`, a minigrad
 Function: its forward and backward call yours, wrapping the arrays as Tensors and unwrapping
 what you return, and it checks that backward returns one gradient of the right shape per input.
-"""
-from minigrad.function import Function as _MinigradFunction
-from minigrad.gradcheck import gradcheck  # noqa: F401  (torch.autograd.gradcheck's place)
-from minigrad.tensor import Tensor, no_grad
 
-__all__ = ["Function", "FunctionCtx", "gradcheck"]
+With create_graph=True (here, or in `grad`, torch.autograd.grad's twin) your backward runs while
+recording, as in PyTorch: written with Tensor ops on what forward received or returned, its
+gradients can be differentiated again. A tensor saved from inside forward is a constant to it,
+so then the gradients are refused a second differentiation instead (never a silent zero).
+"""
+import copy
+
+from minigrad.function import Function as _MinigradFunction
+from minigrad.gradcheck import gradcheck, gradgradcheck  # noqa: F401  (torch.autograd's places)
+from minigrad.tensor import Tensor, grad, no_grad  # noqa: F401  (grad: torch.autograd.grad)
+
+__all__ = ["Function", "FunctionCtx", "grad", "gradcheck", "gradgradcheck"]
 
 
 class FunctionCtx:
@@ -121,14 +128,30 @@ class _Node(_MinigradFunction):
         if not isinstance(output, Tensor):
             raise TypeError(f"{function.__name__}.forward returned a {type(output).__name__}; "
                             f"it must return one Tensor (minigrad's Functions have one output)")
+        self.output = output
         return output.data
 
     def backward(self, grad):
         with no_grad():
-            grads = self.function.backward(self.ctx, Tensor(grad))
+            return self._checked(self.function.backward(self.ctx, Tensor(grad)))
+
+    def differentiable_backward(self, grad, output, *tensors):
+        """Your backward on Tensors, recorded, with ctx's saved output as this node's output
+        (so that it carries the graph). A floating-point tensor saved from inside forward is a
+        constant to it: then the default, a gradient refused a second differentiation."""
+        known = {id(arg) for arg in self.args if isinstance(arg, Tensor)} | {id(self.output)}
+        if any(t is not None and id(t) not in known and t.dtype.kind == "f"
+               for t in self.ctx.saved_tensors):
+            return super().differentiable_backward(grad, output, *tensors)
+        ctx = copy.copy(self.ctx)
+        ctx.saved_tensors = tuple(output if t is self.output else t for t in ctx.saved_tensors)
+        return self._checked(self.function.backward(ctx, grad), recorded=True)
+
+    def _checked(self, grads, recorded=False):
+        """What your backward returned, checked: one gradient per Tensor argument of forward."""
         grads = grads if isinstance(grads, tuple) else (grads,)
         self._check_count(grads)
-        return tuple(self._gradient(position, arg, grad_arg)
+        return tuple(self._gradient(position, arg, grad_arg, recorded)
                      for position, (arg, grad_arg) in enumerate(zip(self.args, grads))
                      if isinstance(arg, Tensor))
 
@@ -145,9 +168,9 @@ class _Node(_MinigradFunction):
                                    f"{position} of forward, a {type(arg).__name__}, not a "
                                    f"Tensor; return None in its place")
 
-    def _gradient(self, position, tensor, grad):
-        """The array the engine needs: of the input's shape (or one it broadcast to, which the
-        engine sums back) and dtype, as PyTorch casts it."""
+    def _gradient(self, position, tensor, grad, recorded=False):
+        """The array the engine needs (a Tensor, when recorded): of the input's shape (or one it
+        broadcast to, which the engine sums back) and dtype, as PyTorch casts it."""
         if grad is None:
             return None
         name = self.function.__name__
@@ -157,16 +180,22 @@ class _Node(_MinigradFunction):
         if not _broadcasts_to(tensor.shape, grad.shape):
             raise ValueError(f"{name}.backward returned a gradient of shape {grad.shape} for "
                              f"argument {position} of forward, of shape {tensor.shape}")
+        if recorded:
+            return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
         return grad.data.astype(tensor.dtype, copy=False)
 
     def release(self):
-        """Free ctx and the arguments after backward, keeping the name that repr shows."""
+        """Free ctx, the arguments and the output after backward, keeping the name that repr
+        shows."""
         function = self.function
         super().release()
         self.function = function
 
+    def name(self):
+        return f"{self.function.__name__}Backward"       # PyTorch's name for the node
+
     def __repr__(self):
-        return f"<{self.function.__name__}Backward>"     # PyTorch's name for the node
+        return f"<{self.name()}>"
 
 
 def _broadcasts_to(shape, target):

@@ -13,6 +13,17 @@ wraps the result in a Tensor and, when a gradient is wanted, records the node in
 Broadcasting is undone here, once, for every op: a binary op's `backward` may return its gradient
 in the broadcast shape of the output, and `input_grads` sums it back to each input's own shape
 with `unbroadcast`. No op calls `unbroadcast` itself.
+
+Gradients of gradients (`backward(create_graph=True)`, `minigrad.autograd.grad`) need the
+backward itself recorded as a graph. `backward` works on arrays and records nothing, so an op
+that can be differentiated twice has a second method beside it, its second-order rule:
+
+    differentiable_backward(grad, output, *inputs) -> the same gradients as `backward`, built
+        with Tensor ops from the Tensors grad = dL/d(output), output and inputs (so recorded)
+
+The first-order path never calls it (it pays one test per op for it). An op without one gets the
+default below: the right gradient values, in a node that refuses, naming the op, to be
+differentiated again (never a silent zero).
 """
 from __future__ import annotations
 
@@ -31,12 +42,23 @@ class Function:
     # `linearize` reads a network through such ops only. A product says so with a method instead,
     # piecewise_linear(varies) -> bool, given which inputs vary with the network's input.
     piecewise_linear = False
+    # Why this node may not be differentiated (a message), or None: see NoSecondOrder.
+    refusal = None
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def backward(self, grad):
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    def differentiable_backward(self, grad, output, *inputs):
+        """The default for an op without a second-order rule: `backward`'s values, each in a
+        NoSecondOrder node that refuses to be differentiated."""
+        grads = self.backward(grad.data)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return tuple(None if g is None else
+                     NoSecondOrder.apply(grad, *inputs, value=np.asarray(g), op=self.name())
+                     for g in grads)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -58,22 +80,29 @@ class Function:
             result._ctx = fn
         return result
 
-    def input_grads(self, grad):
+    def input_grads(self, grad, output=None):
         """(input, dL/d(input)) for each input that wants a gradient, given grad = dL/d(output).
 
         The chain rule is `backward`'s; this adds only the bookkeeping every op shares: a single
         gradient becomes a 1-tuple, inputs that need none are skipped, and each gradient is
-        summed back to its input's shape (the backward of broadcasting).
+        summed back to its input's shape (the backward of broadcasting). Given the `output`
+        Tensor (create_graph=True), grad is a Tensor and the rule is `differentiable_backward`'s:
+        the gradients are Tensors, recorded (anomaly mode then checks the ops that make them).
         """
-        grads = self.backward(grad)
+        if output is None:
+            grads = self.backward(grad)
+        else:
+            grads = self.differentiable_backward(grad, output, *self.inputs)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        if anomaly_checks is not None:
+        if anomaly_checks is not None and output is None:
             anomaly_checks.backward(self, grad, grads)
         for tensor_in, grad_in in zip(self.inputs, grads):
             if tensor_in is None or grad_in is None or not tensor_in.requires_grad:
                 continue
-            grad_in = unbroadcast(np.asarray(grad_in), tensor_in.shape)
+            if output is None:
+                grad_in = np.asarray(grad_in)
+            grad_in = unbroadcast(grad_in, tensor_in.shape)
             if grad_in.shape != tensor_in.shape:
                 raise RuntimeError(f"{self!r}.backward returned a gradient of shape "
                                    f"{grad_in.shape} for an input of shape {tensor_in.shape}")
@@ -97,6 +126,20 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class NoSecondOrder(Function):
+    """A gradient computed by `op`, which has no second-order rule: the value is right, but its
+    own backward is refused, naming the op, before any gradient changes (a zero would be wrong).
+    Its inputs are the incoming gradient and the op's inputs: whatever the value depends on."""
+
+    def forward(self, grad, *inputs, value, op):
+        self.refusal = (f"{op} has no second-order rule: its gradient (computed with "
+                        f"create_graph=True) cannot be differentiated again")
+        return value
+
+    def backward(self, grad):
+        raise NotImplementedError(self.refusal)
 
 
 class AccumulateGrad:
@@ -152,12 +195,13 @@ def unbroadcast(grad, shape):
 
     When an input of shape (3, 1) was broadcast to (5, 3, 4) in forward, each of its elements was
     used 5 * 4 times, so its gradient is the sum over those copies: sum over the leading axis that
-    broadcasting added, and over every axis where the input had size 1.
+    broadcasting added, and over every axis where the input had size 1. (`grad` may be an array
+    or, under create_graph, a Tensor: the same sums, recorded.)
     """
     if grad.shape == tuple(shape):
         return grad
     if not shape:                 # NumPy's full sum is a scalar; a 0-d parameter needs an array
-        return np.asarray(grad.sum())
+        return grad.sum(axis=None, keepdims=True).reshape(())
     added_axes = grad.ndim - len(shape)
     grad = grad.sum(axis=tuple(range(added_axes))) if added_axes > 0 else grad
     stretched = tuple(i for i, n in enumerate(shape)

@@ -6,10 +6,16 @@ For each input x that requires grad and each element x[i]:
 
 with L = sum(fn(*inputs) * W) for a fixed random W, so that every element of a non-scalar output
 is checked with a different weight (a plain sum would hide errors that cancel out).
+
+`gradgradcheck` checks second derivatives the same way: it runs `gradcheck` on the first
+derivative, (inputs, W) -> dL/d(inputs) computed by autograd with create_graph=True, whose
+autograd gradient is then a second derivative and is compared with central differences of the
+first derivative.
 """
 import numpy as np
 
-from minigrad.tensor import Tensor, no_grad
+from minigrad.ops.shape import cat, reshape
+from minigrad.tensor import Tensor, enable_grad, grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -23,20 +29,13 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     through unchanged. `fn(*inputs)` must return a floating-point Tensor. PyTorch's form, the
     inputs as one tuple, works too: `gradcheck(fn, (x, y))` is `gradcheck(fn, x, y)`.
     """
-    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
-        inputs = tuple(inputs[0])
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input has requires_grad=True, there is nothing to check")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} must be float64 for accurate finite "
-                            f"differences, got {inputs[i].dtype}")
+    inputs, checked = _checked_inputs(inputs, "gradcheck")
     output = fn(*inputs)
     weights = np.random.default_rng(seed).standard_normal(output.shape)
     for i in checked:
         inputs[i].grad = None
-    output.backward(weights)
+    if output.requires_grad:          # else autograd says the output is constant: gradient 0
+        output.backward(weights)
     for i in checked:
         grad = inputs[i].grad
         analytic = grad.data if grad is not None else np.zeros(inputs[i].shape)
@@ -44,6 +43,42 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                                      eps)
         _compare(i, inputs[i].shape, analytic, numeric, atol, rtol)
     return True
+
+
+def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check fn's second derivatives against central differences of its first; True, or
+    GradcheckError. The inputs are gradcheck's; the random dL/d(output) W is checked as one
+    more input (last in the messages), since a gradient also depends on it."""
+    inputs, checked = _checked_inputs(inputs, "gradgradcheck")
+    with no_grad():
+        shape = fn(*inputs).shape
+    weights = Tensor(np.random.default_rng(seed + 1).standard_normal(shape), requires_grad=True)
+
+    def first_derivative(*inputs_and_weights):
+        *arguments, output_grad = inputs_and_weights
+        with enable_grad():         # gradcheck's central differences run under no_grad
+            grads = grad(fn(*arguments), [arguments[i] for i in checked], output_grad,
+                         create_graph=True, allow_unused=True)
+        return cat([reshape(g if g is not None else Tensor(np.zeros(arguments[i].shape)), (-1,))
+                    for i, g in zip(checked, grads)])
+
+    return gradcheck(first_derivative, *inputs, weights, eps=eps, atol=atol, rtol=rtol,
+                     seed=seed)
+
+
+def _checked_inputs(inputs, name):
+    """The inputs as a tuple (PyTorch's form, one tuple, too), and the positions of those that
+    require grad, each float64."""
+    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+        inputs = tuple(inputs[0])
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError(f"{name}: no input has requires_grad=True, there is nothing to check")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"{name}: input {i} must be float64 for accurate finite "
+                            f"differences, got {inputs[i].dtype}")
+    return inputs, checked
 
 
 def numerical_gradient(scalar_fn, x, eps=1e-6):

@@ -221,7 +221,8 @@ class Tensor:
     def grad(self):
         """dL/d(this tensor), summed over every backward() since it was last cleared: a Tensor
         that does not require grad, or None. (Inside the engine gradients are plain arrays;
-        this wraps them once, at the leaves.)"""
+        this wraps them once, at the leaves. With backward(create_graph=True) they are Tensors
+        all along, and .grad keeps their graph.)"""
         return self._grad
 
     @grad.setter
@@ -239,8 +240,12 @@ class Tensor:
         self._grad = value
 
     def _accumulate_grad(self, grad):
-        """Add the array `grad` into .grad (backward accumulates, as in PyTorch)."""
-        if self._grad is None:
+        """Add the array `grad` into .grad (backward accumulates, as in PyTorch). A Tensor
+        `grad` (create_graph=True) is added out of place, so .grad keeps its graph (a clone
+        at first: two leaves must not share one .grad)."""
+        if isinstance(grad, Tensor):
+            self._grad = grad.clone() if self._grad is None else self._grad + grad
+        elif self._grad is None:
             self._grad = Tensor(grad.astype(self.dtype, copy=True))
         else:
             self._grad.data = self._grad.data + grad
@@ -316,58 +321,50 @@ class Tensor:
         `gradient` is dL/d(self) (an array or Tensor of self's shape); it may be omitted only
         when self holds a single number (then 1). The graph's saved buffers are freed afterwards
         unless `retain_graph=True`. `inputs`, as in PyTorch: accumulate into these tensors only.
+        `create_graph=True` records the backward itself, so each `.grad` is a Tensor with a
+        graph that can be differentiated again (then retain_graph defaults to True, as torch's).
+        That graph holds the leaf whose .grad holds the graph: as torch advises, prefer
+        `autograd.grad` there, or set .grad = None when done, so that the memory goes at once.
         """
-        if create_graph:
-            raise NotImplementedError("backward(create_graph=True): minigrad cannot yet "
-                                      "differentiate a gradient (gradients of gradients); "
-                                      "its gradients carry no graph")
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True")
-        grad = self._initial_grad(gradient)
+        grad = self._initial_grad(gradient, create_graph)
         order = nodes_behind(self)
         _check_graph_intact(order)
         only = None if inputs is None else _chosen_inputs(inputs, order)
-        self._walk_back(order, {id(self): grad}, bool(retain_graph), only)
-
-    @staticmethod
-    def _walk_back(order, grads, retain_graph, only=None):
-        """The chain rule over the graph, from the output back to the leaves (keeping .grad
-        of the ids in `only`, when given)."""
-        for node in reversed(order):
-            node_grad = grads.pop(id(node), None)
-            if node_grad is None:
-                continue
-            node_grad = node._run_hooks(node_grad)
+        retain_graph = create_graph if retain_graph is None else retain_graph
+        for node, node_grad in chain_rule(order, {id(self): grad}, retain_graph, create_graph):
             keeps_grad = node._ctx is None or node._retains_grad
             if keeps_grad if only is None else id(node) in only:
                 node._accumulate_grad(node_grad)
-            if node._ctx is None:
-                continue
-            # the chain rule at this node: its op turns dL/d(node) into dL/d(each input) ...
-            for tensor_in, grad_in in node._ctx.input_grads(node_grad):
-                key = id(tensor_in)       # ... and a tensor used twice gets the sum of both
-                grads[key] = grad_in if key not in grads else grads[key] + grad_in
-            if not retain_graph:
-                node._ctx.release()
 
-    def _initial_grad(self, grad):
+    def _initial_grad(self, grad, create_graph=False):
+        """dL/d(self) to start from: an array, or (create_graph) a Tensor, which may itself
+        carry a graph."""
         if grad is None:
             if self.numel() != 1:
                 raise RuntimeError(f"backward() needs a `gradient` argument for a non-scalar "
-                                   f"output (shape {self.shape}); pass dL/d(output) of that shape")
-            return np.ones_like(self.data)
-        grad = _to_array(grad, self.dtype)
-        if grad.shape != self.shape:
-            raise ValueError(f"backward(): gradient has shape {grad.shape}, expected {self.shape}")
-        return grad
+                                   f"output (shape {self.shape}); pass dL/d(output) of that shape "
+                                   f"(autograd.grad: in grad_outputs)")
+            grad = np.ones_like(self.data)
+        array = _to_array(grad, self.dtype)
+        if array.shape != self.shape:
+            raise ValueError(f"backward(): gradient has shape {array.shape}, expected "
+                             f"{self.shape}")
+        if not create_graph:
+            return array
+        return grad if isinstance(grad, Tensor) and grad.dtype == self.dtype else Tensor(array)
 
     def _run_hooks(self, grad):
+        """grad after this tensor's hooks: an array, or a Tensor when the backward is recorded."""
+        recorded = isinstance(grad, Tensor)
         for hook in list(self._hooks):
-            replaced = hook(Tensor(grad))
+            replaced = hook(grad if recorded else Tensor(grad))
             if replaced is None:
                 continue
-            replaced = np.asarray(as_array(replaced), dtype=self.dtype)
+            if not recorded:
+                replaced = np.asarray(as_array(replaced), dtype=self.dtype)
             if replaced.shape != self.shape:
                 raise ValueError(f"hook {getattr(hook, '__qualname__', hook)!r} returned a "
                                  f"gradient of shape {replaced.shape}; this tensor has shape "
@@ -405,10 +402,11 @@ def as_array(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def nodes_behind(root):
+def nodes_behind(*roots):
     """The graph behind a result: every tensor that `root` depends on and that requires grad
-    (root included), each after its inputs. With `tensor.grad_fn` (the op that made a tensor,
-    None for a leaf) and `op.inputs`, this is the public way to walk a graph (viz, saliency).
+    (root included), each after its inputs (given several roots, the graph behind them all).
+    With `tensor.grad_fn` (the op that made a tensor, None for a leaf) and `op.inputs`, this is
+    the public way to walk a graph (viz, saliency).
 
     Why a topological sort? A tensor's gradient is the *sum* of the gradients flowing back from
     every op that used it, so it may be passed on only once all of those ops have been visited.
@@ -416,7 +414,7 @@ def nodes_behind(root):
     instead of recursion, so a chain of 100,000 ops does not hit Python's recursion limit.
     """
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
@@ -432,6 +430,85 @@ def nodes_behind(root):
     return order
 
 
+def chain_rule(order, grads, retain_graph, create_graph):
+    """Yield (tensor, dL/d(tensor)) for every tensor of `order` that a gradient reaches, from the
+    outputs back to the leaves; `grads` holds dL/d(output) by id(output).
+
+    The gradients are arrays; with create_graph they are Tensors, every step is recorded
+    (each op's `differentiable_backward` instead of its `backward`), and so the gradients can
+    be differentiated again."""
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        for node in reversed(order):
+            node_grad = grads.pop(id(node), None)
+            if node_grad is None:
+                continue
+            node_grad = node._run_hooks(node_grad)
+            yield node, node_grad
+            if node._ctx is None:
+                continue
+            # the chain rule at this node: its op turns dL/d(node) into dL/d(each input) ...
+            for tensor_in, grad_in in node._ctx.input_grads(node_grad,
+                                                            node if create_graph else None):
+                key = id(tensor_in)       # ... and a tensor used twice gets the sum of both
+                grads[key] = grad_in if key not in grads else grads[key] + grad_in
+            if not retain_graph:
+                node._ctx.release()
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, *,
+         allow_unused=False):
+    """d(outputs)/d(inputs), as torch.autograd.grad: a tuple with one gradient per input,
+    leaving every `.grad` alone. `grad_outputs` are dL/d(output) (may be omitted for outputs
+    of one element); with create_graph=True the gradients carry a graph, so they can be
+    differentiated again (retain_graph then defaults to True). An input that the outputs do
+    not depend on is an error, or None with allow_unused=True (keyword-only: torch's argument
+    in that position is its deprecated only_inputs)."""
+    outputs, inputs = _as_tuple(outputs, "outputs"), _as_tuple(inputs, "inputs")
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else \
+        _as_tuple(grad_outputs, "grad_outputs")
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for index, output in enumerate(outputs):
+        if not output.requires_grad:
+            raise RuntimeError(f"grad: output {index} does not require grad: no input of its "
+                               f"computation had requires_grad=True")
+    for index, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad: input {index} does not require grad, so it has no "
+                               f"gradient to compute")
+    order = nodes_behind(*outputs)
+    _check_graph_intact(order)
+    grads = {}
+    for output, grad_output in zip(outputs, grad_outputs):
+        start = output._initial_grad(grad_output, create_graph)
+        grads[id(output)] = start if id(output) not in grads else grads[id(output)] + start
+    wanted = {id(tensor) for tensor in inputs}
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    found = {id(node): node_grad for node, node_grad
+             in chain_rule(order, grads, retain_graph, create_graph) if id(node) in wanted}
+    return tuple(_found_gradient(found, tensor, index, create_graph, allow_unused)
+                 for index, tensor in enumerate(inputs))
+
+
+def _as_tuple(values, name):
+    """One value or a list or tuple of them, as a tuple; outputs and inputs must be Tensors."""
+    values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
+    if name != "grad_outputs" and not all(isinstance(v, Tensor) for v in values):
+        raise TypeError(f"grad: {name} must be a Tensor or a sequence of Tensors")
+    return values
+
+
+def _found_gradient(found, tensor, index, create_graph, allow_unused):
+    """What grad() returns for one input: its gradient as a Tensor, or None where unused."""
+    if id(tensor) not in found:
+        if allow_unused:
+            return None
+        raise RuntimeError(f"grad: input {index} (shape {tensor.shape}) was not used to "
+                           f"compute the outputs; pass allow_unused=True to get None for it")
+    gradient = found[id(tensor)]
+    return gradient if create_graph else Tensor(np.array(gradient, dtype=tensor.dtype))
+
+
 def _chosen_inputs(inputs, order):
     """The ids of backward(inputs=...): tensors the output depends on, each requiring grad."""
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -444,13 +521,16 @@ def _chosen_inputs(inputs, order):
 
 
 def _check_graph_intact(order):
-    """Refuse, before any .grad changes, to run through ops whose buffers a backward freed, or
+    """Refuse, before any .grad changes, to run through a node that cannot be differentiated
+    (a gradient of an op without a second-order rule), ops whose buffers a backward freed, or
     whose inputs or output were changed in place after the op recorded them (its backward would
     read the new values). Every input counts as saved: stricter than PyTorch, never silent."""
     for node in order:
         fn = node._ctx
         if fn is None:
             continue
+        if fn.refusal is not None:
+            raise NotImplementedError(fn.refusal)
         if fn.freed:
             raise RuntimeError(f"trying to backward through {fn!r} a second time: its "
                                f"saved buffers were freed by the first backward(); call the first "

@@ -1,11 +1,12 @@
-"""Hypothesis strategies and a gradient assertion, to property-test your own ops.
+"""Hypothesis strategies and gradient assertions, to property-test your own ops.
 
     from hypothesis import given
-    from minigrad.testing import arrays, assert_gradients_match
+    from minigrad.testing import arrays, assert_gradients_match, assert_second_gradients_match
 
     @given(arrays())
     def test_my_op(x):
         assert_gradients_match(my_op, x)
+        assert_second_gradients_match(my_op, x)       # gradients of gradients (gradgradcheck)
 
 Needs `hypothesis` (the `test` extra). Arrays are float64, so finite differences are accurate.
 """
@@ -13,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minigrad.gradcheck import gradcheck
+from minigrad.gradcheck import gradcheck, gradgradcheck
 from minigrad.tensor import Tensor
 
 
@@ -57,6 +58,16 @@ def assert_gradients_match(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     Arrays (and NumPy float scalars) become float64 Tensors that require grad; Tensors and other
     arguments pass unchanged.
     """
-    tensors = [Tensor(np.array(x, dtype=np.float64), requires_grad=True)
-               if isinstance(x, (np.ndarray, np.floating)) else x for x in inputs]
-    gradcheck(fn, *tensors, eps=eps, atol=atol, rtol=rtol)
+    gradcheck(fn, *_leaves(inputs), eps=eps, atol=atol, rtol=rtol)
+
+
+def assert_second_gradients_match(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Assert fn's second derivatives (autograd with create_graph=True) equal central
+    differences of its first derivatives (`gradgradcheck`); inputs as `assert_gradients_match`."""
+    gradgradcheck(fn, *_leaves(inputs), eps=eps, atol=atol, rtol=rtol)
+
+
+def _leaves(inputs):
+    """Arrays (and NumPy float scalars) as float64 Tensors that require grad; the rest as given."""
+    return [Tensor(np.array(x, dtype=np.float64), requires_grad=True)
+            if isinstance(x, (np.ndarray, np.floating)) else x for x in inputs]

@@ -171,6 +171,25 @@ def test_bcos_mnist_explains_both_networks_and_draws_the_grid(in_tmp, monkeypatc
     assert is_png(in_tmp / "b.png")
 
 
+def test_newton_beats_gradient_descent_side_by_side(in_tmp, monkeypatch, capsys):
+    out = run_example("newton_vs_gradient_descent.py", monkeypatch, capsys, "--max-steps", 300)
+    assert re.search(r"x\^4 - 2x\^2\s+\[2.0\]\s+6\s+35\s", out)       # Newton 6, descent 35
+    assert re.search(r"Rosenbrock\s+\[-1.2, 1.0\]\s+6\s+> 300\s", out)
+
+
+def test_double_backprop_trains_with_the_input_gradient_penalty(in_tmp, monkeypatch, capsys):
+    out = run_example("double_backprop.py", monkeypatch, capsys, "--epochs", 1, "--limit", 256)
+    assert re.search(r"the penalty divides the input gradient's norm by \d+\.\d", out)
+    assert is_png(in_tmp / "double_backprop.png")
+
+
+def test_gradcampp_closed_form_against_its_definition(in_tmp, monkeypatch, capsys):
+    out = run_example("gradcampp_derivatives.py", monkeypatch, capsys, "--images", 1, "--limit",
+                      100)
+    linear, smooth = map(float, re.findall(r"max difference (\S+) of", out))
+    assert linear < 1e-9 < 1e-2 < smooth
+
+
 def test_activations_derivatives_by_backward_and_tanh_as_a_sigmoid(in_tmp, monkeypatch, capsys):
     out = run_example("activations.py", monkeypatch, capsys, "--points", 201)
     gaps = re.search(r"2 sigmoid\(2x\) - 1 on \[-6, 6\]: max difference (\S+), of the "

@@ -119,8 +119,9 @@ def test_backward_with_inputs_accumulates_into_those_only():
         (a * b).sum().backward(inputs=[mg.tensor([1.0, 1.0], requires_grad=True)])
 
 
-def test_create_graph_is_refused_with_a_sentence():
+def test_create_graph_makes_grad_a_tensor_with_a_graph():
+    """(#30; tests/test_second_order.py has the rest.)"""
     a = mg.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(NotImplementedError, match="gradients of gradients"):
-        (a * a).sum().backward(create_graph=True)
-    assert a.grad is None
+    (a * a).sum().backward(create_graph=True)
+    assert isinstance(a.grad, mg.Tensor) and a.grad.requires_grad
+    np.testing.assert_array_equal(a.grad.data, [2.0, 4.0])

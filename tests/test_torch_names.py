@@ -149,6 +149,8 @@ MIRRORED = [
     # ----- autograd
     ("minigrad.autograd.Function.apply", "torch.autograd.Function.apply", {}),
     ("minigrad.autograd.gradcheck", "torch.autograd.gradcheck", {"*inputs": "inputs"}),
+    ("minigrad.autograd.gradgradcheck", "torch.autograd.gradgradcheck", {"*inputs": "inputs"}),
+    ("minigrad.autograd.grad", "torch.autograd.grad", {}),
 ]
 
 # Public names that PyTorch also has but that are not meant to mirror it, and why.

@@ -1,4 +1,8 @@
-"""Activations: relu leaky_relu tanh sigmoid gelu softmax log_softmax."""
+"""Activations: relu leaky_relu tanh sigmoid gelu softmax log_softmax.
+
+Each op's `differentiable_backward`, under its `backward`, is its second-order rule: the same
+gradient from Tensor ops (so gradients of gradients work), its docstring the second derivative.
+"""
 import math
 
 import numpy as np
@@ -27,6 +31,10 @@ class ReLU(Function):
     def backward(self, grad):
         return grad * self.positive                    # dL/dx = dL/dy * [x > 0]
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0 (x != 0): a constant mask, so backward, on a Tensor, records itself."""
+        return self.backward(grad)
+
 
 class LeakyReLU(Function):
     """y = x if x > 0 else slope * x;  dL/dx = dL/dy * (1 if x > 0 else slope)."""
@@ -39,6 +47,10 @@ class LeakyReLU(Function):
     def backward(self, grad):
         return grad * self.slope
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0 (x != 0): a constant slope, so backward, on a Tensor, records itself."""
+        return self.backward(grad)
+
 
 class Tanh(Function):
     """y = tanh(x);  dL/dx = dL/dy * (1 - y**2)."""
@@ -50,6 +62,10 @@ class Tanh(Function):
     def backward(self, grad):
         return grad * (1 - self.y ** 2)
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = -2 y (1 - y**2)."""
+        return grad * (1 - y ** 2)
+
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dL/dx = dL/dy * y * (1 - y)."""
@@ -60,6 +76,10 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         return grad * self.y * (1 - self.y)
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = y (1 - y) (1 - 2y)."""
+        return grad * y * (1 - y)
 
 
 def stable_sigmoid(x):
@@ -96,6 +116,32 @@ class GELU(Function):
         pdf = np.exp(-0.5 * x ** 2) * x.dtype.type(1 / math.sqrt(2 * math.pi))
         return grad * (self.cdf + x * pdf)
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = phi(x) (2 - x**2); for 'tanh', the derivative of its slope's own ops."""
+        if self.approximate == "tanh":
+            t = tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            du_dx = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x ** 2)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * du_dx)
+        cdf = 0.5 * (1 + Erf.apply(x * (1 / math.sqrt(2))))
+        pdf = elementwise.exp(-0.5 * x ** 2) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf)
+
+
+class Erf(Function):
+    """y = erf(x), the error function (GELU's second-order rule needs it as an op);
+    dL/dx = dL/dy * 2/sqrt(pi) exp(-x**2)."""
+
+    def forward(self, x):
+        self.x = x
+        return kernels.erf(x)
+
+    def backward(self, grad):
+        return grad * (2 / math.sqrt(math.pi)) * np.exp(-self.x ** 2)
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = -4x/sqrt(pi) exp(-x**2)."""
+        return grad * (2 / math.sqrt(math.pi)) * elementwise.exp(-x ** 2)
+
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 GELU_APPROXIMATIONS = ("none", "tanh")
@@ -117,6 +163,10 @@ class Softmax(Function):
     def backward(self, grad):
         return self.y * (grad - (grad * self.y).sum(axis=self.axis, keepdims=True))
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y_i/dx_j dx_k = the derivative of y_i (delta_ij - y_j) by x_k, through y."""
+        return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
+
 
 def log_softmax_array(x, axis):
     """log(softmax(x)) = x - max - log(sum(exp(x - max))): never exp of a positive number."""
@@ -134,6 +184,10 @@ class LogSoftmax(Function):
 
     def backward(self, grad):
         return grad - np.exp(self.y) * grad.sum(axis=self.axis, keepdims=True)
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y_i/dx_j dx_k = -(diag(p) - p p^T)_jk, p = softmax(x) = exp(y)."""
+        return grad - elementwise.exp(y) * grad.sum(axis=self.axis, keepdims=True)
 
 
 def relu(x):

@@ -39,7 +39,7 @@ import numpy as np
 
 from minigrad.function import Function
 from minigrad.ops.conv import conv2d
-from minigrad.ops.elementwise import sqrt
+from minigrad.ops.elementwise import abs, sqrt
 from minigrad.ops.linalg import linear
 from minigrad.ops.reduce import amax
 from minigrad.tensor import Tensor
@@ -59,6 +59,14 @@ class BcosScale(Function):
         if self.detach:
             return grad * self.s, None
         return grad * (self.b * self.s), grad * ((1 - self.b) * self.out / self.n)
+
+    def differentiable_backward(self, grad, out, l, n):
+        """d2out/dl2 = B (B-1) s / l,  d2out/dl dn = B (1-B) s / n,  d2out/dn2 = B (B-1) out / n**2
+        (detach: s is a constant factor, so backward, on a Tensor, records itself)."""
+        if self.detach:
+            return self.backward(grad)
+        s = abs(l / n) ** (self.b - 1)
+        return grad * (self.b * s), grad * ((1 - self.b) * out / n)
 
 
 def check_b(b, where):

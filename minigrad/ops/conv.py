@@ -25,6 +25,10 @@ Here: the output size, the padding, the windows' geometry, the checks, and the o
 work is in kernels/conv.py, whose readable twin is these equations in NumPy (read it next, with
 kernels/im2col.py). `conv2d_simple` below builds the same convolution from primitives and lets
 autograd derive the backward: use it to check `conv2d` by hand.
+
+Second order: dW and dx are bilinear (in dY and cols, in W and dY), so `Conv2d`'s second-order
+rule (`differentiable_backward`) writes the same GEMMs with recorded ops, around `Im2col` and
+`Col2im`, two ops that are each other's backward.
 """
 import numpy as np
 
@@ -32,6 +36,7 @@ from minigrad import kernels
 from minigrad.function import Function
 from minigrad.kernels import Geometry
 from minigrad.ops._args import as_array, check_4d, conv_padding, int_pair
+from minigrad.ops.shape import permute, reshape, transpose
 from minigrad.tensor import Tensor
 
 
@@ -77,6 +82,21 @@ class Conv2d(Function):
     def backward(self, grad):
         return kernels.conv2d_backward(grad, self.saved, self.weight, self.x_shape,
                                        self.geometry, self.groups, self.needs_input_grad)
+
+    def differentiable_backward(self, grad, y, x, weight, bias):
+        """d2y/dx dW pairs dY's windows with W (bilinear), d2y/dx2 = d2y/dW2 = 0: the backward's
+        GEMMs per group as recorded ops, im2col and col2im as Im2col and Col2im."""
+        OC, G = weight.shape[0], self.groups
+        dy = reshape(permute(grad, (1, 0, 2, 3)), (G, OC // G, -1))   # (G, OC/G, N*OH*OW)
+        w = reshape(weight, (G, OC // G, -1))                           # (G, OC/G, Cg*KH*KW)
+        dx = dw = None
+        if self.needs_input_grad[0]:      # (G, Cg*KH*KW, OC/G) @ (G, OC/G, N*OH*OW), col2im
+            dcols = reshape(transpose(w, 1, 2) @ dy, (-1, dy.shape[2]))
+            dx = Col2im.apply(dcols, x_shape=self.x_shape, geometry=self.geometry)
+        if self.needs_input_grad[1]:      # (G, OC/G, N*OH*OW) @ (G, N*OH*OW, Cg*KH*KW)
+            cols = reshape(Im2col.apply(x, geometry=self.geometry), (G, w.shape[2], -1))
+            dw = reshape(dy @ transpose(cols, 1, 2), weight.shape)
+        return dx, dw, (grad.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None)
 
     def piecewise_linear(self, varies):
         """Bilinear: linear in the input that varies while the other one is constant."""
@@ -139,6 +159,27 @@ class Im2col(Function):
     def backward(self, grad):
         return kernels.col2im(np.ascontiguousarray(grad), self.x_shape, *self.geometry)
 
+    def differentiable_backward(self, grad, cols, x):
+        """d2cols/dx2 = 0 (linear): a Col2im."""
+        return Col2im.apply(grad, x_shape=self.x_shape, geometry=self.geometry)
+
+
+class Col2im(Function):
+    """x = col2im(cols): (C*KH*KW, N*OH*OW) -> (N, C, H, W), overlapping windows added (Im2col's
+    backward as an op);  dL/dcols = im2col(dL/dx)."""
+    piecewise_linear = True
+
+    def forward(self, cols, x_shape, geometry):
+        self.geometry = geometry
+        return kernels.col2im(np.ascontiguousarray(cols), x_shape, *geometry)
+
+    def backward(self, grad):
+        return kernels.im2col(np.ascontiguousarray(grad), *self.geometry)
+
+    def differentiable_backward(self, grad, x, cols):
+        """d2x/dcols2 = 0 (linear): an Im2col."""
+        return Im2col.apply(grad, geometry=self.geometry)
+
 
 def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """Readable reference for `conv2d` (groups=1): im2col, one matmul, reshape; autograd does
@@ -160,4 +201,4 @@ def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
 
 __all__ = ["Conv2d", "conv2d", "conv2d_simple", "conv_output_size", "conv_geometry", "Geometry",
-           "padding_sides", "Im2col"]
+           "padding_sides", "Im2col", "Col2im"]

@@ -3,6 +3,9 @@ where; comparisons and masks (eq lt ... & | ~), which have no gradient.
 
 Binary ops broadcast like NumPy. Their backward returns gradients in the broadcast shape of the
 output; the engine (`Function.input_grads`) sums each back to its input's own shape.
+
+Each op's `differentiable_backward`, under its `backward`, is its second-order rule: the same
+gradient from Tensor ops (so gradients of gradients work), its docstring the second derivative.
 """
 import numpy as np
 
@@ -21,6 +24,10 @@ class Add(Function):
     def backward(self, grad):
         return grad, grad
 
+    def differentiable_backward(self, grad, z, a, b):
+        """d2z/da2 = d2z/db2 = 0: backward is dL/dz itself, so it records itself on a Tensor."""
+        return self.backward(grad)
+
 
 class Sub(Function):
     """z = a - b;  dL/da = dL/dz,  dL/db = -dL/dz."""
@@ -31,6 +38,10 @@ class Sub(Function):
 
     def backward(self, grad):
         return grad, -grad
+
+    def differentiable_backward(self, grad, z, a, b):
+        """d2z/da2 = d2z/db2 = 0 (backward, on a Tensor, records itself)."""
+        return self.backward(grad)
 
 
 class Mul(Function):
@@ -44,6 +55,10 @@ class Mul(Function):
         grad_a = grad * self.b if self.needs_input_grad[0] else None
         grad_b = grad * self.a if self.needs_input_grad[1] else None
         return grad_a, grad_b
+
+    def differentiable_backward(self, grad, z, a, b):
+        """d2z/da db = 1,  d2z/da2 = d2z/db2 = 0."""
+        return grad * b, grad * a
 
     def piecewise_linear(self, varies):
         """Bilinear: linear in the input that varies while the other factor is constant."""
@@ -63,6 +78,10 @@ class Div(Function):
         grad_b = -grad * self.z / self.b if self.needs_input_grad[1] else None
         return grad_a, grad_b
 
+    def differentiable_backward(self, grad, z, a, b):
+        """d2z/da db = -1/b**2,  d2z/db2 = 2 a / b**3,  d2z/da2 = 0."""
+        return grad / b, -grad * z / b
+
     def piecewise_linear(self, varies):
         """Linear in the numerator only."""
         return not varies[1]
@@ -77,6 +96,10 @@ class Neg(Function):
 
     def backward(self, grad):
         return -grad
+
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = 0 (backward, on a Tensor, records itself)."""
+        return self.backward(grad)
 
 
 class Pow(Function):
@@ -103,6 +126,20 @@ class Pow(Function):
             grad_p = grad * self.z * log_x
         return grad_x, grad_p
 
+    def differentiable_backward(self, grad, z, x, p):
+        """d2z/dx2 = p (p-1) x**(p-2),  d2z/dp2 = z log(x)**2,  d2z/dx dp = x**(p-1) (1 + p log x)
+        (backward's cases kept where they matter: dz/dx = 0 where p == 0 and x == 0, log x
+        taken as 0 where x == 0 and p >= 0)."""
+        grad_x = grad_p = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                constant = (p.data == 0) & (x.data == 0)
+                grad_x = grad * where(constant, 0.0, p * x ** (p - 1))
+            if self.needs_input_grad[1]:
+                zero_x = (x.data == 0) & (p.data >= 0)
+                grad_p = grad * z * where(zero_x, 0.0, log(where(zero_x, 1.0, x)))
+        return grad_x, grad_p
+
 
 class Exp(Function):
     """z = exp(x);  dL/dx = dL/dz * z."""
@@ -113,6 +150,10 @@ class Exp(Function):
 
     def backward(self, grad):
         return grad * self.z
+
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = z."""
+        return grad * z
 
 
 class Log(Function):
@@ -125,6 +166,10 @@ class Log(Function):
     def backward(self, grad):
         return grad / self.x
 
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = -1 / x**2."""
+        return grad / x
+
 
 class Sqrt(Function):
     """z = sqrt(x);  dL/dx = dL/dz / (2 z)."""
@@ -136,6 +181,10 @@ class Sqrt(Function):
     def backward(self, grad):
         return grad / (2 * self.z)
 
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = -1 / (4 z**3)."""
+        return grad / (2 * z)
+
 
 class Abs(Function):
     """z = |x|;  dL/dx = dL/dz * sign(x)  (0 at x = 0, as in PyTorch)."""
@@ -146,6 +195,10 @@ class Abs(Function):
 
     def backward(self, grad):
         return grad * self.sign
+
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = 0 (x != 0): sign(x) is a constant factor, so backward records itself."""
+        return self.backward(grad)
 
 
 class Clip(Function):
@@ -165,6 +218,10 @@ class Clip(Function):
     def backward(self, grad):
         return grad * self.inside
 
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = 0 (away from the bounds): a constant mask, so backward records itself."""
+        return self.backward(grad)
+
 
 class Maximum(Function):
     """z = max(a, b) element-wise;  dL/dz goes to the larger input, split half-half on ties."""
@@ -177,6 +234,10 @@ class Maximum(Function):
         share = self.a_share.astype(grad.dtype)
         return grad * share, grad * (1 - share)
 
+    def differentiable_backward(self, grad, z, a, b):
+        """Second derivatives 0 (away from ties): constant shares, so backward records itself."""
+        return self.backward(grad)
+
 
 class Cast(Function):
     """z = x converted to another float dtype;  dL/dx = dL/dz converted back."""
@@ -188,6 +249,10 @@ class Cast(Function):
 
     def backward(self, grad):
         return grad.astype(self.dtype_in)
+
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = 0: the gradient is dL/dz converted back, a Cast too."""
+        return cast(grad, self.dtype_in)
 
 
 def _broadcasting(fn_class, a, b):
@@ -429,6 +494,10 @@ class Sin(Function):
     def backward(self, grad):
         return grad * np.cos(self.x)
 
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = -sin(x)."""
+        return grad * cos(x)
+
 
 class Cos(Function):
     """z = cos(x);  dL/dx = -dL/dz * sin(x)."""
@@ -439,6 +508,10 @@ class Cos(Function):
 
     def backward(self, grad):
         return -grad * np.sin(self.x)
+
+    def differentiable_backward(self, grad, z, x):
+        """d2z/dx2 = -cos(x)."""
+        return -grad * sin(x)
 
 
 def sin(x):
@@ -461,6 +534,11 @@ class Where(Function):
     def backward(self, grad):
         zero = np.zeros((), dtype=grad.dtype)
         return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+
+    def differentiable_backward(self, grad, z, a, b):
+        """d2z/da2 = d2z/db2 = 0: the gradient is dL/dz chosen by the constant condition."""
+        return Where.apply(grad, 0.0, condition=self.condition), \
+            Where.apply(0.0, grad, condition=self.condition)
 
 
 def where(condition, input=None, other=None):

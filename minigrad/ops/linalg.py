@@ -4,7 +4,7 @@ import numpy as np
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_floating
-from minigrad.ops.shape import Transpose, reshape
+from minigrad.ops.shape import Transpose, reshape, transpose
 
 
 class MatMul(Function):
@@ -31,6 +31,22 @@ class MatMul(Function):
         if self.needs_input_grad[1]:
             grad_b = kernels.matmul(np.swapaxes(a, -1, -2), grad)         # (..., n, p)
             grad_b = grad_b[..., 0] if self.b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+    def differentiable_backward(self, grad, c, a, b):
+        """d2C/dA dB = the identity pairing (C is bilinear), d2C/dA2 = d2C/dB2 = 0: the same two
+        matrix products, recorded (vectors made matrices by reshapes)."""
+        a2 = reshape(a, (1, -1)) if a.ndim == 1 else a                   # (..., m, n)
+        b2 = reshape(b, (-1, 1)) if b.ndim == 1 else b                   # (..., n, p)
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        grad = reshape(grad, batch + (a2.shape[-2], b2.shape[-1]))      # (..., m, p)
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = MatMul.apply(grad, transpose(b2, -1, -2))               # (..., m, n)
+            grad_a = reshape(grad_a, grad_a.shape[:-2] + a.shape) if a.ndim == 1 else grad_a
+        if self.needs_input_grad[1]:
+            grad_b = MatMul.apply(transpose(a2, -1, -2), grad)               # (..., n, p)
+            grad_b = reshape(grad_b, grad_b.shape[:-2] + b.shape) if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
     def piecewise_linear(self, varies):

@@ -8,13 +8,19 @@ combined gradient is simpler and more stable than the chain of their parts (soft
 The classification losses take PyTorch's class `weight` and `ignore_index`: a sample counts with
 the weight of its target class, an ignored one not at all, and 'mean' divides by the sum of the
 counted samples' weights (not by N), exactly as PyTorch does.
+
+Each fused loss's `differentiable_backward`, under its `backward`, is its second-order rule: the
+same gradient from Tensor ops (so gradients of gradients work), its docstring the second
+derivative; mse_loss and l1_loss are built from ops that have theirs.
 """
 import numpy as np
 
 from minigrad.function import Function
 from minigrad.ops._args import check_number
-from minigrad.ops.activation import log_softmax_array, stable_sigmoid
-from minigrad.tensor import as_array
+from minigrad.ops.activation import log_softmax_array, sigmoid, softmax, stable_sigmoid
+from minigrad.ops.elementwise import exp, log, maximum, where
+from minigrad.ops.shape import expand
+from minigrad.tensor import Tensor, as_array
 
 REDUCTIONS = ("mean", "sum", "none")
 LOG_FLOOR = -100.0       # binary_cross_entropy clamps each log to this, as PyTorch (log 0 = -inf)
@@ -37,12 +43,13 @@ def _reduce(losses, reduction, total_weight=None):
 
 
 def _per_element_grad(grad, reduction, shape, total_weight=None):
-    """dL/d(each element's loss): the same number for 'sum'/'mean', the given array for 'none'."""
+    """dL/d(each element's loss): the same number for 'sum'/'mean', the given array for 'none'
+    (for a Tensor grad, in a second-order rule, by recorded ops)."""
     if reduction == "mean":
         count = int(np.prod(shape)) if total_weight is None else total_weight
         # nothing counted (every target ignored): every gradient is 0, as PyTorch's
         grad = grad / count if count else np.zeros_like(grad)
-    return np.broadcast_to(grad, shape)
+    return expand(grad, shape) if isinstance(grad, Tensor) else np.broadcast_to(grad, shape)
 
 
 def _target_weights(labels, classes, weight, ignore_index, label_smoothing, dtype):
@@ -82,6 +89,12 @@ class CrossEntropy(Function):
         q_total = self.q.sum(axis=1, keepdims=True)                   # (N, 1)
         return per_sample[:, None] * (q_total * np.exp(self.log_probs) - self.q)
 
+    def differentiable_backward(self, grad, loss, logits):
+        """d2loss_i/dx_i2 = sum_c q_ic (diag(p_i) - p_i p_i^T), p_i = softmax(x_i)."""
+        per_sample = _per_element_grad(grad, self.reduction, self.q.shape[:1], self.total_weight)
+        q_total = self.q.sum(axis=1, keepdims=True)                   # (N, 1)
+        return per_sample[:, None] * (q_total * softmax(logits, dim=1) - self.q)
+
 
 class NLLLoss(Function):
     """loss_i = -sum_c q_ic logp_ic = -w[y_i] logp[i, y_i];  dL/dlogp_i = -dL/dloss_i * q_i."""
@@ -93,6 +106,10 @@ class NLLLoss(Function):
     def backward(self, grad):
         per_sample = _per_element_grad(grad, self.reduction, self.q.shape[:1], self.total_weight)
         return -per_sample[:, None] * self.q
+
+    def differentiable_backward(self, grad, loss, log_probs):
+        """d2loss/dlogp2 = 0: linear, so backward, on a Tensor, records itself."""
+        return self.backward(grad)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -119,6 +136,20 @@ class BinaryCrossEntropyWithLogits(Function):
                   if self.needs_input_grad[1] else None)
         return grad_x, grad_y
 
+    def differentiable_backward(self, grad, loss, x, y):
+        """d2loss/dx2 = w (p y + 1 - y) s (1 - s),  d2loss/dx dy = w ((p - 1) s - p),
+        d2loss/dy2 = 0;  s = sigmoid(x)."""
+        weighted = self.w * _per_element_grad(grad, self.reduction, x.shape)
+        p_y = self.p * y
+        grad_x = weighted * ((p_y + 1 - y) * sigmoid(x) - p_y)
+        # sp(-x) = max(-x, 0) + log(1 + exp(-|x|)), with both kinks at 0 on the same side (a
+        # constant mask): abs and relu would each take their 0 slope there, where sp is smooth
+        negative = x.data <= 0
+        softplus_neg_x = where(negative, -x, 0.0) + log(1 + exp(where(negative, x, -x)))
+        grad_y = (weighted * (-x + (self.p - 1) * softplus_neg_x)
+                  if self.needs_input_grad[1] else None)
+        return grad_x, grad_y
+
 
 class BinaryCrossEntropy(Function):
     """loss = -w (y log p + (1 - y) log(1 - p)), each log clamped to >= -100 (as PyTorch);
@@ -140,6 +171,18 @@ class BinaryCrossEntropy(Function):
         weighted = self.w * _per_element_grad(grad, self.reduction, self.p.shape)
         grad_p = weighted * (self.p - self.y) / np.maximum(self.p * (1 - self.p), PROBABILITY_EPS)
         grad_y = weighted * (self.log_1mp - self.log_p) if self.needs_input_grad[1] else None
+        return grad_p, grad_y
+
+    def differentiable_backward(self, grad, loss, p, y):
+        """d2loss/dp2 = w (y / p**2 + (1 - y) / (1 - p)**2),  d2loss/dp dy = -w / (p (1 - p)),
+        d2loss/dy2 = 0 (away from the clamps)."""
+        weighted = self.w * _per_element_grad(grad, self.reduction, p.shape)
+        grad_p = weighted * (p - y) / maximum(p * (1 - p), PROBABILITY_EPS)
+        grad_y = None
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                log_p, log_1mp = maximum(log(p), LOG_FLOOR), maximum(log(1 - p), LOG_FLOOR)
+            grad_y = weighted * (log_1mp - log_p)
         return grad_p, grad_y
 
 

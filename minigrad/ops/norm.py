@@ -29,17 +29,39 @@ differs inside the normalised group, so it goes in before the sums):
 
 dropout (inverted): in training each element is zeroed with probability p and the survivors are
 scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the identity.
+
+Second order: each op's `differentiable_backward` computes the same gradients from recorded
+ops, xhat and 1 / sqrt(var + eps) rebuilt from x (`_normalized`), so that the second
+derivatives through the batch statistics come from the mean's and the product's rules.
 """
 import numpy as np
 
 from minigrad.checks import non_finite_report
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_not_empty, check_number
+from minigrad.ops.reduce import mean
+from minigrad.tensor import Tensor
 
 
 def _channel_view(a, ndim):
     """Per-channel (C,) array -> shape broadcastable against x: (1, C) or (1, C, 1, 1)."""
     return a.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _normalized(x, axes, eps):
+    """xhat = (x - mean) * s and s = 1 / sqrt(var + eps) over `axes` (kept), as recorded ops on
+    the Tensor x: what the second-order rules differentiate through."""
+    centered = x - mean(x, axes, keepdim=True)
+    inv_std = (mean(centered * centered, axes, keepdim=True) + eps) ** -0.5
+    return centered * inv_std, inv_std
+
+
+def _normalization_grad(dxhat, xhat, inv_std, axes):
+    """dx = s / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)), sums over the M values
+    of `axes`: on arrays, or on Tensors (recorded)."""
+    M = int(np.prod([xhat.shape[a] for a in axes]))
+    return inv_std / M * (M * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                          - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
 
 
 class BatchNorm(Function):
@@ -68,6 +90,7 @@ class BatchNorm(Function):
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         xhat = (x - _channel_view(mu, x.ndim)) * _channel_view(inv_std, x.ndim)
         self.xhat, self.inv_std, self.weight, self.axes, self.M = xhat, inv_std, weight, axes, M
+        self.mu, self.eps = mu, eps                       # for the second-order rule
         y = xhat if weight is None else xhat * _channel_view(weight, x.ndim)
         return y if bias is None else y + _channel_view(bias, x.ndim)
 
@@ -89,6 +112,21 @@ class BatchNorm(Function):
             else:                  # dx = gamma * s * g
                 dx = grad * _channel_view(scale, nd)
         return dx, (sum_g_xhat if need_w else None), (sum_g if need_b else None)
+
+    def differentiable_backward(self, grad, y, x, weight, bias):
+        """d2y/dx2 through the batch statistics: the same dx from recorded ops; with running
+        statistics xhat is linear in x, so d2y/dx2 = 0 and d2y/dx dgamma = s."""
+        if self.M == 0:                          # an empty batch: zeros, which depend on nothing
+            return tuple(None if g is None else Tensor(g) for g in self.backward(grad.data))
+        if self.batch_stats:
+            xhat, inv_std = _normalized(x, self.axes, self.eps)
+        else:
+            inv_std = _channel_view(self.inv_std, x.ndim)
+            xhat = (x - _channel_view(self.mu, x.ndim)) * inv_std
+        dxhat = grad if weight is None else grad * _channel_view(weight, x.ndim)
+        dx = (_normalization_grad(dxhat, xhat, inv_std, self.axes) if self.batch_stats
+              else dxhat * inv_std)
+        return dx, (grad * xhat).sum(axis=self.axes), grad.sum(axis=self.axes)
 
     def piecewise_linear(self, varies):
         """Affine with running statistics; batch statistics depend on x."""
@@ -156,23 +194,29 @@ class LayerNorm(Function):
         mu = x.mean(axis=self.axes, keepdims=True)
         var = x.var(axis=self.axes, keepdims=True)          # biased, as PyTorch
         self.inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        self.xhat, self.weight = (x - mu) * self.inv_std, weight
+        self.xhat, self.weight, self.eps = (x - mu) * self.inv_std, weight, eps
         y = self.xhat if weight is None else self.xhat * weight
         return y if bias is None else y + bias
 
     def backward(self, grad):
         xhat, axes = self.xhat, self.axes
-        M = int(np.prod([xhat.shape[a] for a in axes]))
         leading = tuple(range(xhat.ndim - len(axes)))
         need_x, need_w, need_b = self.needs_input_grad[:3]
         dx = None
         if need_x:
             dxhat = grad if self.weight is None else grad * self.weight
-            dx = self.inv_std / M * (M * dxhat - dxhat.sum(axis=axes, keepdims=True)
-                                     - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
+            dx = _normalization_grad(dxhat, xhat, self.inv_std, axes)
         dw = (grad * xhat).sum(axis=leading) if need_w else None
         db = grad.sum(axis=leading) if need_b else None
         return dx, dw, db
+
+    def differentiable_backward(self, grad, y, x, weight, bias):
+        """d2y/dx2 through the statistics: the same dx from recorded ops on xhat rebuilt from x."""
+        xhat, inv_std = _normalized(x, self.axes, self.eps)
+        leading = tuple(range(x.ndim - len(self.axes)))
+        dxhat = grad if weight is None else grad * weight
+        return (_normalization_grad(dxhat, xhat, inv_std, self.axes),
+                (grad * xhat).sum(axis=leading), grad.sum(axis=leading))
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -209,6 +253,10 @@ class Dropout(Function):
 
     def backward(self, grad):
         return grad * self.mask
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0: a constant mask, so backward, on a Tensor, records itself."""
+        return self.backward(grad)
 
 
 def dropout(x, p=0.5, training=True, *, rng=None):

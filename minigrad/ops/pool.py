@@ -6,6 +6,10 @@
 
 The loops live in kernels/pool.py (a NumPy twin and a Numba twin); these Functions only check the
 arguments, call the kernels, and keep what the backward needs.
+
+Every pooling is linear in x (max pooling piecewise), so its backward is linear in the gradient
+with constant weights and every second derivative is 0; each op's second-order rule
+(`differentiable_backward`) moves a Tensor gradient back with a recorded op.
 """
 import numpy as np
 
@@ -14,7 +18,7 @@ from minigrad.function import Function
 from minigrad.kernels import Geometry
 from minigrad.ops._args import as_array, check_4d, int_pair
 from minigrad.ops.reduce import mean
-from minigrad.ops.shape import getitem, stack
+from minigrad.ops.shape import IndexAdd, expand, getitem, reshape, stack
 
 
 class MaxPool2d(Function):
@@ -33,6 +37,15 @@ class MaxPool2d(Function):
     def backward(self, grad):
         return kernels.max_pool2d_backward(np.ascontiguousarray(grad), self.argmax, self.x_shape)
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0 (away from ties): dL/dy added at the winners, an IndexAdd per (n, c)
+        plane (the winner's index in its plane is h * W + w)."""
+        N, C, H, W = self.x_shape
+        planes = np.arange(N * C)[:, None]
+        winners = (planes, self.argmax.reshape(N * C, -1))
+        grad_x = IndexAdd.apply(reshape(grad, (N * C, -1)), shape=(N * C, H * W), index=winners)
+        return reshape(grad_x, self.x_shape)
+
 
 class AvgPool2d(Function):
     """y = sum(window) / divisor;  dL/dx = dL/dy / divisor, spread over the window (overlaps add).
@@ -49,6 +62,32 @@ class AvgPool2d(Function):
         return kernels.avg_pool2d_backward(np.ascontiguousarray(grad), self.x_shape,
                                            *self.geometry, self.count_include_pad)
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0 (linear): the backward as an op, AvgPool2dBackward."""
+        return AvgPool2dBackward.apply(grad, x_shape=self.x_shape, geometry=self.geometry,
+                                       count_include_pad=self.count_include_pad)
+
+
+class AvgPool2dBackward(Function):
+    """dx = AvgPool2d's backward of dy, as an op (its second-order rule needs one);
+    dL/d(dy) = avg_pool2d(dL/d(dx)): a linear map's backward is its transpose, and the two are
+    each other's."""
+    piecewise_linear = True
+
+    def forward(self, dy, x_shape, geometry, count_include_pad):
+        self.geometry, self.count_include_pad = geometry, count_include_pad
+        return kernels.avg_pool2d_backward(np.ascontiguousarray(dy), x_shape, *geometry,
+                                           count_include_pad)
+
+    def backward(self, grad):
+        return kernels.avg_pool2d_forward(np.ascontiguousarray(grad), *self.geometry,
+                                          self.count_include_pad)
+
+    def differentiable_backward(self, grad, dx, dy):
+        """Second derivative 0 (linear): an AvgPool2d."""
+        return AvgPool2d.apply(grad, geometry=self.geometry,
+                               count_include_pad=self.count_include_pad)
+
 
 class GlobalAvgPool2d(Function):
     """y[n, c] = mean over H, W of x[n, c];  dL/dx[n, c, h, w] = dL/dy[n, c] / (H*W)."""
@@ -62,6 +101,11 @@ class GlobalAvgPool2d(Function):
         N, C, H, W = self.x_shape
         share = grad.reshape(N, C, 1, 1) / (H * W)
         return np.broadcast_to(share, self.x_shape).copy()
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0: dL/dy / (H*W) copied, by an Expand."""
+        N, C, H, W = self.x_shape
+        return expand(reshape(grad, (N, C, 1, 1)) / (H * W), self.x_shape)
 
 
 def pool_output_size(size, kernel_size, stride, padding, ceil_mode=False):

@@ -9,7 +9,9 @@ One place where the two libraries differ is kept apart by the keyword: `x.max(1)
 NumPy's and returns the values alone, as do `x.amax(1)` and `x.max()` over everything.
 
 The backward of a reduction has to undo the lost axes: `_expand` puts them back (as size-1 axes
-when keepdims was False) so the incoming gradient broadcasts over the elements that were reduced.
+when keepdims was False) so the incoming gradient broadcasts over the elements that were reduced;
+`_expanded` does the same to a Tensor gradient in each op's second-order rule
+(`differentiable_backward`: the gradient from Tensor ops, its docstring the second derivative).
 """
 import builtins
 import warnings
@@ -19,8 +21,8 @@ import numpy as np
 
 from minigrad.function import Function
 from minigrad.ops._args import dim_or_axis
-from minigrad.ops.elementwise import abs, cast, maximum, minimum, ne, sqrt
-from minigrad.ops.shape import gather, squeeze
+from minigrad.ops.elementwise import abs, cast, maximum, minimum, ne, sqrt, where
+from minigrad.ops.shape import Expand, gather, reshape, squeeze
 from minigrad.tensor import Tensor, as_array
 
 
@@ -40,6 +42,13 @@ def _expand(grad, axes, keepdims):
     return grad if keepdims else np.expand_dims(grad, axes)
 
 
+def _expanded(grad, shape, axes):
+    """A Tensor gradient dL/dy given back the reduced axes and broadcast to the input's `shape`,
+    by recorded ops (a reshape, then an Expand)."""
+    kept = tuple(1 if axis in axes else n for axis, n in enumerate(shape))
+    return Expand.apply(reshape(grad, kept), shape=shape)
+
+
 class Sum(Function):
     """y = sum of x over axes;  dL/dx = dL/dy copied to every element that was summed."""
     piecewise_linear = True
@@ -50,6 +59,10 @@ class Sum(Function):
 
     def backward(self, grad):
         return np.broadcast_to(_expand(grad, self.axes, self.keepdims), self.shape).copy()
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0: dL/dy copied, by an Expand."""
+        return _expanded(grad, self.shape, self.axes)
 
 
 class Mean(Function):
@@ -66,6 +79,10 @@ class Mean(Function):
     def backward(self, grad):
         grad = _expand(grad, self.axes, self.keepdims) / self.count
         return np.broadcast_to(grad, self.shape).copy()
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0: dL/dy / n copied, by an Expand."""
+        return _expanded(grad, self.shape, self.axes) / self.count
 
 
 class Max(Function):
@@ -84,6 +101,10 @@ class Max(Function):
 
     def backward(self, grad):
         return (_expand(grad, self.axes, self.keepdims) * self.share).astype(grad.dtype)
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx2 = 0 (away from ties): dL/dy copied, times the constant shares."""
+        return _expanded(grad, self.share.shape, self.axes) * self.share
 
 
 class Min(Max):
@@ -111,6 +132,12 @@ class Var(Function):
         grad = _expand(grad, self.axes, self.keepdims)
         return grad * 2 * self.centered / self.divisor
 
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx_i dx_j = 2 (delta_ij - 1/n) / (n - correction), n the count."""
+        centered = x - mean(x, self.axes, keepdim=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _expanded(grad, x.shape, self.axes) * 2 * centered / self.divisor
+
 
 class Norm(Function):
     """y = sqrt(sum of x**2) over axes (the 2-norm);  dL/dx = dL/dy * x / y, and 0 where y == 0
@@ -125,6 +152,12 @@ class Norm(Function):
         grad = _expand(grad, self.axes, self.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.y == 0, 0, grad / self.y).astype(grad.dtype) * self.x
+
+    def differentiable_backward(self, grad, y, x):
+        """d2y/dx_i dx_j = (delta_ij - x_i x_j / y**2) / y (0 where y == 0, as backward)."""
+        nonzero = self.y != 0
+        safe_y = where(nonzero, reshape(y, self.y.shape), 1.0)
+        return where(nonzero, reshape(grad, self.y.shape) / safe_y, 0.0) * x
 
 
 class MaxResult(NamedTuple):

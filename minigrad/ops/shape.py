@@ -3,7 +3,9 @@ and gather, pad, cat and stack, expand and repeat, clone. Arguments as in PyTorc
 NumPy's `axis` works too, keyword-only.
 
 Their backward moves the gradient back the same way: every value of the output is one value of
-an input, so its gradient lands exactly where that value came from.
+an input, so its gradient lands exactly where that value came from. That backward is linear in
+the gradient and nothing else, so every second derivative is 0, and each op's second-order rule
+(`differentiable_backward`) moves a Tensor gradient back with another of these ops.
 """
 import numpy as np
 
@@ -23,6 +25,10 @@ class Reshape(Function):
     def backward(self, grad):
         return grad.reshape(self.shape_in)
 
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: a Reshape back (backward, on a Tensor, records itself)."""
+        return self.backward(grad)
+
 
 class Clone(Function):
     """y = a copy of x, in its own memory;  dL/dx = dL/dy."""
@@ -31,6 +37,10 @@ class Clone(Function):
         return x.copy()
 
     def backward(self, grad):
+        return grad
+
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: dL/dy itself."""
         return grad
 
 
@@ -42,6 +52,10 @@ class Expand(Function):
         return np.broadcast_to(x, shape)
 
     def backward(self, grad):
+        return grad
+
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: dL/dy, which the engine sums back (with recorded sums)."""
         return grad
 
 
@@ -62,6 +76,10 @@ class Repeat(Function):
         tiles = tuple(range(0, len(pairs), 2))                    # (r0, n0, r1, n1 ...): the r axes
         return grad.reshape(pairs).sum(axis=tiles).reshape(self.shape_in)
 
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: a reshape and a sum (backward, on a Tensor, records itself)."""
+        return self.backward(grad)
+
 
 class Transpose(Function):
     """y = x with its axes permuted;  dL/dx = dL/dy permuted by the inverse permutation."""
@@ -72,16 +90,19 @@ class Transpose(Function):
         return np.transpose(x, axes)
 
     def backward(self, grad):
-        inverse = None if self.axes is None else tuple(np.argsort(self.axes))
-        return np.transpose(grad, inverse)
+        return np.transpose(grad, self._inverse())
+
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: a Transpose by the inverse permutation."""
+        return Transpose.apply(grad, axes=self._inverse())
+
+    def _inverse(self):
+        return None if self.axes is None else tuple(int(a) for a in np.argsort(self.axes))
 
 
 class GetItem(Function):
-    """y = x[index];  dL/dx = zeros with dL/dy added at the selected positions.
-
-    Integer-array indices may select one element several times: `np.add.at` adds every copy's
-    gradient (a plain `g[index] += ...` would keep only the last one).
-    """
+    """y = x[index];  dL/dx = zeros with dL/dy added at the selected positions (`scattered`: an
+    element selected twice gets both gradients)."""
     piecewise_linear = True
 
     def forward(self, x, index):
@@ -89,12 +110,40 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, grad):
-        grad_in = np.zeros(self.shape_in, dtype=self.dtype_in)
-        if _is_basic_index(self.index):
-            grad_in[self.index] = grad  # slices never select an element twice
-        else:
-            np.add.at(grad_in, self.index, grad)
-        return grad_in
+        return scattered(grad, self.shape_in, self.dtype_in, self.index)
+
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: dL/dy added at the index, an IndexAdd."""
+        return IndexAdd.apply(grad, shape=self.shape_in, index=self.index)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at `index` (GetItem's backward as an op);
+    dL/dx = dL/dy[index], a GetItem. Second derivative 0: each is the other's backward."""
+    piecewise_linear = True
+
+    def forward(self, x, shape, index):
+        self.index = index
+        return scattered(x, shape, x.dtype, index)
+
+    def backward(self, grad):
+        return grad[self.index]
+
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: a GetItem."""
+        return GetItem.apply(grad, index=self.index)
+
+
+def scattered(values, shape, dtype, index):
+    """zeros(shape) with `values` added at `index`. Integer-array indices may select one element
+    several times: `np.add.at` adds every copy (a plain `a[index] += v` would keep only the last
+    one); slices never select an element twice."""
+    array = np.zeros(shape, dtype=dtype)
+    if _is_basic_index(index):
+        array[index] = values
+    else:
+        np.add.at(array, index, values)
+    return array
 
 
 class Embedding(Function):
@@ -106,11 +155,19 @@ class Embedding(Function):
         return weight[indices]                               # (*indices.shape, D)
 
     def backward(self, grad):
-        grad_weight = np.zeros(self.shape, dtype=grad.dtype)
-        np.add.at(grad_weight, self.indices, grad)           # an index used twice gets both
+        grad_weight = scattered(grad, self.shape, grad.dtype, self.indices)
         if self.padding_idx is not None:
             grad_weight[self.padding_idx] = 0
         return grad_weight
+
+    def differentiable_backward(self, grad, y, weight):
+        """Second derivative 0: an IndexAdd, times a constant mask that zeroes the padding row."""
+        grad_weight = IndexAdd.apply(grad, shape=self.shape, index=self.indices)
+        if self.padding_idx is None:
+            return grad_weight
+        learned = np.ones((self.shape[0], 1), dtype=grad.dtype)
+        learned[self.padding_idx] = 0
+        return grad_weight * learned
 
 
 def _is_basic_index(index):
@@ -131,6 +188,13 @@ class Concatenate(Function):
     def backward(self, grad):
         return tuple(np.split(grad, self.boundaries, axis=self.axis))
 
+    def differentiable_backward(self, grad, y, *inputs):
+        """Second derivative 0: each input's slice of dL/dy, a GetItem."""
+        axis = self.axis % grad.ndim
+        edges = [0, *self.boundaries, grad.shape[axis]]
+        return tuple(GetItem.apply(grad, index=(slice(None),) * axis + (slice(start, stop),))
+                     for start, stop in zip(edges[:-1], edges[1:]))
+
 
 class Stack(Function):
     """y = [x1, x2, ...] stacked on a new `axis`;  dL/dxi = dL/dy taken at index i of that axis."""
@@ -143,6 +207,12 @@ class Stack(Function):
     def backward(self, grad):
         return tuple(np.moveaxis(grad, self.axis, 0))
 
+    def differentiable_backward(self, grad, y, *inputs):
+        """Second derivative 0: dL/dy at index i of the new axis, a GetItem per input."""
+        axis = self.axis % grad.ndim
+        return tuple(GetItem.apply(grad, index=(slice(None),) * axis + (i,))
+                     for i in range(len(inputs)))
+
 
 class Pad(Function):
     """y = x surrounded by a constant border;  dL/dx = dL/dy with the border cut off."""
@@ -154,6 +224,10 @@ class Pad(Function):
 
     def backward(self, grad):
         return grad[self.inner]
+
+    def differentiable_backward(self, grad, y, x):
+        """Second derivative 0: the border cut off, a GetItem (backward, on a Tensor)."""
+        return self.backward(grad)
 
 
 def _int_tuple(value, name, op):

@@ -22,11 +22,13 @@ defaults to the last conv layer's rectified output: the ReLU right after the las
 """
 import numpy as np
 
+from minigrad.autograd import grad
 from minigrad.nn.layers import AdaptiveAvgPool2d, Linear
 from minigrad.saliency.core import (Explanation, class_scores, layer_activation, layer_gradient,
                                     resolve_layer, resolve_target, saliency_method)
 from minigrad.saliency.gradients import guided_backprop
 from minigrad.saliency.postprocess import bilinear_resize
+from minigrad.tensor import Tensor
 
 
 def weighted_sum(activations, weights):
@@ -86,6 +88,35 @@ def gradcampp_weights(activations, gradients):
     denominator = 2 * squared + activations.sum(axis=(2, 3), keepdims=True) * gradients ** 3
     alpha = _safe_divide(squared, denominator)
     return (alpha * np.maximum(gradients, 0)).sum(axis=(2, 3), keepdims=True)
+
+
+def gradcampp_weights_by_definition(head, activations, target):
+    """Grad-CAM++'s weights from its definition (Chattopadhay et al., eqs. 10 and 19), the higher
+    derivatives of Y = exp(S_c) taken by autograd, one image at a time (A: its (K, h, w)):
+
+        alpha_ij = d2Y/dA_ij^2 / (2 d2Y/dA_ij^2 + sum_ab A_ab d3Y/dA_ij^3)   (0 where 0/0)
+        w^k = sum_ij alpha^k_ij relu(dY/dA^k_ij)
+
+    head: the network above the layer, (N, K, h, w) -> scores (N, classes); activations
+    (N, K, h, w); target (N,) classes. Right for any head; for a piecewise-linear one it is
+    `gradcampp_weights` times exp(S_c). Two double backwards per element of A: for checking
+    the closed form, not for use. -> (N, K, 1, 1)"""
+    return np.stack([_weights_by_definition(head, a, c) for a, c in zip(activations, target)])
+
+
+def _weights_by_definition(head, a, c):
+    flat = Tensor(a.reshape(-1).copy(), requires_grad=True)
+    y = head(flat.reshape(1, *a.shape))[0, int(c)].exp()
+    d1, = grad(y, flat, create_graph=True)
+    d2, d3 = np.zeros(flat.shape), np.zeros(flat.shape)
+    for i in range(len(d2)):                       # the diagonal: one element of A at a time
+        d2_row, = grad(d1[i], flat, create_graph=True)
+        d2[i] = d2_row.data[i]
+        d3[i] = grad(d2_row[i], flat, retain_graph=True, allow_unused=True)[0].data[i] \
+            if d2_row.requires_grad else 0.0
+    d1, d2, d3 = (d.reshape(a.shape) for d in (d1.data, d2, d3))
+    alpha = _safe_divide(d2, 2 * d2 + a.sum(axis=(1, 2), keepdims=True) * d3)
+    return (alpha * np.maximum(d1, 0)).sum(axis=(1, 2), keepdims=True)
 
 
 def xgradcam_weights(activations, gradients):

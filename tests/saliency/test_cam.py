@@ -4,6 +4,7 @@ import pytest
 
 from minigrad import nn
 from minigrad.saliency import explain
+from minigrad.saliency.cam import gradcampp_weights_by_definition
 
 
 def raw(model, x, method, **options):
@@ -75,6 +76,21 @@ def test_gradcampp_by_hand(small_cnn, images):
     w = (alpha * np.maximum(g, 0)).sum(axis=(2, 3), keepdims=True)
     np.testing.assert_allclose(raw(small_cnn, images, "gradcam++", layer="4", target=2),
                                (w * activations).sum(axis=1))
+
+
+@pytest.mark.parametrize("layer", ["4", "3"])       # the last ReLU, and the conv before it
+def test_gradcampp_is_its_definition_by_minigrads_own_higher_derivatives(small_cnn, images,
+                                                                       layer):
+    """Grad-CAM++ (eqs. 10 and 19) explains Y = exp(S_c): alpha from autograd's second and third
+    derivatives of Y (create_graph=True), not from the closed form. The head above either layer
+    is piecewise linear, so the map is the closed form's (which drops exp(S_c)) times exp(S_c)."""
+    cut, target = int(layer) + 1, np.array([1, 3])
+    activations = small_cnn[:cut](nn.Parameter(images[:2])).data
+    weights = gradcampp_weights_by_definition(small_cnn[cut:], activations, target)
+    scores = small_cnn(nn.Parameter(images[:2])).data[np.arange(2), target]
+    np.testing.assert_allclose(raw(small_cnn, images[:2], "gradcam++", layer=layer,
+                                   target=target) * np.exp(scores)[:, None, None],
+                               (weights * activations).sum(axis=1), rtol=1e-10, atol=1e-14)
 
 
 def test_after_conv_and_batch_norm_the_default_layer_is_the_relu(images):

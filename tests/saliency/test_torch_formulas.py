@@ -2,9 +2,10 @@
 on the same network with the same weights (float64).
 
 Nothing here calls minigrad's saliency code except to get the map under test: the scores, the
-gradients (also those through a changed ReLU backward and Grad-CAM++'s higher derivatives), the
-integration nodes, the noise, the upsampling and the occluding windows are all rebuilt in torch
-or written out from the formula. Every comparison is on the raw map (postprocess=())."""
+gradients (also those through a changed ReLU backward), the integration nodes, the noise, the
+upsampling and the occluding windows are all rebuilt in torch or written out from the formula.
+Every comparison is on the raw map (postprocess=()). (Grad-CAM++'s higher derivatives are
+minigrad's own since #30: tests/saliency/test_cam.py.)"""
 import numpy as np
 import pytest
 
@@ -211,46 +212,6 @@ def test_gradcam_and_hirescam(case):
     np.testing.assert_allclose(raw(model, x, "gradcam", target),
                                (g.mean(axis=(2, 3), keepdims=True) * a).sum(axis=1), **TIGHT)
     np.testing.assert_allclose(raw(model, x, "hirescam", target), (g * a).sum(axis=1), **TIGHT)
-
-
-def exp_score_derivatives(head, a, c):
-    """First, second and third derivatives of Y = exp(S_c(A)) by each element A_ij, for one
-    image's activations a (K, h, w): the diagonal of the higher derivatives, by autograd (one
-    double backward per element)."""
-    flat = torch.from_numpy(a).flatten().requires_grad_()
-    y = torch.exp(head(flat.view(1, *a.shape))[0, c])
-    d1, = torch.autograd.grad(y, flat, create_graph=True)
-    d2, d3 = torch.zeros_like(flat), torch.zeros_like(flat)
-    for i in range(len(flat)):
-        d2_row, = torch.autograd.grad(d1[i], flat, create_graph=True)
-        d2[i] = d2_row[i].detach()
-        d3[i] = torch.autograd.grad(d2_row[i], flat, retain_graph=True)[0][i]
-    return [d.detach().view(a.shape).numpy() for d in (d1, d2, d3)]
-
-
-@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
-def test_gradcampp_from_the_higher_derivatives_of_exp_score(case, layer):
-    """Grad-CAM++ (Chattopadhay et al. 2018, eqs. 10 and 19) explains Y = exp(S_c):
-
-        alpha_ij = d2Y/dA_ij^2 / (2 d2Y/dA_ij^2 + sum_ab A_ab d3Y/dA_ij^3)   (0 where 0/0)
-        w^k = sum_ij alpha_ij relu(dY/dA_ij),     map = sum_k w^k A^k
-
-    Here the derivatives come from autograd, not from the closed form. The head above either
-    layer is piecewise linear, so this is minigrad's map (which drops exp(S_c)) times exp(S_c)."""
-    model, twin, x, target = case
-    body, head = split(twin, layer)
-    with torch.no_grad():
-        activations = body(torch.from_numpy(x)).numpy()
-    expected = []
-    for a, c in zip(activations, target):
-        d1, d2, d3 = exp_score_derivatives(head, a, c)
-        denominator = 2 * d2 + a.sum(axis=(1, 2), keepdims=True) * d3
-        alpha = np.divide(d2, denominator, out=np.zeros_like(d2), where=denominator != 0)
-        weights = (alpha * np.maximum(d1, 0)).sum(axis=(1, 2), keepdims=True)
-        expected.append((weights * a).sum(axis=0))
-    exp_score = np.exp(scores_of(twin, x, target))[:, None, None]
-    np.testing.assert_allclose(raw(model, x, "gradcam++", target, layer=layer) * exp_score,
-                               np.stack(expected), **TIGHT)
 
 
 @pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
