@@ -10,8 +10,9 @@ def test_the_claims_that_held_become_the_row():
               "claim held: |x| >= 0\n")
     cell = TOOL["what_it_showed"](0, output)
     assert cell == "2 + 2 = 4 (measured); |x| >= 0"
-    assert TOOL["row"]("a.py", cell, 75.0, 2.0, "2026-12-07") == (
-        "| `a.py` | 2 + 2 = 4 (measured); \\|x\\| >= 0 | 1 min 15 s (2.0 s CPU), 2026-12-07 |")
+    assert TOOL["row"]("a.py", cell, 75.0, 2.0, "2026-12-07 03:30 UTC, load 2.0") == (
+        "| `a.py` | 2 + 2 = 4 (measured); \\|x\\| >= 0 | 1 min 15 s (2.0 s CPU), 2026-12-07 03:30 "
+        "UTC, load 2.0 |")
 
 
 def test_a_failed_claim_or_a_crash_is_named_in_the_row():

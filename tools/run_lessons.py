@@ -8,8 +8,9 @@ lessons from what they print. By hand, not in CI: together they take many minute
 Each lesson runs in a fresh interpreter in a temporary directory (its pictures and runs go
 there), with the machine as it is. A lesson states its claims with minigrad.lessons: at its
 defaults each prints "claim held: ..." or stops with "the lesson's claim did not hold: ...".
-The table's row for a lesson is those lines, and its time: wall clock, and in brackets the CPU
-time of the lesson's process (user + system), which depends less on the machine's load.
+The table's row for a lesson is those lines, and its time: wall clock, in brackets the CPU
+time of the lesson's process (user + system), which depends less on the machine's load, and
+when it ran with the load average then.
 Lessons not run this time (--only, --skip) keep their rows. Exits 1 if any lesson failed.
 """
 import argparse
@@ -62,9 +63,9 @@ def seconds(value):
     return f"{value:.1f} s" if value < 60 else f"{int(value // 60)} min {value % 60:.0f} s"
 
 
-def row(name, cell, wall, cpu, day):
+def row(name, cell, wall, cpu, when):
     cell = cell.replace("|", "\\|")
-    return f"| `{name}` | {cell} | {seconds(wall)} ({seconds(cpu)} CPU), {day} |"
+    return f"| `{name}` | {cell} | {seconds(wall)} ({seconds(cpu)} CPU), {when} |"
 
 
 def kept_rows(text):
@@ -83,13 +84,13 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
-def table_block(rows, started, finished, loads):
+def table_block(rows, started, finished, ran):
     stamp = f"{started:%Y-%m-%d %H:%M}-{finished:%H:%M} UTC"
-    note = textwrap.fill(f"Run with `python tools/run_lessons.py` on {stamp}, {machine()}, "
-                         f"load average {min(loads):.1f}-{max(loads):.1f}. Times are wall clock "
-                         f"for the default settings, then the CPU time of the lesson's process, "
-                         f"which depends less on the load; a row dated otherwise was not re-run "
-                         f"that time.", width=100)
+    note = textwrap.fill(f"Run with `python tools/run_lessons.py` on {machine()}. Each row: the "
+                         f"lesson's claims as it printed them at its default settings, its wall "
+                         f"clock time, the CPU time of its process in brackets (which depends "
+                         f"less on the load), when it ran and the load average then. Last run: "
+                         f"{stamp}, {ran} of the lessons.", width=100)
     return f"{BEGIN}\n{note}\n\n{HEADER}\n" + "\n".join(rows) + f"\n{END}"
 
 
@@ -105,7 +106,7 @@ def main():
         parser.error(f"no such lesson in examples/: {sorted(unknown)}")
     text = README.read_text()
     old_rows = kept_rows(text)
-    rows, failures, loads = [], [], [os.getloadavg()[0]]
+    rows, failures = [], []
     started = datetime.datetime.now(datetime.timezone.utc)
     for path in lessons:
         chosen = (args.only is None or path.name in args.only) and path.name not in args.skip
@@ -114,13 +115,17 @@ def main():
                                                 f"tools/run_lessons.py)* | |"))
             continue
         print(f"{path.name} ...", flush=True)
+        began = datetime.datetime.now(datetime.timezone.utc)
         status, output, wall, cpu = run_lesson(path)
-        loads.append(os.getloadavg()[0])
+        when = f"{began:%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}"
         cell = what_it_showed(status, output)
         print(f"   {'ok' if status == 0 else 'FAILED'} in {seconds(wall)}: {cell}", flush=True)
         failures += [path.name] if status != 0 else []
-        rows.append(row(path.name, cell, wall, cpu, f"{started:%Y-%m-%d}"))
-    block = table_block(rows, started, datetime.datetime.now(datetime.timezone.utc), loads)
+        rows.append(row(path.name, cell, wall, cpu, when))
+    ran = sum(1 for path in lessons
+              if (args.only is None or path.name in args.only) and path.name not in args.skip)
+    block = table_block(rows, started, datetime.datetime.now(datetime.timezone.utc),
+                        f"{ran} of {len(lessons)}")
     if args.dry_run:
         print(block)
     elif BEGIN not in text:
