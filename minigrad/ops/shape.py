@@ -97,7 +97,7 @@ class Transpose(Function):
         return Transpose.apply(grad, axes=self._inverse())
 
     def _inverse(self):
-        return None if self.axes is None else tuple(int(a) for a in np.argsort(self.axes))
+        return None if self.axes is None else tuple(np.argsort(self.axes))
 
 
 class GetItem(Function):
