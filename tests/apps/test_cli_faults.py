@@ -462,18 +462,37 @@ def test_two_runs_started_at_once_into_one_out_one_trains_the_other_is_refused(t
     print(f"the loser exited {loser[2]}")
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3])
+def wait_until_numpy_is_loading(pid, timeout=60):
+    """Block until the process has mapped one of NumPy's libraries: minigrad's import has
+    begun (its Ctrl-C hook comes first) and the slow imports are under way. A fixed delay
+    raced the interpreter's own start on a loaded machine."""
+    maps = Path(f"/proc/{pid}/maps")
+    if not maps.exists():
+        pytest.skip("needs /proc to see what the child has loaded")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if "numpy" in maps.read_text():
+                return
+        except OSError:
+            break                                   # the child is gone
+        time.sleep(0.002)
+    raise AssertionError("the child never loaded NumPy")
+
+
+@pytest.mark.parametrize("extra_delay", [0.0, 0.1, 0.25])
 def test_ctrl_c_while_the_command_is_still_importing_is_one_line_and_a_ctrl_c_s_status(
-        tmp_path, delay):
+        tmp_path, extra_delay):
     child = subprocess.Popen(python_minigrad("train", *TINY, "--out", tmp_path / "run"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)                    # importing NumPy, Numba, matplotlib: ~0.5 s here
+    wait_until_numpy_is_loading(child.pid)
+    time.sleep(extra_delay)              # later in the imports of NumPy, Numba, matplotlib
     child.send_signal(signal.SIGINT)
     stdout, stderr = child.communicate(timeout=60)
     # 130 from main(), or killed by SIGINT itself (how Python ends on an uncaught Ctrl-C):
     # the shell says 130 for both
     assert child.returncode in (130, -signal.SIGINT), stderr
     assert stderr.splitlines() == ["", "minigrad: interrupted"]
-    if delay < 0.1:
+    if extra_delay == 0.0:
         assert stdout == ""                            # main() had not started its work
     assert not (tmp_path / "run").exists()
