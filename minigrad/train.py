@@ -191,9 +191,29 @@ def _record(history, position):
 
 
 def _progress_bar(batches, epoch, enabled, start, total):
+    if not enabled:
+        return _NoBar(batches)
     from tqdm import tqdm    # imported here so that `import minigrad` stays light
     return tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False, initial=start,
-                total=total, disable=not enabled, dynamic_ncols=True)
+                total=total, dynamic_ncols=True)
+
+
+class _NoBar:
+    """The batches without a bar (progress=False), and no tqdm at all: even a disabled tqdm
+    takes tqdm's lock, which is shared across fork, so a run killed while holding it would
+    freeze the process it was forked from at its next bar."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def set_postfix(self, **_):
+        pass
+
+    def close(self):
+        pass
 
 
 def _report(epoch, epochs, history, enabled, val_name):

@@ -301,3 +301,19 @@ def test_fit_steps_reduce_lr_on_plateau_with_the_validation_loss(digits):
     with pytest.raises(ValueError, match="ReduceLROnPlateau.*scheduler_step='epoch'"):
         fit(model, loader(images[:64], labels[:64]), None, optimizer, 1, scheduler,
             scheduler_step="batch", progress=False)
+
+
+def test_without_progress_no_tqdm_is_made(digits, monkeypatch):
+    """Even a disabled tqdm takes tqdm's lock, which a fork shares: a run killed while holding
+    it froze the test process it was forked from (the 20-SIGKILL fault test, once in CI)."""
+    import tqdm
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a tqdm was made with progress=False")
+
+    monkeypatch.setattr(tqdm, "tqdm", refuse)
+    images, labels = digits
+    model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    history = fit(model, loader(images[:32], labels[:32]), None,
+                  optim.SGD(model.parameters(), lr=0.1), 1, progress=False)
+    assert len(history["train_loss"]) == 1
