@@ -37,25 +37,26 @@ def _check_writeable(tensor, op_name):
                          f"memory-mapped file); change a copy, x = x.clone()")
 
 
+def _update(tensor, function, other, op_name):
+    """tensor (op)= other: the new values are function(tensor, other), computed without a graph."""
+    tensor._check_inplace(op_name, other)
+    with no_grad():
+        result = function(tensor, other)
+    return _write(tensor, result.data, op_name)
+
+
 def _updating(function, op_name):
-    """x (op)= other: the new values are function(x, other), computed without a graph."""
+    """The method `x (op)= other`."""
     def method(self, other):
-        self._check_inplace(op_name, other)
-        with no_grad():
-            result = function(self, other)
-        return _write(self, result.data, op_name)
+        return _update(self, function, other, op_name)
     method.__name__ = op_name
     return method
 
 
 def _scaled(function, op_name):
-    """x.add_(other, alpha=2) is x += 2 * other, as torch.Tensor.add_."""
-    update = _updating(function, op_name)
-
+    """x.add_(other, alpha=2) is x += 2 * other, with torch.add's alpha (elementwise.add's)."""
     def method(self, other, *, alpha=1):
-        if alpha != 1:
-            other = elementwise.mul(other, alpha) if isinstance(other, Tensor) else other * alpha
-        return update(self, other)
+        return _update(self, lambda x, y: function(x, y, alpha=alpha), other, op_name)
     method.__name__ = op_name
     return method
 
@@ -67,10 +68,7 @@ def zero_(self):
 
 def fill_(self, value):
     """Set every element to `value`."""
-    self._check_inplace("fill_", value)
-    _check_writeable(self, "fill_")
-    self.data[...] = as_array(value)
-    self._mark_changed()
+    _store(self, Ellipsis, value, "fill_")
     return self
 
 
@@ -91,18 +89,23 @@ def clamp_(self, min=None, max=None):
 
 def setitem(self, index, value):
     """x[index] = value, with the same indices as x[index] (a boolean-mask Tensor included)."""
-    self._check_inplace("x[index] = value", value)
-    _check_writeable(self, "x[index] = value")
+    _store(self, index, value, "x[index] = value")
+
+
+def _store(tensor, index, value, op_name):
+    """tensor.data[index] = value, after the in-place rule and the dtype and memory checks."""
+    tensor._check_inplace(op_name, value)
+    _check_writeable(tensor, op_name)
     values = as_array(value)
-    if not np.can_cast(values.dtype, self.dtype, casting="same_kind") and values.ndim:
-        raise TypeError(f"x[index] = value: a {values.dtype} value cannot be stored in place in "
-                        f"this {self.dtype} tensor (as in PyTorch); convert it first")
+    if not np.can_cast(values.dtype, tensor.dtype, casting="same_kind") and values.ndim:
+        raise TypeError(f"{op_name}: a {values.dtype} value cannot be stored in place in "
+                        f"this {tensor.dtype} tensor (as in PyTorch); convert it first")
     try:
-        self.data[_index_arrays(index)] = values
+        tensor.data[_index_arrays(index)] = values
     except (IndexError, ValueError) as error:
-        raise type(error)(f"x[index] = value: cannot write a value of shape {values.shape} at "
-                          f"{index!r} of a tensor of shape {self.shape} ({error})") from None
-    self._mark_changed()
+        raise type(error)(f"{op_name}: cannot write a value of shape {values.shape} at "
+                          f"{index!r} of a tensor of shape {tensor.shape} ({error})") from None
+    tensor._mark_changed()
 
 
 IN_PLACE = {
