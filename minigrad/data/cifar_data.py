@@ -12,7 +12,6 @@ Reference: Alex Krizhevsky, Learning Multiple Layers of Features from Tiny Image
 """
 import gzip
 import os
-import tarfile
 import tempfile
 import zlib
 from pathlib import Path
@@ -83,6 +82,7 @@ def extract_batches(archive, batch_dir):
     Only members named exactly ``cifar-10-batches-bin/<batch>.bin`` are read and the output
     names are ours, so a hostile archive cannot write outside ``batch_dir``.
     """
+    import tarfile           # here: only an extraction needs it, `import minigrad` does not
     wanted = {f"{CIFAR10_SUBDIR}/{name}" for names in CIFAR10_FILES.values() for name in names}
     batch_dir = Path(batch_dir)
     batch_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import urllib.request
 from pathlib import Path
 
 CHUNK_BYTES = 1 << 20
@@ -35,6 +34,8 @@ def file_digest(path, algorithm):
 
 def fetch(url, dest):
     """Copy the bytes at ``url`` into the open binary file ``dest``. Tests replace this."""
+    import urllib.request    # here, not at the top: it pulls in http, ssl and email, which
+    #                          `import minigrad` need not pay for
     with urllib.request.urlopen(url, timeout=60) as response:
         shutil.copyfileobj(response, dest, CHUNK_BYTES)
 

@@ -31,7 +31,8 @@ def matmul_numba(a, b):
         stacked = a.ndim == b.ndim >= 3 and a.shape[0] == b.shape[0]
         if not (stacked or a.ndim == b.ndim == 2):
             return a @ b
-        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if stacked else ()
+        shape = batch + (a.shape[-2], b.shape[-1])
         if math.prod(shape) * a.shape[-1] < MIN_SPLIT_MACS:
             return a @ b
         out = np.empty(shape, dtype=np.result_type(a, b))

@@ -19,19 +19,21 @@ from minigrad.tensor import Tensor
 
 def _check_input(layer, x, ndims, expected, channels=None):
     """Raise, naming the layer, unless x has one of `ndims` dimensions and `channels` on axis 1."""
-    name = f"{type(layer).__name__}({layer.extra_repr()})"
+    def name():                  # built only for a message: forward is a hot path
+        return f"{type(layer).__name__}({layer.extra_repr()})"
     _check_tensor(name, x)
     if x.ndim not in ndims:
-        raise ValueError(f"{name}: expected input of shape {expected}, got {x.shape}")
+        raise ValueError(f"{name()}: expected input of shape {expected}, got {x.shape}")
     if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{name}: expected {channels} channels on axis 1 of the input "
+        raise ValueError(f"{name()}: expected {channels} channels on axis 1 of the input "
                          f"{expected}, got shape {x.shape}, which has {x.shape[1]}")
 
 
 def _check_tensor(name, x):
-    """A layer takes a Tensor (or an ndarray), as a torch layer takes a torch.Tensor."""
+    """A layer takes a Tensor (or an ndarray), as a torch layer takes a torch.Tensor; name() names
+    the layer in the error."""
     if not isinstance(x, (Tensor, np.ndarray)):
-        raise TypeError(f"{name}: expected a Tensor input, got {type(x).__name__}; make one "
+        raise TypeError(f"{name()}: expected a Tensor input, got {type(x).__name__}; make one "
                         f"with minigrad.tensor(...)")
 
 
@@ -70,7 +72,7 @@ class Linear(Module):
         self.weight, self.bias = _affine_parameters((out_features, in_features), bias)
 
     def forward(self, x):
-        _check_tensor(repr(self), x)
+        _check_tensor(self.__repr__, x)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_features}), "
                              f"got {x.shape}")

@@ -281,7 +281,12 @@ def _promoted(a, b, true_division=False):
     An integer or bool operand meets a floating one in the floating one's dtype (NumPy would turn
     float32 with int64 into float64); integers meet a Python float, or are divided, in float32.
     """
-    float_dtype = next((dtype for dtype in (_dtype(a), _dtype(b))
+    dtype_a, dtype_b = _dtype(a), _dtype(b)
+    a_is_integer = dtype_a is not None and dtype_a.kind != "f"
+    b_is_integer = dtype_b is not None and dtype_b.kind != "f"
+    if not (a_is_integer or b_is_integer):
+        return a, b                       # floats with floats or numbers: NumPy's rule is torch's
+    float_dtype = next((dtype for dtype in (dtype_a, dtype_b)
                         if dtype is not None and dtype.kind == "f"), None)
     if float_dtype is None and (true_division or isinstance(a, float) or isinstance(b, float)):
         float_dtype = np.dtype(np.float32)

@@ -72,8 +72,12 @@ class Mean(Function):
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
         self.count = int(np.prod([x.shape[a] for a in axes]))
-        with warnings.catch_warnings():     # the mean of nothing is NaN, as torch says, and
-            warnings.simplefilter("ignore", RuntimeWarning)     # without NumPy's warning
+        if self.count:
+            return np.mean(x, axis=axes, keepdims=keepdims)
+        # the mean of nothing is NaN, as torch says, without NumPy's warning (caught here only:
+        # catch_warnings resets the once-per-line record of every warning in the program)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             return np.mean(x, axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
