@@ -8,7 +8,8 @@ sorted into one of three outcomes:
             KeyError), or a traceback on the command line
     silent  accepted: no error at all
     torch   where PyTorch has an answer (an empty batch, the mean of nothing), that answer:
-            the same shape and values (checked against torch when it is installed)
+            the shape (and for the reductions the value) PyTorch gives, written into each
+            case here (tests/test_empty_and_non_finite.py compares with torch itself)
 
     python tests/catalogue.py          # prints every case and the counts
     PYTHONPATH=/path/to/other/checkout python tests/catalogue.py    # the same, for another tree
@@ -432,8 +433,27 @@ def overwritten(files, argv, must_contain):
     return run
 
 
+def numpy_is_loading(pid, timeout=60):
+    """Wait until process `pid` has mapped one of NumPy's libraries: minigrad's import has begun
+    (its Ctrl-C hook comes first) and the slow imports are under way; a fixed delay raced the
+    interpreter's own start on a loaded machine. False where /proc cannot tell."""
+    import time
+    maps = Path(f"/proc/{pid}/maps")
+    if not maps.exists():
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if "numpy" in maps.read_text():
+                return True
+        except OSError:
+            break                                   # the child is gone
+        time.sleep(0.002)
+    raise AssertionError(f"process {pid} never loaded NumPy")
+
+
 def ctrl_c_at_start(files):
-    """SIGINT to `python -m minigrad train` 0.1 s after it starts, while it imports."""
+    """SIGINT to `python -m minigrad train` while it imports NumPy."""
     def run():
         import signal
         import subprocess
@@ -441,7 +461,8 @@ def ctrl_c_at_start(files):
         child = subprocess.Popen([sys.executable, "-m", "minigrad", "train", *TINY, "--out",
                                   str(files / "ctrl-c")], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
-        time.sleep(0.1)
+        if not numpy_is_loading(child.pid):
+            time.sleep(0.1)                         # no /proc: the old guess
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=60)
         one_line = err.strip().splitlines() == ["minigrad: interrupted"]

@@ -72,7 +72,7 @@ def test_pooling_as_convolution_shows_which_pooling_is_linear(in_tmp, monkeypatc
 def test_perceptron_and_logistic_regression_then_xor(in_tmp, monkeypatch, capsys):
     out = run_example("perceptron_and_logistic_regression.py", monkeypatch, capsys,
                       "--steps", 150)
-    assert float(re.search(r"logistic regression: .* accuracy ([\d.]+)%", out)[1]) >= 99
+    assert float(re.search(r"logistic regression: .* accuracy ([\d.]+)%", out)[1]) >= 99.5  # "100%" before it printed a decimal
     assert re.search(r"perceptron: \d+ updates in \d+ epochs, accuracy 100% \(a pass without", out)
     straight = int(re.search(r"XOR, one layer .*: (\d+)% of the corners", out).group(1))
     assert straight <= 75                                       # no line gets all four corners

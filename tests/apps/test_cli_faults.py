@@ -22,6 +22,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.apps.cli import main
+from tests.catalogue import numpy_is_loading
 
 TINY = ["--limit", "96", "--val-size", "32", "--batch-size", "32", "--no-progress"]
 
@@ -462,30 +463,14 @@ def test_two_runs_started_at_once_into_one_out_one_trains_the_other_is_refused(t
     print(f"the loser exited {loser[2]}")
 
 
-def wait_until_numpy_is_loading(pid, timeout=60):
-    """Block until the process has mapped one of NumPy's libraries: minigrad's import has
-    begun (its Ctrl-C hook comes first) and the slow imports are under way. A fixed delay
-    raced the interpreter's own start on a loaded machine."""
-    maps = Path(f"/proc/{pid}/maps")
-    if not maps.exists():
-        pytest.skip("needs /proc to see what the child has loaded")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if "numpy" in maps.read_text():
-                return
-        except OSError:
-            break                                   # the child is gone
-        time.sleep(0.002)
-    raise AssertionError("the child never loaded NumPy")
-
-
 @pytest.mark.parametrize("extra_delay", [0.0, 0.1, 0.25])
 def test_ctrl_c_while_the_command_is_still_importing_is_one_line_and_a_ctrl_c_s_status(
         tmp_path, extra_delay):
     child = subprocess.Popen(python_minigrad("train", *TINY, "--out", tmp_path / "run"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_until_numpy_is_loading(child.pid)
+    if not numpy_is_loading(child.pid):
+        child.kill()
+        pytest.skip("needs /proc to see what the child has loaded")
     time.sleep(extra_delay)              # later in the imports of NumPy, Numba, matplotlib
     child.send_signal(signal.SIGINT)
     stdout, stderr = child.communicate(timeout=60)
