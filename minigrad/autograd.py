@@ -28,6 +28,7 @@ so then the gradients are refused a second differentiation instead (never a sile
 import copy
 
 from minigrad.function import Function as _MinigradFunction
+from minigrad.ops._args import broadcasts_to
 from minigrad.gradcheck import gradcheck, gradgradcheck  # noqa: F401  (torch.autograd's places)
 from minigrad.tensor import Tensor, grad, no_grad  # noqa: F401  (grad: torch.autograd.grad)
 
@@ -177,7 +178,7 @@ class _Node(_MinigradFunction):
         if not isinstance(grad, Tensor):
             raise TypeError(f"{name}.backward returned a {type(grad).__name__} for argument "
                             f"{position}; it must return a Tensor or None")
-        if not _broadcasts_to(tensor.shape, grad.shape):
+        if not broadcasts_to(tensor.shape, grad.shape):
             raise ValueError(f"{name}.backward returned a gradient of shape {grad.shape} for "
                              f"argument {position} of forward, of shape {tensor.shape}")
         if recorded:
@@ -198,8 +199,3 @@ class _Node(_MinigradFunction):
         return f"<{self.name()}>"
 
 
-def _broadcasts_to(shape, target):
-    """Whether an input of `shape` broadcasts to `target` (then its gradient sums back)."""
-    if len(shape) > len(target):
-        return False
-    return all(n == m or n == 1 for n, m in zip(reversed(shape), reversed(target)))

@@ -33,10 +33,12 @@ from minigrad.data import DATA_VERSIONS
 from minigrad.apps.bench import register as _add_bench
 from minigrad.apps.explain_cli import register as _add_saliency_commands
 from minigrad.nn.checkpoint import write_atomically
+from minigrad.runs import CHECKPOINT_NAME, INTERRUPTED_NAME
 from minigrad.apps.options import (UsageError, add_debug_option, non_negative_float,
                                    non_negative_int, positive_float, positive_int)
 
-RUN_FILES = ("checkpoint.npz", "interrupted.npz", "model.npz", "metrics.json")
+CHECKPOINTS = (CHECKPOINT_NAME, INTERRUPTED_NAME)     # what --resume continues from
+RUN_FILES = (*CHECKPOINTS, "model.npz", "metrics.json")
 PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png", "attention.png",
          "rollout.png")
 REPLACED_NAME = ".overwritten-run"         # where --overwrite keeps the old run for a while
@@ -236,7 +238,7 @@ def _check_run_directory(args, out):
     with nothing to resume. Called with the directory locked: no other run can start in between.
     """
     existing = [name for name in RUN_FILES if (out / name).exists()]
-    if args.resume and not {"checkpoint.npz", "interrupted.npz"} & set(existing):
+    if args.resume and not set(CHECKPOINTS) & set(existing):
         raise UsageError(f"--resume: there is no checkpoint.npz or interrupted.npz in {out}/ to "
                          f"continue from; leave out --resume to start a new run", usage=True)
     if existing and not (args.resume or args.overwrite):
@@ -267,7 +269,7 @@ def _recover_replaced_run(out):
     aside = out / REPLACED_NAME
     if not aside.is_dir():
         return
-    if (out / "checkpoint.npz").exists() or (out / "interrupted.npz").exists():
+    if any((out / name).exists() for name in CHECKPOINTS):
         shutil.rmtree(aside)
         return
     for path in aside.iterdir():

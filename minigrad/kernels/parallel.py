@@ -90,8 +90,8 @@ def split(N, elements=None, minimum=None):
 class blas_held:
     """`with blas_held():` -- NumPy's BLAS at one thread while minigrad computes with threads
     of its own (more than one); restored when the outermost such block ends. Blocks nest: the
-    engine holds it around every op's forward and around a whole backward pass, and `map` holds
-    it again inside an op.
+    fast twins that run GEMMs (kernels/conv.py, kernels/gemm.py) hold it once per call, and `map`
+    holds it again inside them.
 
     Why not let OpenBLAS thread the GEMMs that minigrad does not split: after a threaded GEMM,
     OpenBLAS's worker thread keeps spinning on the other core for a while, waiting for more

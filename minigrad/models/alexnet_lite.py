@@ -61,7 +61,6 @@ class AlexNetLite(nn.Module):
     def __init__(self, num_classes=10, in_channels=3, dropout=0.5, batch_norm=False,
                  image_size=32):
         super().__init__()
-        self.image_size = image_size
         self.features = _conv_stack(in_channels, batch_norm, image_size)
         self.classifier = nn.Sequential(
             nn.Flatten(),

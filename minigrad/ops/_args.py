@@ -96,3 +96,11 @@ def check_not_empty(x, op, what="input"):
     if x.size == 0:
         raise ValueError(f"{op}: the {what} is empty (shape {x.shape}); it needs at least one "
                          f"element along every axis")
+
+
+def broadcasts_to(shape, target):
+    """Whether an array of `shape` broadcasts to `target` (so its gradient sums back to it)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False

@@ -81,10 +81,7 @@ def copy_(self, src, non_blocking=False):
 
 def clamp_(self, min=None, max=None):
     """Clamp into [min, max] in place, as `clamp`."""
-    self._check_inplace("clamp_")
-    with no_grad():
-        result = elementwise.clip(self, min, max)
-    return _write(self, result.data, "clamp_")
+    return _update(self, lambda x, _: elementwise.clip(x, min, max), None, "clamp_")
 
 
 def setitem(self, index, value):

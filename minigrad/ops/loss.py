@@ -16,7 +16,7 @@ derivative; mse_loss and l1_loss are built from ops that have theirs.
 import numpy as np
 
 from minigrad.function import Function
-from minigrad.ops._args import check_number
+from minigrad.ops._args import broadcasts_to, check_number
 from minigrad.ops.activation import log_softmax_array, sigmoid, softmax, stable_sigmoid
 from minigrad.ops.elementwise import exp, log, maximum, where
 from minigrad.ops.shape import expand
@@ -225,7 +225,7 @@ def _constant(name, what, value, dtype, shape, exact=False):
     array = as_array(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: {what} must hold numbers, got dtype {array.dtype}")
-    fits = array.shape == shape if exact else _broadcasts_to(array.shape, shape)
+    fits = array.shape == shape if exact else broadcasts_to(array.shape, shape)
     if not fits:
         expected = f"shape {shape}" if exact else f"a shape that broadcasts to {shape}"
         raise ValueError(f"{name}: expected {what} of {expected}, got shape {array.shape}")
@@ -238,13 +238,6 @@ def check_constant(name, what, value):
     if getattr(value, "requires_grad", False):
         raise ValueError(f"{name}: {what} requires grad, but the loss is not differentiable with "
                          f"respect to it (as in PyTorch); pass {what}.detach()")
-
-
-def _broadcasts_to(shape, target):
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False
 
 
 def _class_labels(logits, labels, name, ignore_index):
