@@ -124,6 +124,12 @@ def picture_path(out):
     return path
 
 
+def class_namer(dataset):
+    """label -> what a reader calls it: the shape's name for shapes, the digit otherwise."""
+    from minigrad.data import SHAPE_CLASSES
+    return (lambda label: SHAPE_CLASSES[label]) if dataset == "shapes" else str
+
+
 def run_explain(args):
     from minigrad import Tensor
     from minigrad.functional import softmax
@@ -148,7 +154,8 @@ def run_explain(args):
         raise UsageError(f"every method failed ({', '.join(failures)}), so nothing was drawn; "
                          f"the first said: {next(iter(failures.values()))}")
     probabilities = softmax(Tensor(predict(model, x)), axis=1).data
-    titles = [f"true {label}\npredicted {p.argmax()} ({p.max():.0%})"
+    name = class_namer(args.dataset)
+    titles = [f"true {name(label)}\npredicted {name(p.argmax())} ({p.max():.0%})"
               for label, p in zip(labels, probabilities)]
     overlay_grid(images, maps, titles=titles).savefig(picture, dpi=100)
     print(f"wrote {picture}: {len(maps)} methods (rows: test images {indices}) of "

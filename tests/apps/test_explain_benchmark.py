@@ -114,6 +114,12 @@ def test_explain_command_writes_a_picture(tmp_path):
     assert out.stat().st_size > 1000
 
 
+def test_explain_titles_name_the_shapes_and_the_digits():
+    from minigrad.apps.explain_cli import class_namer
+    assert class_namer("shapes")(np.int64(2)) == "triangle"
+    assert class_namer("mnist")(np.int64(2)) == "2"
+
+
 def test_a_model_of_another_data_version_is_refused(tmp_path):
     path = tmp_path / "model.npz"
     save_benchmark_model(build_model("alexnet_lite_bn"), "shapes", path)
