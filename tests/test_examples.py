@@ -232,6 +232,15 @@ def test_factorised_convolutions_make_rank_one_kernels(in_tmp, monkeypatch, caps
     assert "Sobel kernel has rank 1" in out
 
 
+def test_alexnet_227_walks_the_formula_against_summary(in_tmp, monkeypatch, capsys):
+    out = run_example("alexnet_227.py", monkeypatch, capsys, "--image-size", 67)
+    assert "sides [15, 7, 7, 3, 3, 3, 3, 1]" in out          # (67 - 11) / 4 + 1 = 15, ...
+    # fc6 is 256 -> 4096 here: the convolutions' 3,747,200 and 1,052,672 + 16,781,312 +
+    # 4,097,000 in the fully connected layers
+    assert "total 25,678,184 parameters (summary), 25,678,184 (formula)" in out
+    assert "claim not checked" in out
+
+
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
 # shapes v3, and #30's new second-order lessons.
 NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
