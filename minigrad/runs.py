@@ -18,6 +18,9 @@
   it was;
 - `config` (the settings that made the run) is stored in every checkpoint, and a resume with
   different settings is refused, naming them;
+- early stopping (`fit(..., patience=, restore_best=)`, `EarlyStopping`): training ends once the
+  validation loss has not improved for `patience` epochs, and the best epoch's weights can be
+  put back at the end; they are kept in the checkpoints, so a resumed run restores them too;
 - one process at a time: `with RunDirectoryLock(directory):` owns the directory (`minigrad
   train` holds it from its first check to its last file), and a second process is refused,
   naming the first one's PID. `Run(replaces=...)` keeps the files of a run being overwritten
@@ -152,6 +155,7 @@ class Position:
     first_loss: float = math.nan     # of the whole run: the divergence guard's reference
     last_loss: float = math.nan      # the last finite loss, for the message if one is not
     history: dict = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
+    best_model: dict = None      # the model's state after the best epoch (restore_best only)
 
     def next_epoch(self):
         self.epoch, self.batch = self.epoch + 1, 0
@@ -163,11 +167,13 @@ class Position:
                                                       "last_loss")}
 
     @classmethod
-    def from_checkpoint(cls, checkpoint):
+    def from_checkpoint(cls, checkpoint, keep_best=False):
         saved = nn.select(checkpoint, "position")
         position = cls(**{name: value.item() for name, value in saved.items()})
         position.history = {key: [float(v) for v in checkpoint.get(f"history.{key}", [])]
                             for key in HISTORY_KEYS}
+        if keep_best:
+            position.best_model = nn.select(checkpoint, "best_model") or None
         return position
 
 
@@ -190,10 +196,12 @@ class Run:
         self.config = None if config is None else _flat_config(config)
         self.replaces = None if replaces is None else Path(replaces)
 
-    def start(self, model, optimizer, scheduler):
+    def start(self, model, optimizer, scheduler, keep_best=False):
         """What is saved and restored from now on; -> the Position to train from (the saved
-        one, with model, optimizer and scheduler loaded from it, when resuming)."""
+        one, with model, optimizer and scheduler loaded from it, when resuming). `keep_best`:
+        the checkpoints also hold the best epoch's weights (fit's restore_best)."""
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.keep_best = keep_best
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
             for name in nn.remove_partial_files(self.directory):
@@ -208,6 +216,8 @@ class Run:
             state["scheduler"] = self.scheduler.state_dict()
         if self.config is not None:
             state["config"] = self.config
+        if position.best_model is not None:
+            state["best_model"] = position.best_model
         return state
 
     def save_checkpoint(self, position):
@@ -251,7 +261,7 @@ class Run:
         model, optimizer and scheduler loaded from it (all three, or none of them)."""
         path, checkpoint = self._latest()
         self._check_parts(path, checkpoint)
-        position = Position.from_checkpoint(checkpoint)
+        position = Position.from_checkpoint(checkpoint, self.keep_best)
         self._check_config(path, checkpoint)
         print(f"resuming from {path}: epoch {position.epoch + 1}, batch {position.batch + 1}",
               file=sys.stderr)
@@ -293,6 +303,8 @@ class Run:
     def _check_parts(self, path, checkpoint):
         """Refuse, before anything is loaded, a checkpoint that lacks a part this run restores."""
         parts = ["model", "optimizer"] + (["scheduler"] if self.scheduler is not None else [])
+        if self.keep_best and len(checkpoint.get("history.val_loss", [])):
+            parts.append("best_model")       # a run without restore_best kept no best weights
         missing = [part for part in parts if not nn.select(checkpoint, part)]
         if missing:
             raise nn.CheckpointError(f"cannot resume from {path}: it holds no "
@@ -319,6 +331,66 @@ def _flat_config(config):
     """The config as an .npz can store it and gives it back: numbers, bools and strings."""
     return {key: np.asarray("None" if value is None else value).item()
             for key, value in config.items()}
+
+
+class EarlyStopping:
+    """fit's early stopping, Keras's EarlyStopping(monitor='val_loss') and Lightning's: an
+    epoch improves when its validation loss is below every earlier one (NaN never does), and
+    training stops once `patience` epochs in a row have not improved (None: never). With
+    `restore_best` the model gets the weights (and buffers) it had after the best epoch back at
+    the end of training, stopped early or not.
+
+    Whether to stop is read from the history alone, so a resumed run decides as the run that
+    was never interrupted would; the best weights travel in Position.best_model, in every
+    checkpoint."""
+
+    def __init__(self, patience=None, restore_best=False, has_validation=True):
+        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int)
+                                     or patience < 1):
+            raise ValueError(f"fit: patience must be a whole number of epochs >= 1 (1 stops at "
+                             f"the first epoch without improvement) or None, got {patience!r}")
+        if not isinstance(restore_best, bool):
+            raise TypeError(f"fit: restore_best must be True or False, got {restore_best!r}")
+        if (patience is not None or restore_best) and not has_validation:
+            raise ValueError("fit: patience= and restore_best= follow the validation loss: "
+                             "pass a val_loader")
+        self.patience, self.restore_best = patience, restore_best
+
+    def after_validation(self, model, position):
+        """Keep the model's weights if the epoch just validated is the best so far."""
+        if self.restore_best and best_epoch(position.history) == len(
+                position.history["val_loss"]) - 1:
+            position.best_model = model.state_dict()          # copies
+
+    def should_stop(self, history):
+        """Have `patience` epochs passed since the best one (or since the start, if no epoch
+        had a finite validation loss)?"""
+        if self.patience is None:
+            return False
+        best = best_epoch(history)
+        since_best = len(history["val_loss"]) - (0 if best is None else best + 1)
+        return since_best >= self.patience
+
+    def finish(self, model, position, epochs, progress):
+        """At the end of training: say why it stopped early, and put the best weights back."""
+        history, best = position.history, best_epoch(position.history)
+        said = progress and best is not None
+        if said and self.should_stop(history) and position.epoch < epochs:
+            print(f"early stopping after epoch {position.epoch}: the validation loss has not "
+                  f"improved for {self.patience} epochs (best {history['val_loss'][best]:.4f} "
+                  f"after epoch {best + 1})", flush=True)
+        if self.restore_best and position.best_model is not None:
+            model.load_state_dict(position.best_model)
+            if said:
+                print(f"restored the weights of epoch {best + 1}", flush=True)
+
+
+def best_epoch(history):
+    """The index in `history`'s lists of the epoch with the lowest validation loss (the first
+    of equal ones: a later epoch must do better to count); None if there is none finite."""
+    losses = np.asarray(history["val_loss"], dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(losses))
+    return None if len(finite) == 0 else int(finite[np.argmin(losses[finite])])
 
 
 class LossGuard:
@@ -374,5 +446,5 @@ class StopOnCtrlC:
         return False
 
 
-__all__ = ["Run", "Position", "TrainingDiverged", "LossGuard", "StopOnCtrlC", "CHECKPOINT_NAME",
-           "INTERRUPTED_NAME", "RunDirectoryLock", "RunDirectoryInUse", "LOCK_NAME"]
+__all__ = ["Run", "Position", "EarlyStopping", "best_epoch", "TrainingDiverged", "LossGuard",
+           "StopOnCtrlC", "CHECKPOINT_NAME", "INTERRUPTED_NAME", "RunDirectoryLock", "RunDirectoryInUse", "LOCK_NAME"]

@@ -10,7 +10,8 @@ learning-rate schedule and keeps a history: loss and accuracy per epoch for trai
 validation, the learning rate, and the seconds each epoch took.
 
 What a real run needs besides -- checkpoints and an exact resume, a clean stop on Ctrl-C, a
-guard against a diverging loss -- is minigrad/runs.py's (`fit(..., run=Run(directory))`).
+guard against a diverging loss, early stopping -- is minigrad/runs.py's (`fit(..., run=
+Run(directory))`, `fit(..., patience=3, restore_best=True)`).
 """
 import itertools
 import time
@@ -20,13 +21,13 @@ import numpy as np
 from minigrad import functional as F
 from minigrad import nn, optim
 from minigrad.checks import check_finite
-from minigrad.runs import LossGuard, Position, Run, StopOnCtrlC
+from minigrad.runs import EarlyStopping, LossGuard, Position, Run, StopOnCtrlC
 from minigrad.tensor import Tensor, as_array, no_grad
 
 
 def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, scheduler=None, *,
         loss_fn=F.cross_entropy, scheduler_step="epoch", seed=0, progress=True, val_name="val",
-        run=None):
+        run=None, patience=None, restore_best=False):
     """Train `model` for `epochs` epochs in total and return its history (a dict of lists).
 
     train_loader / val_loader: DataLoaders of (x, labels); val_loader may be None.
@@ -37,6 +38,10 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
     numbers ('test' when it holds the test split).
     run: a runs.Run -- checkpoints, resume, the run's config, the divergence guard's limit
     (default: no files, and a loss 1e4 times the first one stops the run).
+    patience: stop once the validation loss has not improved for this many epochs in a row
+    (None: train all `epochs`); restore_best: at the end, load the weights of the epoch with the
+    lowest validation loss (runs.EarlyStopping; Keras's restore_best_weights). The history keeps
+    every epoch that ran; runs.best_epoch(history) is the best one's index in it.
     Epochs and batches are counted from 1 in everything printed.
     """
     if optimizer is None:
@@ -46,13 +51,15 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
     if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau) and scheduler_step == "batch":
         raise ValueError("fit: ReduceLROnPlateau follows the loss epoch by epoch; use "
                          "scheduler_step='epoch'")
+    early_stopping = EarlyStopping(patience, restore_best, has_validation=val_loader is not None)
     run = run or Run()
-    position = run.start(model, optimizer, scheduler)          # a fresh run, or where one was
+    # a fresh run, or where one was
+    position = run.start(model, optimizer, scheduler, keep_best=restore_best)
     history = position.history
     per_batch_scheduler = scheduler if scheduler_step == "batch" else None
     guard = LossGuard(position, optimizer, run.max_loss_ratio)
     with StopOnCtrlC() as ctrl_c:
-        while position.epoch < epochs:
+        while position.epoch < epochs and not early_stopping.should_stop(history):
             epoch = position.epoch
             train_loader.set_epoch(epoch)      # this epoch's shuffling and augmentation
             if position.batch == 0:
@@ -66,6 +73,7 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
                 result = evaluate(model, val_loader, loss_fn)
                 history["val_loss"].append(result["loss"])
                 history["val_accuracy"].append(result["accuracy"])
+                early_stopping.after_validation(model, position)
             if scheduler is not None and scheduler_step == "epoch":
                 _step_after_epoch(scheduler, history)
             _report(epoch, epochs, history, progress, val_name)
@@ -73,6 +81,7 @@ def fit(model, train_loader, val_loader=None, optimizer=None, epochs=1, schedule
             run.save_checkpoint(position)
             if ctrl_c.requested:      # pressed during the evaluation or the checkpoint's write
                 return run.interrupted(position)
+    early_stopping.finish(model, position, epochs, progress)
     run.finished()
     return history
 
