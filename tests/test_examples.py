@@ -241,6 +241,18 @@ def test_alexnet_227_walks_the_formula_against_summary(in_tmp, monkeypatch, caps
     assert "claim not checked" in out
 
 
+def test_early_stopping_trains_both_models_and_restores_the_best_epoch(in_tmp, monkeypatch,
+                                                                       capsys):
+    out = run_example("early_stopping.py", monkeypatch, capsys, "--train-size", 100,
+                      "--val-size", 200, "--epochs", 3, "--patience", 1)
+    assert re.search(r"small \(784-10\) +7,850 weights", out)
+    assert re.search(r"large \(784-512-512-10\) +669,706 weights", out)
+    restored, best = re.search(r"restored model's validation loss (\S+), the best epoch's "
+                               r"(\S+); the same weights as the full run's best: True", out).groups()
+    assert restored == best
+    assert is_png(in_tmp / "early_stopping.png")
+
+
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
 # shapes v3, and #30's new second-order lessons.
 NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
