@@ -31,7 +31,7 @@ DATASETS = ("shapes", "cluttered_mnist")
 BENCHMARK_METHODS = ("vanilla", "grad_x_input", "linearize", "smoothgrad",
                      "integrated_gradients", "guided_backprop", "deconvnet", "gradcam",
                      "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
-                     "guided_gradcam", "occlusion", "fixations")
+                     "guided_gradcam", "eigencam", "ablationcam", "occlusion", "fixations")
 
 
 SPLITS = ("train", "validation", "test")
@@ -209,7 +209,8 @@ class PassCounter:
         self.backward += len(grad_output)
 
 
-EXPENSIVE_METHODS = ("smoothgrad", "integrated_gradients", "scorecam", "occlusion")
+EXPENSIVE_METHODS = ("smoothgrad", "integrated_gradients", "scorecam", "ablationcam",
+                     "occlusion")
 
 
 def mask_scores(maps, masks):

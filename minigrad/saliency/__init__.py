@@ -15,7 +15,7 @@ postprocess.py). The model is left as it was.
     gradients.py   vanilla gradient (and the signed gradient), gradient x input, SmoothGrad,
                    Integrated Gradients, guided backprop, deconvnet
     cam.py         CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM, LayerCAM, Score-CAM,
-                   guided Grad-CAM
+                   guided Grad-CAM, EigenCAM, AblationCAM
     occlusion.py   sliding-window occlusion
     fixations.py   CNN-Fixations (gradient-free tracing of the evidence back to the pixels)
     metrics.py     pointing game, energy in mask, box IoU, deletion/insertion, sanity check,
@@ -55,6 +55,8 @@ METHODS = {
     "layercam": (_cam.layercam, ("relu", "upsample", "normalize"), "logit"),
     "scorecam": (_cam.scorecam, ("relu", "upsample", "normalize"), "prob"),
     "guided_gradcam": (_cam.guided_gradcam, ("normalize",), "logit"),
+    "eigencam": (_cam.eigencam, ("relu", "upsample", "normalize"), "logit"),
+    "ablationcam": (_cam.ablationcam, ("relu", "upsample", "normalize"), "logit"),
     "occlusion": (_occlusion.occlusion, ("normalize",), "logit"),
     "fixations": (_fixations.cnn_fixations, ("normalize",), "logit"),
     "linearize": (_dynamic.linearize_method, ("normalize",), "logit"),
@@ -64,13 +66,14 @@ METHODS = {
     "token_gradcam": (_transformer.token_gradcam, ("relu", "upsample", "normalize"), "logit"),
 }
 LAYER_METHODS = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
-                 "guided_gradcam", "token_gradcam")
+                 "guided_gradcam", "token_gradcam", "eigencam", "ablationcam")
 # defined on the logit alone: CAM's map is the last Linear's weights times the features (its mean
 # plus the bias is the logit), CNN-Fixations follows the class unit back without any score,
 # linearize and bcos read the logit's own linear map
 LOGIT_ONLY_METHODS = ("cam", "fixations", "linearize", "bcos")
-# read from the attention alone: the same map whatever the class and the score
-CLASS_AGNOSTIC_METHODS = ("rollout", "attention")
+# read from the attention (EigenCAM: a layer's activations) alone: the same map whatever the
+# class and the score
+CLASS_AGNOSTIC_METHODS = ("rollout", "attention", "eigencam")
 TRANSFORMER_METHODS = ("rollout", "attention", "token_gradcam")
 # need a B-cos network (nn.BcosConv2d, nn.BcosLinear; models.bcos_lenet ...)
 BCOS_METHODS = ("bcos",)
@@ -104,8 +107,8 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
         raise ValueError(f"method {method!r} explains the logit only; score={score!r} applies "
                          f"to the other methods")
     if score not in (None, "logit") and method in CLASS_AGNOSTIC_METHODS:
-        raise ValueError(f"method {method!r} reads the attention, which no score changes; "
-                         f"score={score!r} applies to the other methods")
+        raise ValueError(f"method {method!r} reads the attention or the activations, which no "
+                         f"score changes; score={score!r} applies to the other methods")
     batch = as_batch(x)
     explanation = function(model, batch, target, score or default_score, **options)
     steps = default_steps if postprocess == "default" else tuple(postprocess or ())

@@ -14,6 +14,10 @@ which all but two of them take from the gradient g^k = dS_c/dA^k:
     XGrad-CAM     w^k = sum_ij A^k_ij * g^k_ij / sum_ij A^k_ij
     LayerCAM      w^k_ij = relu(g^k_ij)                     (element-wise)
     Score-CAM     w^k = softmax(f(x * mask_k))_c            (forward passes only)
+    AblationCAM   w^k = (S_c - S_c with A^k set to 0) / S_c  (forward passes only)
+
+EigenCAM alone has no weights of this kind and no class: its map is the layer's activations
+projected on their first principal component.
 
 So `gradient_cam(weighting)` below builds each gradient member from its weighting function, and
 the raw map is returned *before* the ReLU that the papers apply (the 'relu' post-processing step
@@ -24,8 +28,9 @@ import numpy as np
 
 from minigrad.autograd import grad
 from minigrad.nn.layers import AdaptiveAvgPool2d, Linear
-from minigrad.saliency.core import (Explanation, class_scores, layer_activation, layer_gradient,
-                                    resolve_layer, resolve_target, saliency_method)
+from minigrad.saliency.core import (Explanation, class_scores, hooked_forward, in_batches,
+                                    layer_activation, layer_gradient, resolve_layer,
+                                    resolve_target, saliency_method, scored)
 from minigrad.saliency.gradients import guided_backprop
 from minigrad.saliency.postprocess import bilinear_resize
 from minigrad.tensor import Tensor
@@ -217,3 +222,71 @@ def guided_gradcam(model, x, target=None, score="logit", layer=None):
     sharp = guided_backprop(model, x, coarse.target, score)
     return Explanation(sharp.maps * bilinear_resize(np.maximum(coarse.maps, 0), x.shape[2:]),
                        coarse.target)
+
+
+@saliency_method
+def eigencam(model, x, target=None, score="logit", layer=None):
+    """EigenCAM (Muhammad & Yeasin, "Eigen-CAM: Class Activation Map using Principal
+    Components", IJCNN 2020), as pytorch-grad-cam computes it (utils/svd_on_activations.py):
+
+        M   = the layer's activations as a (h*w, K) matrix, each channel's mean subtracted
+        map = M v,   v the first right singular vector of M (M's first principal direction)
+
+    The same map for every class and score (`target` is only reported). A singular vector's
+    sign is arbitrary: pytorch-grad-cam keeps whatever its SVD returns; here the map is turned
+    to correlate positively with the activations' sum over channels, so that it is positive
+    where the layer is most active. Forward only."""
+    activations, logits = layer_activation(model, x, resolve_layer(model, layer))
+    return Explanation(first_component_projection(activations), resolve_target(logits, target))
+
+
+def first_component_projection(activations):
+    """(N, K, h, w) activations -> (N, h, w): each image's pixels, centred, projected on their
+    first principal direction, oriented along the channels' sum (see `eigencam`)."""
+    n, k, h, w = activations.shape
+    pixels = activations.reshape(n, k, h * w).transpose(0, 2, 1)              # (N, hw, K)
+    centred = pixels - pixels.mean(axis=1, keepdims=True)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)                    # vt (N, K, K)
+    projection = np.einsum("npk,nk->np", centred, vt[:, 0])                   # (N, hw)
+    total = pixels.sum(axis=2)                                                # (N, hw)
+    sign = np.where(np.einsum("np,np->n", projection, total) < 0, -1.0, 1.0)
+    return (sign[:, None] * projection).reshape(n, h, w)
+
+
+@saliency_method
+def ablationcam(model, x, target=None, score="logit", layer=None, batch_size=64):
+    """AblationCAM (Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for Deep
+    Convolutional Network via Gradient-free Localization", WACV 2020):
+
+        w^k = (S_c - S_c^k) / S_c,    S_c^k: the score with channel k of the layer set to 0
+        map = sum_k w^k A^k
+
+    the score's relative drop when the channel is switched off (0 where S_c = 0). The same as
+    pytorch-grad-cam at a rectified layer (the default); at a layer with negative values it
+    sets the channel to min(A) - 1e7 instead, departing from the paper: here it is always 0.
+    One forward pass, then K per image (the layer's input recomputed each time), batched."""
+    layer = resolve_layer(model, layer)
+    activations, logits = layer_activation(model, x, layer)
+    target = resolve_target(logits, target)
+    n, k = activations.shape[:2]
+    original = scored(Tensor(logits), score).data[np.arange(n), target]
+    image, channel = np.repeat(np.arange(n), k), np.tile(np.arange(k), n)     # one row per pair
+
+    def ablated_scores(image_chunk, channel_chunk):
+        logits = hooked_forward(model, x[image_chunk], [(layer, _zeroing(channel_chunk))])
+        return scored(Tensor(logits), score).data[np.arange(len(image_chunk)),
+                                                  target[image_chunk]]
+
+    ablated = in_batches(ablated_scores, image, channel, batch_size=batch_size).reshape(n, k)
+    weights = _safe_divide(original[:, None] - ablated, np.repeat(original[:, None], k, 1))
+    return Explanation(weighted_sum(activations, weights[:, :, None, None]), target)
+
+
+def _zeroing(channels):
+    """A forward hook that returns the layer's output with channel channels[i] of row i set
+    to 0."""
+    def zero(module, inputs, output):
+        ablated = output.data.copy()
+        ablated[np.arange(len(channels)), channels] = 0
+        return Tensor(ablated)
+    return zero

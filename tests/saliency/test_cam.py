@@ -158,3 +158,33 @@ def test_guided_gradcam_is_guided_backprop_times_upsampled_gradcam(small_cnn, im
     expected = raw(small_cnn, images, "guided_backprop") * bilinear_resize(
         np.maximum(raw(small_cnn, images, "gradcam"), 0), (8, 8))
     np.testing.assert_allclose(raw(small_cnn, images, "guided_gradcam"), expected)
+
+
+def test_ablationcam_on_a_gap_linear_net(gap_cnn, images):
+    """S_c = sum_k W[c, k] mean(A^k) + b_c, so zeroing channel k lowers S_c by
+    W[c, k] mean(A^k): w^k = W[c, k] mean(A^k) / S_c."""
+    activations = gap_cnn[:2](nn.Parameter(images)).data                # (3, 6, 8, 8)
+    logits = gap_cnn(nn.Parameter(images)).data
+    weights = gap_cnn[4].weight.data[1] * activations.mean(axis=(2, 3)) / logits[:, 1:2]
+    np.testing.assert_allclose(raw(gap_cnn, images, "ablationcam", target=1, batch_size=4),
+                               np.einsum("nk,nkhw->nhw", weights, activations), rtol=1e-10)
+
+
+def test_eigencam_of_rank_one_activations_is_their_pattern(gap_cnn):
+    """Channels that are one pattern P scaled by a_k (plus a constant) have the centred
+    matrix (P - mean P) a^T, of rank 1: the map is (P - mean P) |a|, turned positive where
+    the channels' sum is large. A 1x1 conv makes such channels from a one-channel image."""
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 1), nn.Flatten(), nn.Linear(4 * 36, 2)).double()
+    pattern = np.random.default_rng(0).normal(size=(1, 1, 6, 6))
+    a = model[0].weight.data[:, 0, 0, 0]
+    expected = (pattern[0, 0] - pattern.mean()) * np.linalg.norm(a) * np.sign(a.sum())
+    np.testing.assert_allclose(raw(model, pattern, "eigencam", layer="0")[0], expected,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_eigencam_and_ablationcam_read_the_chosen_layer(small_cnn, images):
+    for method in ("eigencam", "ablationcam"):
+        np.testing.assert_allclose(raw(small_cnn, images, method),
+                                   raw(small_cnn, images, method, layer="4"))
+        assert raw(small_cnn, images, method, layer="1").shape == (3, 8, 8)

@@ -35,7 +35,7 @@ def test_the_trained_lenet_reads_digits(trained_lenet, digits):
     assert (trained_lenet(nn.Parameter(x)).data.argmax(axis=1) == labels).mean() >= 0.8
 
 
-@pytest.mark.parametrize("method", ["gradient", "gradcam"])
+@pytest.mark.parametrize("method", ["gradient", "gradcam", "ablationcam"])
 def test_randomising_the_top_layer_changes_the_map(trained_lenet, digits, method):
     # The vanilla gradient is checked signed ('gradient'), Adebayo et al.'s "no absolute value"
     # variant: its |.| (the 'vanilla' map) keeps a rank correlation of about 0.6 here, because
@@ -49,6 +49,17 @@ def test_randomising_the_top_layer_changes_the_map(trained_lenet, digits, method
     assert cascade[1][1] < 0.5, cascade
     for name, array in trained_lenet.state_dict().items():   # weights restored
         np.testing.assert_array_equal(array, before[name])
+
+
+def test_eigencam_ignores_the_layers_above_its_own_and_follows_the_ones_below(trained_lenet,
+                                                                            digits):
+    """EigenCAM reads features.4's activations and no class: randomising the classifier cannot
+    change its map (correlation exactly 1), randomising the conv under it must."""
+    x, labels = digits
+    cascade = dict(sanity_check(trained_lenet, x, "eigencam", target=labels))
+    assert [cascade[name] for name in ("classifier.5", "classifier.3", "classifier.1")] == \
+        [1.0, 1.0, 1.0]
+    assert cascade["features.3"] < 0.5, cascade
 
 
 def test_compare_layers_scores_every_conv_layer(trained_lenet, digits):

@@ -7,15 +7,16 @@ With logits z, p = softmax(z) and c the explained class, d log p_c / dz_k = [k =
 Hence (1) every map that is linear in the backward signal obeys the first relation, and (2)
 every map that is positively homogeneous in it (the ReLU rules, max |.|, relu(g) weights) is p_c
 times its log_prob map. The forward-only methods are checked against scores computed here.
-CAM and CNN-Fixations are defined on the logit alone and refuse another score.
+CAM and CNN-Fixations are defined on the logit alone and refuse another score; EigenCAM, like
+the attention methods, reads no score and refuses one.
 """
 import numpy as np
 import pytest
 
 from minigrad import nn
 from minigrad.models import bcos_lenet, tiny_vit
-from minigrad.saliency import (BCOS_METHODS, LOGIT_ONLY_METHODS, METHODS, TRANSFORMER_METHODS,
-                               explain)
+from minigrad.saliency import (BCOS_METHODS, CLASS_AGNOSTIC_METHODS, LOGIT_ONLY_METHODS, METHODS,
+                               TRANSFORMER_METHODS, explain)
 from minigrad.saliency.core import SCORES, layer_activation, untouched
 
 TARGET = np.array([0, 3, 4])
@@ -76,8 +77,8 @@ def test_prob_map_is_p_c_times_the_log_prob_map(small_cnn, images, p_target, met
 CNN_METHODS = set(METHODS) - set(TRANSFORMER_METHODS) - set(BCOS_METHODS)
 
 
-@pytest.mark.parametrize("method", sorted(CNN_METHODS - set(LOGIT_ONLY_METHODS)) +
-                         ["token_gradcam"])
+@pytest.mark.parametrize("method", sorted(CNN_METHODS - set(LOGIT_ONLY_METHODS)
+                                         - set(CLASS_AGNOSTIC_METHODS)) + ["token_gradcam"])
 def test_every_method_with_a_score_gives_a_different_map_for_each(small_cnn, images, method):
     options = {"steps": 8} if method == "integrated_gradients" else \
         {"samples": 4} if method == "smoothgrad" else {}
@@ -153,3 +154,10 @@ def test_gradients_of_prob_and_log_prob_match_torch(small_cnn, torch_small_cnn, 
     scores[torch.arange(3), torch.from_numpy(TARGET)].sum().backward()
     np.testing.assert_allclose(raw(small_cnn, images, "gradient", target=TARGET, score=score),
                                x.grad.sum(dim=1).numpy(), rtol=1e-9, atol=1e-14)
+
+
+def test_eigencam_refuses_a_score_and_gives_one_map_for_every_class(small_cnn, images):
+    with pytest.raises(ValueError, match="'eigencam' reads the attention or the activations"):
+        explain(small_cnn, images, method="eigencam", score="prob")
+    maps = [raw(small_cnn, images, "eigencam", target=k) for k in range(5)]
+    assert all(np.array_equal(maps[0], m) for m in maps[1:])

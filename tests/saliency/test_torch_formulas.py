@@ -288,3 +288,49 @@ def test_occlusion(case, window, stride, baseline):
     np.testing.assert_allclose(raw(model, x, "occlusion", target, window=window, stride=stride,
                                    baseline=baseline, batch_size=4),
                                occlusion_map(twin, x, target, window, stride, baseline), **TIGHT)
+
+
+# ---- EigenCAM and AblationCAM (pytorch-grad-cam's definitions) --------------------------
+
+@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
+def test_eigencam_is_the_projection_on_the_first_principal_component(case, layer):
+    """pytorch-grad-cam's get_2d_projection: A as (h*w, K), each channel's mean over the pixels
+    subtracted, times the first right singular vector from torch.linalg.svd. Its sign is
+    arbitrary; minigrad turns the map to correlate positively with sum_k A^k."""
+    model, twin, x, target = case
+    body, _ = split(twin, layer)
+    with torch.no_grad():
+        a = body(torch.from_numpy(x))
+    expected = []
+    for image in a:
+        pixels = image.reshape(image.shape[0], -1).T                      # (h*w, K)
+        centred = pixels - pixels.mean(dim=0)
+        vt = torch.linalg.svd(centred, full_matrices=True)[2]
+        projection = centred @ vt[0]
+        if projection @ pixels.sum(dim=1) < 0:
+            projection = -projection
+        expected.append(projection.reshape(image.shape[1:]).numpy())
+    maps = raw(model, x, "eigencam", None, layer=layer)
+    np.testing.assert_allclose(maps, np.stack(expected), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(maps, raw(model, x, "eigencam", target, layer=layer))
+
+
+@pytest.mark.parametrize("layer", [DEFAULT_LAYER, PRE_RELU_LAYER])
+@pytest.mark.parametrize("score", ["logit", "prob"])
+def test_ablationcam_weights_are_the_relative_drop_with_a_channel_zeroed(case, layer, score):
+    """Desai & Ramaswamy 2020: w^k = (S_c - S_c^k) / S_c, S_c^k the score with A^k set to 0;
+    map = sum_k w^k A^k. The head of the twin runs on A with one channel zeroed at a time."""
+    model, twin, x, target = case
+    body, head = split(twin, layer)
+    with torch.no_grad():
+        a = body(torch.from_numpy(x))
+        original = class_score(head(a), target, score)
+        drops = []
+        for k in range(a.shape[1]):
+            ablated = a.clone()
+            ablated[:, k] = 0
+            drops.append((original - class_score(head(ablated), target, score)) / original)
+    weights = torch.stack(drops, dim=1).numpy()[:, :, None, None]
+    np.testing.assert_allclose(raw(model, x, "ablationcam", target, layer=layer, score=score,
+                                   batch_size=5),
+                               (weights * a.numpy()).sum(axis=1), **TIGHT)
