@@ -447,4 +447,5 @@ class StopOnCtrlC:
 
 
 __all__ = ["Run", "Position", "EarlyStopping", "best_epoch", "TrainingDiverged", "LossGuard",
-           "StopOnCtrlC", "CHECKPOINT_NAME", "INTERRUPTED_NAME", "RunDirectoryLock", "RunDirectoryInUse", "LOCK_NAME"]
+           "StopOnCtrlC", "CHECKPOINT_NAME", "INTERRUPTED_NAME", "RunDirectoryLock",
+           "RunDirectoryInUse", "LOCK_NAME"]

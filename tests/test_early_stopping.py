@@ -112,7 +112,8 @@ def test_the_restored_model_evaluates_to_the_best_epochs_validation_loss():
     """No script: the real evaluate, on a model that overfits 48 points with a large lr."""
     model, optimizer = model_and_optimizer()
     optimizer.param_groups[0]["lr"] = 0.5
-    history = fit(model, data(), validation_data(), optimizer, 12, progress=False, restore_best=True)
+    history = fit(model, data(), validation_data(), optimizer, 12, progress=False,
+                  restore_best=True)
     best = best_epoch(history)
     assert best < len(history["val_loss"]) - 1            # else this test shows nothing
     assert evaluate(model, validation_data())["loss"] == history["val_loss"][best]

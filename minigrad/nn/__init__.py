@@ -9,7 +9,7 @@ import sys
 from minigrad import functional
 from minigrad.nn import attention, bcos, fuse, init, transformer
 from minigrad.nn.bcos import AddInverse, BcosConv2d, BcosLinear, bcos_explanation_mode
-from minigrad.nn.blocks import BasicBlock, Inception, vgg_block
+from minigrad.nn.blocks import BasicBlock, Inception, PreActBlock, vgg_block
 from minigrad.nn.checkpoint import (CheckpointError, flatten_state, load, remove_partial_files,
                                     save, select, unflatten_state)
 from minigrad.nn.init import manual_seed
@@ -33,7 +33,7 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d"
            "MultiheadAttention", "TransformerEncoderLayer", "PatchEmbedding", "ClassToken",
            "PositionEmbedding", "transformer", "bcos", "AddInverse", "BcosConv2d", "BcosLinear",
            "bcos_explanation_mode", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
-           "BCEWithLogitsLoss", "BCELoss", "functional"]
+           "BCEWithLogitsLoss", "BCELoss", "functional", "PreActBlock"]
 
 # `import minigrad.nn.functional as F`, PyTorch's path, gives the one module minigrad.functional:
 # registered under its second name, so that Python's import finds it and loads no copy.

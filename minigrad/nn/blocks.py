@@ -4,6 +4,9 @@
     Inception   GoogLeNet's module (Szegedy et al. 2015): 1x1, 3x3, 5x5 and pooling branches side
                 by side, concatenated along the channels
     BasicBlock  ResNet (He et al. 2016): learn a residual F(x) and add x back
+    PreActBlock the pre-activation ResNet block (He et al. 2016, "Identity Mappings in Deep
+                Residual Networks"): BatchNorm and ReLU before each convolution, nothing after
+                the sum, so the shortcut is a pure identity
 """
 from minigrad.nn.layers import BatchNorm2d, Conv2d, MaxPool2d, ReLU
 from minigrad.nn.module import Module, Sequential
@@ -87,3 +90,35 @@ class BasicBlock(Module):
         out = self.bn2(self.conv2(out))
         shortcut = x if self.downsample is None else self.downsample(x)
         return self.relu(out + shortcut)
+
+
+class PreActBlock(Module):
+    """y = conv2(relu(bn2(conv1(relu(bn1(x)))))) + shortcut(x): the "full pre-activation" block.
+
+    x: (N, in_channels, H, W) -> y: (N, out_channels, H / stride, W / stride).
+    BasicBlock ends in a ReLU after the sum, so its gradient to x goes through relu' (zero
+    wherever the sum is negative); here nothing follows the sum, dy/dx = 1 + dF/dx, and the
+    gradient reaches x whole however many blocks follow. When the shapes differ the shortcut
+    is a 1x1 convolution with the same stride (`downsample`, no BatchNorm) on relu(bn1(x)), as
+    in the paper's code. (torchvision has no such block; the names follow BasicBlock's.)
+    """
+
+    # For nn.fuse: bn2 follows conv1 (bn1 follows whatever came before the block).
+    fusable_pairs = (("conv1", "bn2"),)
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.bn1 = BatchNorm2d(in_channels)
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
+        self.bn2 = BatchNorm2d(out_channels)
+        self.conv2 = Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.relu = ReLU()
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = Conv2d(in_channels, out_channels, 1, stride, bias=False)
+
+    def forward(self, x):
+        activated = self.relu(self.bn1(x))
+        shortcut = x if self.downsample is None else self.downsample(activated)
+        out = self.conv2(self.relu(self.bn2(self.conv1(activated))))
+        return out + shortcut
