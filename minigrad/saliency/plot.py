@@ -9,6 +9,8 @@ backend works.
     plot_attention_maps a vision transformer's attention, every block and head, for one image
     plot_rollout        attention rollout over the image
     plot_bcos_grid      images, their B-cos RGB+alpha explanations, and other methods' maps
+    plot_image_rows     rows of small images: a layer's maximising inputs (features.py)
+    plot_top_patches    each channel's top-activating receptive-field patches (features.py)
 """
 import numpy as np
 from matplotlib.figure import Figure
@@ -179,3 +181,51 @@ def plot_bcos_grid(images, rgba, maps_by_method=None, titles=None, cell=1.6):
                                   alpha=0.5, vmin=0.0, vmax=1.0)
     fig.tight_layout()
     return fig
+
+
+def _show_in_range(ax, image, value_range):
+    """Show `image` (C, H, W) on the fixed scale value_range (low -> black, high -> white), or
+    stretched to its own min and max when value_range is None."""
+    if value_range is None:
+        _show_image(ax, image)
+        return
+    low, high = value_range
+    picture = (np.clip(image, low, high) - low) / (high - low)
+    picture = picture[0] if picture.shape[0] == 1 else picture.transpose(1, 2, 0)
+    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_image_rows(rows, titles=None, cell=0.9, value_range=None):
+    """rows {label: images (M, C, H, W)} -> Figure: one row of small images per label (the label
+    on the left), e.g. each layer's activation maximisers, one per channel. titles {label: [M
+    strings]} go above the images; value_range (low, high) shows every image on one fixed scale
+    (None: each stretched to its own min and max)."""
+    columns = max(len(images) for images in rows.values())
+    fig = Figure(figsize=(cell * columns + 0.8, cell * len(rows) + 0.3))
+    axes = np.asarray(fig.subplots(len(rows), columns, squeeze=False))
+    for r, (label, images) in enumerate(rows.items()):
+        for c, ax in enumerate(axes[r]):
+            if c >= len(images):
+                ax.axis("off")
+                continue
+            _show_in_range(ax, images[c], value_range)
+            if titles and label in titles:
+                ax.set_title(titles[label][c], fontsize=6)
+        axes[r, 0].set_ylabel(label, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_top_patches(patches, top, labels=None, cell=0.8, value_range=None):
+    """patches (K, k, C, h, w) from features.crop_patches, top the TopActivations they came from
+    -> Figure: one row per channel, its k patches strongest first, each titled with its
+    activation (and its image's class, given `labels` (N,))."""
+    rows, titles = {}, {}
+    for c in range(len(patches)):
+        rows[f"channel {c}"] = patches[c]
+        titles[f"channel {c}"] = [
+            f"{value:.2g}" + ("" if labels is None else f" ({labels[index]})")
+            for value, index in zip(top.values[c], top.indices[c])]
+    return plot_image_rows(rows, titles, cell, value_range)
