@@ -5,15 +5,19 @@ Image Regions", IEEE Transactions on Image Processing 28(5), 2019.)
 
 One forward pass records every layer's input. Then, starting from the unit of the explained
 class, each layer hands its set of "fixations" (the units that supported the decision) to the
-layer below by one rule per layer type:
+layer below by one rule per layer type. The defaults are what the authors' released code
+(github.com/val-iisc/cnn-fixations) does; on AlexNet-lite they give its fixations at every
+layer:
 
     Linear      y_j = sum_i W_ji a_i + b_j: keep every input i with a positive contribution
-                W_ji a_i > 0 (at the first Linear after the conv part, first_linear='argmax'
-                keeps only the largest one instead -- an option, not the paper's rule)
+                W_ji a_i > 0; at the first Linear after the conv part, keep only the input
+                with the largest contribution (first_linear='argmax', the default;
+                first_linear='positive' keeps every positive one there too)
     Conv2d      for an output unit (o, y, x): the contribution of input channel c is the sum of
                 window_c * W[o, c]; keep the channel with the largest one, and in it the
-                position of the largest single term window_c * W[o, c] (the paper's rule).
-                conv_location='centre' keeps the window's centre instead (departs from it).
+                window's centre (conv_location='centre', the default; nearest input pixel when
+                the centre falls in the padding) or the position of the largest single term
+                window_c * W[o, c] (conv_location='argmax')
     MaxPool2d, AvgPool2d, global average pooling (AdaptiveAvgPool2d(1), GlobalAvgPool2d)
                 the position of the largest input inside the pooling window
     ReLU, BatchNorm, Dropout, Flatten and every other shape-keeping layer
@@ -35,8 +39,8 @@ from minigrad.saliency.core import Explanation, hooked_forward, resolve_target, 
 from minigrad.saliency.postprocess import gaussian_blur
 from minigrad.tensor import Tensor, no_grad
 
-FIRST_LINEAR_RULES = ("all", "argmax")
-CONV_LOCATIONS = ("argmax", "centre")
+FIRST_LINEAR_RULES = ("argmax", "positive")
+CONV_LOCATIONS = ("centre", "argmax")
 
 
 def record_layers(model, x):
@@ -64,8 +68,8 @@ def _traced_modules(model):
 
 
 @saliency_method
-def cnn_fixations(model, x, target=None, score="logit", first_linear="all",
-                  conv_location="argmax", sigma=None):
+def cnn_fixations(model, x, target=None, score="logit", first_linear="argmax",
+                  conv_location="centre", sigma=None):
     """CNN-Fixations map and per-layer fixations (see the module docstring). One forward pass.
     `score` is unused: the method follows the class unit, whatever the score."""
     _check_choice("first_linear", first_linear, FIRST_LINEAR_RULES)

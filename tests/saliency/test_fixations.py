@@ -43,8 +43,10 @@ def test_fixations_follow_linear_pool_relu_conv_down_to_the_pixel(target, pixel)
     assert maps[0].argmax() == np.ravel_multi_index(pixel[1:], (4, 4))
 
 
-def test_conv_rule_picks_the_channel_with_the_largest_contribution_then_its_argmax():
-    # out(2,2) = 1 * x0(2,2) [centre tap of channel 0] + 2 * x1(1,1) [top-left tap of channel 1]
+def test_conv_rule_picks_the_channel_with_the_largest_contribution_then_a_position():
+    # out(2,2) = 1 * x0(2,2) [centre tap of channel 0] + 2 * x1(1,1) [top-left tap of channel 1]:
+    # channel 1 wins; in it the default keeps the window's centre (the authors' code), and
+    # conv_location='argmax' the position of the largest term
     model = nn.Sequential(nn.Conv2d(2, 1, 3, padding=1, bias=False), nn.GlobalAvgPool2d(),
                           nn.Linear(1, 2, bias=False)).double()
     kernel = np.zeros((1, 2, 3, 3))
@@ -53,12 +55,12 @@ def test_conv_rule_picks_the_channel_with_the_largest_contribution_then_its_argm
     set_weights(model[2], np.array([[1.0], [-1.0]]))
     x = np.zeros((1, 2, 5, 5))
     x[0, 0, 2, 2] = x[0, 1, 1, 1] = 1.0
-    _, explanation = explain(model, x, target=0, method="fixations", return_explanation=True)
+    _, explanation = explain(model, x, target=0, method="fixations", conv_location="argmax",
+                             return_explanation=True)
     layers = dict(explanation.info["points"][0])
     np.testing.assert_array_equal(layers["0"], [(0, 2, 2)])          # GAP: the arg-max
     np.testing.assert_array_equal(layers["input"], [(1, 1, 1)])      # channel 1, top-left tap
-    _, centre = explain(model, x, target=0, method="fixations", conv_location="centre",
-                        return_explanation=True)
+    _, centre = explain(model, x, target=0, method="fixations", return_explanation=True)
     np.testing.assert_array_equal(dict(centre.info["points"][0])["input"], [(1, 2, 2)])
 
 
@@ -81,16 +83,29 @@ def test_a_window_centre_in_the_padding_moves_to_the_nearest_input_pixel(tap, pi
                                       [(0,) + pixel])
 
 
-def test_linear_rule_keeps_positive_contributions_or_only_the_largest():
+def test_first_linear_keeps_only_the_largest_contribution_or_every_positive_one():
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False)).double()
     set_weights(model[1], np.array([[1.0, -1.0, 3.0, 0.5]]))
     x = np.array([1.0, 1.0, 1.0, -1.0]).reshape(1, 1, 2, 2)   # contributions 1, -1, 3, -0.5
-    _, all_positive = explain(model, x, method="fixations", return_explanation=True)
+    _, largest = explain(model, x, method="fixations", return_explanation=True)
+    np.testing.assert_array_equal(dict(largest.info["points"][0])["input"], [(0, 1, 0)])
+    _, all_positive = explain(model, x, method="fixations", first_linear="positive",
+                              return_explanation=True)
     np.testing.assert_array_equal(dict(all_positive.info["points"][0])["input"],
                                   [(0, 0, 0), (0, 1, 0)])
-    _, largest = explain(model, x, method="fixations", first_linear="argmax",
-                         return_explanation=True)
-    np.testing.assert_array_equal(dict(largest.info["points"][0])["input"], [(0, 1, 0)])
+
+
+def test_linear_layers_after_the_first_keep_every_positive_contribution():
+    # the second Linear's class unit has positive contributions from hidden units 0 and 2;
+    # the default's arg-max applies to the first Linear only
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3, 3, bias=False),
+                          nn.Linear(3, 1, bias=False)).double()
+    set_weights(model[1], np.eye(3))
+    set_weights(model[2], np.array([[2.0, -1.0, 1.0]]))
+    x = np.array([1.0, 1.0, 1.0]).reshape(1, 1, 1, 3)
+    _, explanation = explain(model, x, method="fixations", return_explanation=True)
+    np.testing.assert_array_equal(dict(explanation.info["points"][0])["input"],
+                                  [(0, 0, 0), (0, 0, 2)])
 
 
 def test_fixations_run_through_a_residual_block(rng):
@@ -108,3 +123,6 @@ def test_fixations_run_through_a_residual_block(rng):
 def test_unknown_option_is_a_clear_error():
     with pytest.raises(ValueError, match="conv_location must be one of"):
         explain(pooling_net(), one_pixel_image(), method="fixations", conv_location="middle")
+    with pytest.raises(ValueError, match=r"first_linear must be one of \('argmax', 'positive'\), "
+                                         r"got 'all'"):
+        explain(pooling_net(), one_pixel_image(), method="fixations", first_linear="all")
