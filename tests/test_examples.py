@@ -253,6 +253,15 @@ def test_early_stopping_trains_both_models_and_restores_the_best_epoch(in_tmp, m
     assert is_png(in_tmp / "early_stopping.png")
 
 
+def test_preactivation_resnet_measures_both_forms(in_tmp, monkeypatch, capsys):
+    out = run_example("preactivation_resnet.py", monkeypatch, capsys, "--depth", 4, "--size", 8)
+    silenced = dict(re.findall(r"(post|pre)-activation .* last block's: max (\S+) ", out))
+    assert float(silenced["pre"]) == 0 and float(silenced["post"]) > 0.5
+    ratios = dict(re.findall(r"(post|pre)-activation .* = +([\d.]+) \(x", out))
+    assert float(ratios["pre"]) < float(ratios["post"])
+    assert out.count("claim not checked") == 2
+
+
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
 # shapes v3, and #30's new second-order lessons.
 NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
