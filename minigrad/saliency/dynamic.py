@@ -31,36 +31,44 @@ BATCH_DEPENDENT_IN_TRAINING = (BatchNorm1d, BatchNorm2d, Dropout)
 
 
 class LinearView(NamedTuple):
-    """y = W x + b for each sample of a batch x (N, *D), K classes:
+    """y = W x + b for each sample of a batch x (N, *D), read at R rows of each sample (all K
+    classes, or the one class explained):
 
-    weights (N, K, *D) W(x); bias (N, K) b(x); logits (N, K) y; contributions (N, K, *D),
-    W(x)[c] * x, which sum over D to logits - bias."""
+    weights (N, R, *D) W(x); bias (N, R) b(x); logits (N, R) y; contributions (N, R, *D),
+    W(x)[c] * x, which sum over D to logits - bias; classes (N, R), the class of each row."""
     weights: np.ndarray
     bias: np.ndarray
     logits: np.ndarray
     contributions: np.ndarray
+    classes: np.ndarray
 
 
-def linearize(model, x):
+ALL = "all"
+
+
+def linearize(model, x, target=ALL):
     """The exact local linear map of a piecewise-linear network at each input: -> LinearView.
 
     model: built of Linear, Conv2d, ReLU/LeakyReLU, max/avg pooling, BatchNorm and Dropout in
     eval mode, Flatten (and reshapes, concatenations); anything else (tanh, sigmoid, GELU,
     softmax, attention, LayerNorm ...) is a ValueError naming the layer. x: (N, C, H, W) or
-    (N, F). Runs the model in float64 (`in_float64`, undone exactly afterwards): one forward
-    pass, then one backward pass per class for the rows W[:, c] = dy_c/dx (samples do not mix
-    in eval mode, so a whole batch takes one pass per class), and b = y - W x.
+    (N, F). target: 'all' for every class's row, else the class of each image (an int, one per
+    image, or None for the predicted class) for that row only. Runs the model in float64
+    (`in_float64`, undone exactly afterwards): one forward pass, then one backward pass per
+    row, W[n, c] = dy_c/dx_n (samples do not mix in eval mode, so a whole batch takes one pass
+    per class, or one pass for the target of every image), and b = y - W x.
     """
     _refuse_training_mode(model)
     x = _float64_array(x)
     with in_float64(model):
-        weights, logits, _ = _jacobian_rows(model, x, check=_refuse_nonlinear_ops)
-    return _view(weights, logits, x)
+        weights, classes, logits, _ = _jacobian_rows(model, x, target,
+                                                     check=_refuse_nonlinear_ops)
+    return _view(weights, classes, logits, x)
 
 
-def dynamic_linear_map(model, x):
+def dynamic_linear_map(model, x, target=ALL):
     """A B-cos network's dynamic linear map: -> LinearView with y = W(x) x exactly (bias 0 up
-    to rounding, returned so that it can be seen).
+    to rounding, returned so that it can be seen); target as for `linearize`.
 
     W(x) is the gradient of y with every B-cos factor |cos|^(B-1) held fixed
     (nn.bcos.bcos_explanation_mode): each layer is then a fixed linear map of its input, and so
@@ -74,9 +82,9 @@ def dynamic_linear_map(model, x):
     _refuse_training_mode(model)
     encoders = [m for m in model.modules() if isinstance(m, AddInverse)]
     with in_float64(model), bcos_explanation_mode(model):
-        weights, logits, encoded = _jacobian_rows(model, _float64_array(x),
-                                                  at=encoders[0] if encoders else None)
-    return _view(weights, logits, encoded)
+        weights, classes, logits, encoded = _jacobian_rows(
+            model, _float64_array(x), target, at=encoders[0] if encoders else None)
+    return _view(weights, classes, logits, encoded)
 
 
 def _float64_array(x):
@@ -103,16 +111,18 @@ def in_float64(model):
             setattr(module, name, array)
 
 
-def _view(weights, logits, x):
-    contributions = weights * x[:, None]                                  # (N, K, *D)
+def _view(weights, classes, logits, x):
+    logits = np.take_along_axis(logits, classes, axis=1)                  # (N, R)
+    contributions = weights * x[:, None]                                  # (N, R, *D)
     bias = logits - contributions.reshape(*logits.shape, -1).sum(axis=2)  # b = y - W x
-    return LinearView(weights, bias, logits, contributions)
+    return LinearView(weights, bias, logits, contributions, classes)
 
 
-def _jacobian_rows(model, x, check=None, at=None):
-    """(dy/dz (N, K, *D), y (N, K), z) for z the input x, or the output of the module `at`:
-    one forward, then one backward per class c of y_c summed over the batch (each sample's y
-    depends on its own x only). check(model, y, layer names) may inspect the graph first."""
+def _jacobian_rows(model, x, target, check=None, at=None):
+    """(dy_c/dz (N, R, *D), the classes c (N, R), y (N, K), z) for z the input x, or the
+    output of the module `at`. One forward, then one backward per column r of the classes, of
+    sum_n y[n, c[n, r]] (each sample's y depends on its own x only): K passes for target='all',
+    one for a target per image. check(model, y, layer names) may inspect the graph first."""
     inputs = Tensor(x, requires_grad=True)
     names, kept = {}, {"z": inputs}
     hooks = [module.register_forward_hook(_remember_layer(names, name))
@@ -127,16 +137,27 @@ def _jacobian_rows(model, x, check=None, at=None):
             handle.remove()
     if check is not None:
         check(model, logits, names)
+    n, k = logits.shape
+    classes = np.tile(np.arange(k), (n, 1)) if _is_all(target) else \
+        resolve_target(logits.data, target)[:, None]
     z = kept["z"]
     z.retain_grad()
     rows = []
-    for c in range(logits.shape[1]):
+    for column in classes.T:
         z.grad = None
         one_hot = np.zeros_like(logits.data)
-        one_hot[:, c] = 1.0
+        one_hot[np.arange(n), column] = 1.0
         logits.backward(one_hot, retain_graph=True)
         rows.append(z.grad.data)
-    return np.stack(rows, axis=1), logits.data, z.data
+    return np.stack(rows, axis=1), classes, logits.data, z.data
+
+
+def _is_all(target):
+    """target == 'all'; another string is refused (an int, ints, or None pick one row)."""
+    if isinstance(target, str) and target != ALL:
+        raise ValueError(f"target must be 'all', None (the predicted class), a class or one "
+                         f"class per image; got {target!r}")
+    return isinstance(target, str)
 
 
 def _remember_layer(names, name):
@@ -212,13 +233,11 @@ def _box_mean(maps, size):
     return sum(padded[:, i:i + h, j:j + w] for i in range(size) for j in range(size)) / size ** 2
 
 
-def explained(view, x, target, paired, smooth, percentile):
-    """The Explanation of the classes `target` in a LinearView of the batch x (N, C, H, W)."""
-    target = resolve_target(view.logits, target)
-    rows = np.arange(len(x)), target
-    maps = view.contributions[rows].sum(axis=1)
-    return Explanation(maps, target, bias=view.bias[rows], logit=view.logits[rows],
-                       rgba=rgba(view.weights[rows], maps, paired, smooth, percentile))
+def explained(view, paired, smooth, percentile):
+    """The Explanation of a LinearView read at one row (class) per image."""
+    maps = view.contributions[:, 0].sum(axis=1)
+    return Explanation(maps, view.classes[:, 0], bias=view.bias[:, 0], logit=view.logits[:, 0],
+                       rgba=rgba(view.weights[:, 0], maps, paired, smooth, percentile))
 
 
 @saliency_method
@@ -226,8 +245,8 @@ def linearize_method(model, x, target=None, score="logit", smooth=3, percentile=
     """map = sum_ch W(x)[c] * x, the contributions of the exact local linear map of a
     piecewise-linear network (`linearize`); they sum to y_c - b_c(x). info: 'bias' b_c(x),
     'logit' y_c and 'rgba', the rendering of `rgba` (paired=False). Logit only. One forward,
-    one backward per class."""
-    return explained(linearize(model, x), x, target, False, smooth, percentile)
+    one backward pass (of the sum of each image's target logit)."""
+    return explained(linearize(model, x, target), False, smooth, percentile)
 
 
 @saliency_method
@@ -236,5 +255,5 @@ def bcos_method(model, x, target=None, score="logit", smooth=3, percentile=99.5)
     map (`dynamic_linear_map`); they sum to the logit y_c exactly (the temperature is part of
     W). info: 'bias' (0 up to rounding), 'logit' and 'rgba', the paper's rendering (paired:
     colour from the weights on x against those on 1 - x). Logit only. One forward, one
-    backward per class."""
-    return explained(dynamic_linear_map(model, x), x, target, True, smooth, percentile)
+    backward pass (of the sum of each image's target logit)."""
+    return explained(dynamic_linear_map(model, x, target), True, smooth, percentile)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from minigrad import nn
-from minigrad.saliency import explain, linearize
+from minigrad.saliency import dynamic_linear_map, explain, linearize
 from minigrad.saliency.dynamic import rgba
 
 
@@ -209,3 +209,64 @@ def test_linearity_is_what_each_op_declares():
     Scale.piecewise_linear = True
     view = linearize(Doubled(), np.ones((2, 4)))
     np.testing.assert_allclose(view.weights, 2 * np.broadcast_to(np.eye(4), (2, 4, 4)))
+
+
+def small_bcos_net():
+    from minigrad.models import bcos_lenet
+    nn.manual_seed(0)
+    return bcos_lenet(temperature=5.0), np.random.default_rng(0).random((3, 1, 28, 28))
+
+
+def backward_passes(model, run):
+    """The rows of dL/d(logits) that reached the model's output in each backward pass of
+    run(): one entry per pass."""
+    passes = []
+    handle = model.register_full_backward_hook(lambda module, grad: passes.append(len(grad)))
+    try:
+        result = run()
+    finally:
+        handle.remove()
+    return result, passes
+
+
+@pytest.mark.parametrize("method", ["linearize", "bcos"])
+def test_a_method_reads_the_targets_rows_in_one_backward_pass(small_cnn, images, method):
+    """The map of each image's target is its row of the all-classes view (K passes, as before),
+    from a single backward pass of the sum of the targets' logits."""
+    model, x = (small_cnn, images) if method == "linearize" else small_bcos_net()
+    whole_map = linearize if method == "linearize" else dynamic_linear_map
+    full, full_passes = backward_passes(model, lambda: whole_map(model, x))
+    classes = full.weights.shape[1]
+    assert full_passes == [len(x)] * classes
+    np.testing.assert_array_equal(full.classes, np.tile(np.arange(classes), (len(x), 1)))
+    target = np.array([classes - 1, 0, 2])
+    (maps, explanation), passes = backward_passes(model, lambda: explain(
+        model, x, target=target, method=method, postprocess=(), return_explanation=True))
+    assert passes == [len(x)]
+    rows = np.arange(len(x)), target
+    np.testing.assert_allclose(maps, full.contributions[rows].sum(axis=1), rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_allclose(explanation.info["bias"], full.bias[rows], rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_array_equal(explanation.info["logit"], full.logits[rows])
+    np.testing.assert_array_equal(explanation.target, target)
+
+
+def test_a_view_of_the_targets_holds_their_rows(small_cnn, images):
+    full = linearize(small_cnn, images)
+    predicted = full.logits.argmax(axis=1)
+    for target, expected in [(None, predicted), (3, np.full(3, 3)), ([4, 1, 0], [4, 1, 0])]:
+        view = linearize(small_cnn, images, target=target)
+        rows = np.arange(3), np.asarray(expected)
+        np.testing.assert_array_equal(view.classes[:, 0], expected)
+        assert view.weights.shape == (3, 1, 3, 8, 8)
+        for field in ("weights", "bias", "logits", "contributions"):
+            np.testing.assert_allclose(getattr(view, field)[:, 0], getattr(full, field)[rows],
+                                       rtol=1e-12, atol=1e-15)
+
+
+def test_a_bad_target_is_refused(small_cnn, images):
+    with pytest.raises(ValueError, match="target must be 'all', None .* got 'every'"):
+        linearize(small_cnn, images, target="every")
+    with pytest.raises(ValueError, match="target 5 is out of range"):
+        linearize(small_cnn, images, target=5)
