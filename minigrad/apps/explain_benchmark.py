@@ -29,6 +29,7 @@ from minigrad.saliency.metrics import (BASELINES, baseline_maps, box_iou, deleti
 
 DATASETS = ("shapes", "cluttered_mnist")
 BENCHMARK_METHODS = ("vanilla", "grad_x_input", "linearize", "smoothgrad",
+                     "lrp", "deeplift", "gradient_shap",
                      "integrated_gradients", "guided_backprop", "deconvnet", "gradcam",
                      "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam",
                      "guided_gradcam", "eigencam", "ablationcam", "occlusion", "fixations")

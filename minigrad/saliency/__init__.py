@@ -27,11 +27,16 @@ postprocess.py). The model is left as it was.
                    saliency methods with the B-cos paper's RGB+alpha rendering
     transformer.py attention rollout, raw attention and token Grad-CAM, for vision transformers
                    (x through the model's PatchEmbedding; layer= for token_gradcam only)
+    lrp.py         layer-wise relevance propagation with Zennit's rules (LRP-0, epsilon, gamma,
+                   alpha-beta, z+, flat, w^2, z^B) and composites (EpsilonPlusFlat ...)
+    attribution.py DeepLIFT (Rescale rule) and GradientSHAP against baselines, as in Captum
 """
+from minigrad.saliency import attribution as _attribution
 from minigrad.saliency import cam as _cam
 from minigrad.saliency import dynamic as _dynamic
 from minigrad.saliency import fixations as _fixations
 from minigrad.saliency import gradients as _gradients
+from minigrad.saliency import lrp as _lrp
 from minigrad.saliency import occlusion as _occlusion
 from minigrad.saliency import transformer as _transformer
 from minigrad.saliency.core import Explanation, as_batch, check_score
@@ -47,6 +52,9 @@ METHODS = {
     "integrated_gradients": (_gradients.integrated_gradients, ("normalize",), "logit"),
     "guided_backprop": (_gradients.guided_backprop, ("normalize",), "logit"),
     "deconvnet": (_gradients.deconvnet, ("normalize",), "logit"),
+    "lrp": (_lrp.lrp, ("normalize",), "logit"),
+    "deeplift": (_attribution.deeplift, ("normalize",), "logit"),
+    "gradient_shap": (_attribution.gradient_shap, ("normalize",), "logit"),
     "cam": (_cam.cam, ("relu", "upsample", "normalize"), "logit"),
     "gradcam": (_cam.gradcam, ("relu", "upsample", "normalize"), "logit"),
     "gradcam++": (_cam.gradcampp, ("relu", "upsample", "normalize"), "logit"),
@@ -69,8 +77,9 @@ LAYER_METHODS = ("gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "sc
                  "guided_gradcam", "token_gradcam", "eigencam", "ablationcam")
 # defined on the logit alone: CAM's map is the last Linear's weights times the features (its mean
 # plus the bias is the logit), CNN-Fixations follows the class unit back without any score,
-# linearize and bcos read the logit's own linear map
-LOGIT_ONLY_METHODS = ("cam", "fixations", "linearize", "bcos")
+# linearize and bcos read the logit's own linear map, LRP shares out the logit and DeepLIFT its
+# change from the baseline's (Captum's rescale multipliers stop at the logit)
+LOGIT_ONLY_METHODS = ("cam", "fixations", "linearize", "bcos", "lrp", "deeplift")
 # read from the attention (EigenCAM: a layer's activations) alone: the same map whatever the
 # class and the score
 CLASS_AGNOSTIC_METHODS = ("rollout", "attention", "eigencam")
