@@ -262,6 +262,17 @@ def test_preactivation_resnet_measures_both_forms(in_tmp, monkeypatch, capsys):
     assert out.count("claim not checked") == 2
 
 
+def test_sgd_one_versus_batches_measures_noise_and_time(in_tmp, monkeypatch, capsys):
+    out = run_example("sgd_one_versus_batches.py", monkeypatch, capsys, "--train-size", 64,
+                      "--epochs", 2, "--batch", 8)
+    steps = dict(re.findall(r"^(one example|mini-batches of 8|full batch \(64\)) +(\d+) ", out,
+                            re.MULTILINE))
+    assert steps == {"one example": "128", "mini-batches of 8": "16", "full batch (64)": "2"}
+    assert re.search(r"at the same weights: .*: x[\d.]+ \(predicted x3\.00\)", out)
+    assert out.count("claim not checked") == 2
+    assert is_png(in_tmp / "sgd_one_versus_batches.png")
+
+
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
 # shapes v3, and #30's new second-order lessons.
 NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
