@@ -6,6 +6,8 @@ gradients (also those through a changed ReLU backward), the integration nodes, t
 upsampling and the occluding windows are all rebuilt in torch or written out from the formula.
 Every comparison is on the raw map (postprocess=()). (Grad-CAM++'s higher derivatives are
 minigrad's own since #30: tests/saliency/test_cam.py.)"""
+import functools
+
 import numpy as np
 import pytest
 
@@ -334,3 +336,191 @@ def test_ablationcam_weights_are_the_relative_drop_with_a_channel_zeroed(case, l
     np.testing.assert_allclose(raw(model, x, "ablationcam", target, layer=layer, score=score,
                                    batch_size=5),
                                (weights * a.numpy()).sum(axis=1), **TIGHT)
+
+
+# ---- LRP: Zennit's rules written out as tables of contributions --------------------------
+
+def connections(layer, a):
+    """What each output unit of a Linear or Conv2d sees of its input a: (pieces (N, I, L), the
+    weight as (O, I), and `back`, which sums an (N, I, L) table into a's shape)."""
+    if isinstance(layer, torch.nn.Linear):
+        return a[:, :, None], layer.weight, lambda table: table[:, :, 0]
+    size, padding, stride = layer.kernel_size, layer.padding, layer.stride
+    return (F.unfold(a, size, padding=padding, stride=stride),
+            layer.weight.reshape(len(layer.weight), -1),
+            lambda table: F.fold(table, a.shape[2:], size, padding=padding, stride=stride))
+
+
+def stab(z, epsilon=1e-6):
+    """Zennit's stabilize: z + epsilon * sign(z), sign(0) = +1."""
+    return z + epsilon * ((z == 0).to(z) + z.sign())
+
+
+def lrp_share(terms, denominator, relevance, back):
+    """R_i = sum_j terms_ij / denominator_j * R_j; terms (N, O, I, L), R and denominator
+    (N, O, L)."""
+    return back((terms * (relevance / denominator)[:, :, None]).sum(dim=1))
+
+
+def torch_rule(name, layer, a, relevance, low=None, high=None, epsilon=1e-6, gamma=0.25,
+               alpha=2.0, beta=1.0):
+    """One layer of Zennit's rule `name`, with x_i w_ij as an explicit (N, O, I, L) table."""
+    pieces, weight, back = connections(layer, a)
+    r = relevance.reshape(len(a), len(weight), -1)
+    bias = layer.bias[None, :, None]
+    inputs = pieces[:, None]                                    # (N, 1, I, L)
+    contribution = weight[None, :, :, None] * inputs            # x_i w_ij
+    plus, minus = contribution.clamp(min=0), contribution.clamp(max=0)
+    if name in ("zero", "epsilon"):
+        z = contribution.sum(dim=2) + bias
+        denominator = stab(z, epsilon) if name == "epsilon" else torch.where(z == 0, np.inf, z)
+        return lrp_share(contribution, denominator, r, back)
+    if name in ("alpha_beta", "z_plus"):
+        alpha, beta = (1.0, 0.0) if name == "z_plus" else (alpha, beta)
+        return alpha * lrp_share(plus, stab(plus.sum(dim=2) + bias.clamp(min=0)), r, back) - \
+            beta * lrp_share(minus, stab(minus.sum(dim=2) + bias.clamp(max=0)), r, back)
+    if name == "gamma":
+        z = contribution.sum(dim=2) + bias
+        up, down = contribution + gamma * plus, contribution + gamma * minus
+        return lrp_share(up, stab(up.sum(dim=2) + bias + gamma * bias.clamp(min=0)),
+                         r * (z > 0), back) + \
+            lrp_share(down, stab(down.sum(dim=2) + bias + gamma * bias.clamp(max=0)),
+                      r * (z < 0), back)
+    ones = connections(layer, torch.ones_like(a))[0][:, None]   # 1 where a real input is seen
+    if name == "flat":
+        terms = ones.expand(-1, len(weight), -1, -1)
+        return lrp_share(terms, stab(terms.sum(dim=2)), r, back)
+    if name == "w_square":
+        terms = weight[None, :, :, None] ** 2 * ones
+        return lrp_share(terms, stab(terms.sum(dim=2) + bias ** 2), r, back)
+    assert name == "z_box"
+    bounds = [connections(layer, torch.full_like(a, bound))[0][:, None] for bound in (low, high)]
+    terms = contribution - weight.clamp(min=0)[None, :, :, None] * bounds[0] \
+        - weight.clamp(max=0)[None, :, :, None] * bounds[1]
+    return lrp_share(terms, stab(terms.sum(dim=2)), r, back)
+
+
+def torch_lrp(twin, x, target, rules, **options):
+    """Walk the twin backwards from R = the target's logit: `rules` for its Conv, Conv, Linear;
+    ReLU passes R on; max pooling gives it to each window's winner (torch's gradient)."""
+    activations = [torch.from_numpy(x)]
+    with torch.no_grad():
+        for layer in twin:
+            activations.append(layer(activations[-1]))
+    logits = activations[-1]
+    relevance = torch.zeros_like(logits)
+    rows = torch.arange(len(x))
+    relevance[rows, target] = logits[rows, target]
+    affine = iter(reversed(rules))
+    for layer, a in zip(reversed(twin), reversed(activations[:-1])):
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            relevance = torch_rule(next(affine), layer, a, relevance, **options)
+        elif isinstance(layer, torch.nn.MaxPool2d):
+            a = a.clone().requires_grad_()
+            relevance = torch.autograd.grad(layer(a), a, relevance)[0]
+        elif isinstance(layer, torch.nn.Flatten):
+            relevance = relevance.reshape(a.shape)
+    return relevance.detach().numpy()
+
+
+# the rules of the twin's Conv, Conv, Linear under each of Zennit's composites
+ZENNIT_PLANS = {"EpsilonPlus": ("z_plus", "z_plus", "epsilon"),
+                "EpsilonPlusFlat": ("flat", "z_plus", "epsilon"),
+                "EpsilonAlpha2Beta1": ("alpha_beta", "alpha_beta", "epsilon"),
+                "EpsilonAlpha2Beta1Flat": ("flat", "alpha_beta", "epsilon"),
+                "EpsilonGammaBox": ("z_box", "gamma", "epsilon")}
+RULE_NAMES = ("zero", "epsilon", "gamma", "alpha_beta", "z_plus", "flat", "w_square", "z_box")
+
+
+@pytest.mark.parametrize("composite", sorted(ZENNIT_PLANS) + list(RULE_NAMES))
+def test_lrp_rules_and_composites(case, composite):
+    """Every rule (at every layer) and Zennit's composites; z^B with bounds -3 and 3, the other
+    rules' parameters off their defaults so that passing them is checked too."""
+    model, twin, x, target = case
+    rules = ZENNIT_PLANS.get(composite, (composite,) * 3)
+    options = dict(low=-3.0, high=3.0, epsilon=0.01, gamma=0.5, alpha=3.0, beta=2.0)
+    np.testing.assert_allclose(raw(model, x, "lrp", target, composite=composite, **options),
+                               torch_lrp(twin, x, target, rules, **options).sum(axis=1),
+                               **TIGHT)
+
+
+# ---- DeepLIFT (Captum's Rescale and max-pool rules) and GradientSHAP ----------------------
+
+class RescaleReLU(torch.autograd.Function):
+    """Captum's `nonlinear`: dx = g * (y - y') / (x - x'), the gradient where |x - x'| < 1e-10."""
+
+    @staticmethod
+    def forward(ctx, x, x_ref):
+        ctx.save_for_backward(x, x_ref)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, x_ref = ctx.saved_tensors
+        delta = x - x_ref
+        slope = (x.clamp(min=0) - x_ref.clamp(min=0)) / delta
+        return torch.where(delta.abs() < 1e-10, g * (x > 0), g * slope), None
+
+
+class RescaleMaxPool(torch.autograd.Function):
+    """Captum's `maxpool`: unpool g * (max(y, y') - y') at x's winners plus g * (y - max(y, y'))
+    at x''s winners, over x - x' (the gradient, unpooled g, where |x - x'| < 1e-10)."""
+
+    @staticmethod
+    def forward(ctx, x, x_ref):
+        y, where = F.max_pool2d(x, 2, return_indices=True)
+        y_ref, where_ref = F.max_pool2d(x_ref, 2, return_indices=True)
+        ctx.save_for_backward(x, x_ref, y, y_ref, where, where_ref)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, x_ref, y, y_ref, where, where_ref = ctx.saved_tensors
+        top = torch.max(y, y_ref)
+        unpool = functools.partial(F.max_unpool2d, kernel_size=2, output_size=x.shape[2:])
+        split = unpool(g * (top - y_ref), where) + unpool(g * (y - top), where_ref)
+        delta = x - x_ref
+        return torch.where(delta.abs() < 1e-10, unpool(g, where), split / delta), None
+
+
+def captum_deeplift(twin, x, x_ref, target):
+    """(x - x') * the gradient of the target logits with Captum's rules at the ReLUs and the
+    max pool, each fed the reference's input to that layer."""
+    references = [torch.from_numpy(x_ref)]
+    with torch.no_grad():
+        for layer in twin:
+            references.append(layer(references[-1]))
+    inputs = torch.from_numpy(x).requires_grad_()
+    a = inputs
+    for layer, a_ref in zip(twin, references):
+        rule = {torch.nn.ReLU: RescaleReLU, torch.nn.MaxPool2d: RescaleMaxPool}.get(type(layer))
+        a = rule.apply(a, a_ref) if rule else layer(a)
+    class_score(a, target).sum().backward()
+    return ((x - x_ref) * inputs.grad.numpy()).sum(axis=1)
+
+
+@pytest.mark.parametrize("baseline", ["zeros", "image"])
+def test_deeplift_with_captums_rules(case, rng, baseline):
+    model, twin, x, target = case
+    x_ref = np.zeros_like(x) if baseline == "zeros" else 0.5 * rng.normal(size=x.shape)
+    np.testing.assert_allclose(raw(model, x, "deeplift", target, baseline=x_ref),
+                               captum_deeplift(twin, x, x_ref, target), **TIGHT)
+
+
+def test_gradient_shap_with_the_same_draws(case, rng):
+    """Captum's GradientShap: b_k drawn from the baselines, x~_k = x + N(0, stdevs^2), a_k ~
+    U(0, 1); mean_k (x~_k - b_k) * dS_c/dx(a_k x~_k + (1 - a_k) b_k), with minigrad's documented
+    draws from default_rng(seed)."""
+    model, twin, x, target = case
+    baselines = rng.normal(size=(3,) + x.shape[1:])
+    samples, stdevs, seed = 4, 0.3, 11
+    draws = np.random.default_rng(seed)
+    noisy = x[None] + stdevs * draws.normal(size=(samples,) + x.shape)
+    chosen = baselines[draws.integers(3, size=(samples, len(x)))]
+    alphas = draws.uniform(size=(samples, len(x), 1, 1, 1))
+    expected = np.mean([(noisy[k] - chosen[k]) * input_grad(
+        twin, alphas[k] * noisy[k] + (1 - alphas[k]) * chosen[k], target)
+        for k in range(samples)], axis=0)
+    np.testing.assert_allclose(raw(model, x, "gradient_shap", target, baselines=baselines,
+                                   n_samples=samples, stdevs=stdevs, seed=seed, batch_size=3),
+                               expected.sum(axis=1), **TIGHT)
