@@ -35,7 +35,8 @@ def test_the_trained_lenet_reads_digits(trained_lenet, digits):
     assert (trained_lenet(nn.Parameter(x)).data.argmax(axis=1) == labels).mean() >= 0.8
 
 
-@pytest.mark.parametrize("method", ["gradient", "gradcam", "ablationcam"])
+@pytest.mark.parametrize("method", ["gradient", "gradcam", "ablationcam", "lrp", "deeplift",
+                                    "gradient_shap"])
 def test_randomising_the_top_layer_changes_the_map(trained_lenet, digits, method):
     # The vanilla gradient is checked signed ('gradient'), Adebayo et al.'s "no absolute value"
     # variant: its |.| (the 'vanilla' map) keeps a rank correlation of about 0.6 here, because
