@@ -325,3 +325,16 @@ def test_explain_shapes_trains_its_small_cnn_and_scores_the_maps(tmp_path):
     assert "small CNN: " in result.stdout and "on 50 validation images" in result.stdout
     assert "baseline: centre" in result.stdout and "gradcam" in result.stdout
     assert (tmp_path / "shapes.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_adversarial_attacks_lenet_and_draws_the_fooled_digits(in_tmp, monkeypatch, capsys):
+    out = run_example("adversarial.py", monkeypatch, capsys, "--tiny", "--epochs", 1,
+                      "--eps", "0.1,0.3", "--steps", 2, "--shown", 0.3)
+    rows = re.findall(r"\| (0\.\d+) +\| +[\d.]+ \| +([\d.]+)% \| +([\d.]+)% \| +([\d.]+) \|",
+                      out)
+    assert [row[0] for row in rows] == ["0.1", "0.3"]
+    for eps, fgsm_accuracy, pgd_accuracy, largest in rows:
+        assert 0 <= float(pgd_accuracy) <= 100 and 0 <= float(fgsm_accuracy) <= 100
+        assert float(largest) <= float(eps)                   # printed to 3 decimals
+    assert "claim not checked (not the default settings): PGD's accuracy is at most" in out
+    assert is_png(in_tmp / "adversarial.png")
