@@ -38,7 +38,8 @@ on unchanged (a unit the ReLU switched off has output 0, so the layer above gave
 Flatten reshapes it; max pooling gives each window's relevance to its largest input (the
 gradient: Zennit sets no rule there); average pooling shares it in proportion to the inputs
 (Zennit's Norm rule: LRP-0 stabilised by 1e-6). BatchNorm is first folded into the Conv2d or
-Linear before it (nn.fuse, as Zennit's canonizers do). Any other layer is refused by name.
+Linear before it (nn.fuse.fuse_conv_bn, as Zennit's canonizers do). Any other layer is refused
+by name.
 
 The walk follows the layers in the order the model runs them, and checks that each takes the
 previous one's output: a chain (Sequential, LeNet5, AlexNetLite), not a residual network.
@@ -49,9 +50,9 @@ import inspect
 import numpy as np
 
 from minigrad import functional as F
-from minigrad.nn.fuse import fuse
-from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, Conv2d, Dropout, Flatten,
-                                Identity, Linear, MaxPool2d, ReLU)
+from minigrad.nn.fuse import fuse_conv_bn
+from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
+                                Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU)
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
 from minigrad.tensor import Tensor, enable_grad, grad, no_grad
 
@@ -104,6 +105,22 @@ def _check_chain(model, inputs, steps, logits):
     if logits is not expected:
         raise ValueError(f"{type(model).__name__}: the model's output is not the output of its "
                          f"last layer {after}; LRP and DeepLIFT walk a chain of layers")
+
+
+def folded(steps):
+    """The chain with each BatchNorm right after a Conv2d or Linear folded into it (nn.fuse's
+    fuse_conv_bn; eval mode): the pair becomes one step, from the layer's input to the
+    BatchNorm's output, named 'conv+bn'."""
+    kept = []
+    for name, layer, given, output in steps:
+        if isinstance(layer, (BatchNorm1d, BatchNorm2d)) and kept and \
+                isinstance(kept[-1][1], AFFINE_LAYERS):
+            before, affine_layer, affine_input, _ = kept.pop()
+            kept.append((f"{before}+{name}", fuse_conv_bn(affine_layer, layer), affine_input,
+                         output))
+        else:
+            kept.append((name, layer, given, output))
+    return kept
 
 
 def refuse_unknown_layers(steps, known, method, hint=""):
@@ -328,9 +345,9 @@ def with_options(name, options):
 
 def lrp_relevance(model, x, target=None, composite="EpsilonPlusFlat", **options):
     """LRP relevance of each input element for the target logits: -> (R (N, C, H, W), logits
-    (N, classes), target (N,)). The model is BatchNorm-folded (nn.fuse) on a copy first."""
-    folded = fuse(model)
-    steps, logits = layer_chain(folded, x)
+    (N, classes), target (N,)). BatchNorm is folded into the layer before it first."""
+    steps, logits = layer_chain(model, x)
+    steps = folded(steps)
     refuse_unknown_layers(steps, LRP_LAYERS, "LRP",
                           hint=" (BatchNorm only right after a Conv2d or Linear, where nn.fuse "
                                "folds it)")

@@ -218,6 +218,11 @@ def test_layers_without_a_rule_and_branching_models_are_refused_by_name(rng, met
 
 def test_bad_composites_and_parameters_are_refused(small_cnn, rng):
     x = rng.normal(size=(1, 3, 8, 8))
+    unfoldable = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.BatchNorm2d(2), nn.Flatten(),
+                               nn.Linear(72, 2)).double()
+    with pytest.raises(ValueError, match=r"layer '2' \(BatchNorm2d\) has no rule.*BatchNorm "
+                                         r"only right after a Conv2d or Linear"):
+        explain(unfoldable, x, method="lrp")
     with pytest.raises(ValueError, match="unknown LRP composite 'EpsilonPlusFlatt'"):
         explain(small_cnn, x, method="lrp", composite="EpsilonPlusFlatt")
     with pytest.raises(ValueError, match="alpha - beta = 1"):
