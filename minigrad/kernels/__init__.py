@@ -29,6 +29,7 @@ import glob
 import os
 
 from minigrad.kernels._numba import HAVE_NUMBA, numba
+from minigrad.kernels import bcos as _bcos
 from minigrad.kernels import conv as _conv
 from minigrad.kernels import gemm as _gemm
 from minigrad.kernels import im2col as _im2col
@@ -110,6 +111,20 @@ def conv2d_backward(grad, saved, weight, x_shape, geometry, groups, needs_input_
                                                     groups, needs_input_grad)
 
 
+def bcos_conv2d_forward(x, weight, geometry, units, b, eps):
+    """-> (out, saved), `saved` naming its twin as conv2d_forward's does."""
+    out, saved = _twin(_bcos, "bcos_conv2d_forward")(x, weight, geometry, units, b, eps)
+    return out, (_backend, saved)
+
+
+def bcos_conv2d_backward(grad, saved, weight, x_shape, geometry, units, b, detach,
+                         needs_input_grad):
+    backend, saved = saved
+    return _twin(_bcos, "bcos_conv2d_backward", backend)(grad, saved, weight, tuple(x_shape),
+                                                         geometry, units, b, detach,
+                                                         needs_input_grad)
+
+
 def matmul(a, b):
     return _twin(_gemm, "matmul")(a, b)
 
@@ -150,7 +165,7 @@ def uncached_kernels():
     if not HAVE_NUMBA or _backend != "numba":
         return []
     missing = []
-    for module in (_im2col, _pool, _special):     # (conv.py and gemm.py compile nothing)
+    for module in (_im2col, _pool, _special, _bcos):     # (conv.py, gemm.py: nothing)
         for name, kernel in vars(module).items():
             if isinstance(kernel, numba.core.dispatcher.Dispatcher):
                 index = os.path.join(glob.escape(kernel.stats.cache_path),

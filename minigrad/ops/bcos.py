@@ -6,8 +6,9 @@ For an input x (a feature vector, or one k x k patch of a convolution's input) a
 
     w^ = w / ||w||                      the unit-norm weight (no eps: a weight is never 0)
     l  = w^T x                          the linear response (bcos_linear, bcos_conv2d)
-    n  = sqrt(||x||^2 + eps)            the input's norm (per patch: conv of x*x with a ones
-                                        kernel), eps = 1e-6 as in the paper's code
+    n  = sqrt(||x||^2 + eps)            the input's norm (per patch: the norm of its column of
+                                        the convolution's im2col matrix), eps = 1e-6 as in the
+                                        paper's code
     c  = l / n                          ~ cos(x, w)
     out = |c|^(B-1) * l                 = sign(l) |l|^B n^(1-B)     (bcos_scale)
 
@@ -21,7 +22,11 @@ Backward of out = sign(l) |l|^B n^(1-B), for B >= 1 (the op's only Function, Bco
     d out / d l = B |l|^(B-1) n^(1-B)  = B |c|^(B-1)         (= B s)
     d out / d n = (1-B) sign(l)|l|^B n^(-B) = (1-B) out / n
 
-and n's own backward, d n / d x = x / n, comes from the sqrt and conv ops it is built of.
+and n's own backward, d n / d x = x / n, comes from the sqrt and sum ops it is built of in
+bcos_linear. The convolution is one op, `BcosConv`: its patch norms are the column norms of the
+im2col matrix that the convolution builds anyway, so they cost a sum of squares rather than a
+second convolution (the arrays work: kernels/bcos.py). `bcos_conv2d_simple` builds the same
+unit from primitives (the patch norms as conv2d(x*x, ones)): use it to check `bcos_conv2d`.
 At l = 0 (x orthogonal to w, or x = 0): out = 0, d out/dl = B * 0^(B-1) = 0 for B > 1 (and 1
 for B = 1, where 0^0 = 1: the linear unit), d out/dn = 0; nothing is divided by zero, since
 n >= sqrt(eps) > 0. Without eps, x = 0 would be 0/0: the unit is positively homogeneous,
@@ -37,12 +42,14 @@ map of its input, and a network of them is y = W(x) x with W(x) = dy/dx exactly.
 """
 import numpy as np
 
+from minigrad import kernels
 from minigrad.function import Function
-from minigrad.ops.conv import conv2d
+from minigrad.ops._args import as_array
+from minigrad.ops.conv import checked_geometry, conv2d
 from minigrad.ops.elementwise import abs, sqrt
 from minigrad.ops.linalg import linear
 from minigrad.ops.reduce import amax
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, grad as gradients
 
 
 class BcosScale(Function):
@@ -118,15 +125,67 @@ def bcos_linear(x, weight, b=2.0, units=2, eps=1e-6, detach=False):
     return bcos_scale(max_out(linear(x, unit_norm(weight)), units), norm, b, detach)
 
 
+class BcosConv(Function):
+    """B-cos convolution of x (N, C, H, W) by unit-norm filters weight (K*M, C, KH, KW), per
+    patch column p of cols = im2col(x) (D, P):
+        l = max over output k's M units of (W @ cols),  n = sqrt(sum_rows cols**2 + eps),
+        out = |l/n|^(B-1) l  -> (N, K, OH, OW);
+    with dl = dout B s, dn = sum_k dout (1-B) out / n (detach: dl = dout s, dn = 0), s = |l/n|^(B-1):
+        dL/dW = dz @ cols^T,  dL/dx = col2im(W^T @ dz + cols * dn / n),
+    dz being dl at each output's winning unit and 0 at the others (at a tie: the first unit,
+    as torch.max and the authors' layer; bcos_conv2d_simple's amax shares it out)."""
+
+    def forward(self, x, weight, geometry, padding, units, b, eps, detach):
+        self.x_shape, self.weight, self.geometry, self.padding = x.shape, weight, geometry, padding
+        self.units, self.b, self.eps, self.detach = units, b, eps, detach
+        out, self.saved = kernels.bcos_conv2d_forward(x, weight, geometry, units, b, eps)
+        return out                                                   # (N, K, OH, OW)
+
+    def backward(self, grad):
+        return kernels.bcos_conv2d_backward(grad, self.saved, self.weight, self.x_shape,
+                                            self.geometry, self.units, self.b, self.detach,
+                                            self.needs_input_grad)
+
+    def differentiable_backward(self, grad, out, x, weight):
+        """The second-order rule of the same unit built from primitives (bcos_conv2d_simple's
+        graph), differentiated with create_graph."""
+        g = self.geometry
+        again = _bcos_conv_from_primitives(x, weight, self.b, self.units, (g.SH, g.SW),
+                                           self.padding, (g.DH, g.DW), self.eps, self.detach)
+        wanted = [t for t, need in zip((x, weight), self.needs_input_grad) if need]
+        found = iter(gradients(again, wanted, grad, create_graph=True, allow_unused=True))
+        return tuple(next(found) if need else None for need in self.needs_input_grad)
+
+
+def _check_conv(x, weight, b, units, where):
+    b = check_b(b, where)
+    _check_max_out(weight, units, where)
+    return b, (x if isinstance(x, Tensor) else Tensor(x))
+
+
 def bcos_conv2d(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,
                 detach=False):
     """B-cos convolution. x: (N, C, H, W), weight (out_channels * units, C, KH, KW)
     -> (N, out_channels, OH, OW): at each position, MaxOut over `units` B-cos units of the
-    k x k patch; the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps)."""
-    b = check_b(b, "bcos_conv2d")
-    _check_max_out(weight, units, "bcos_conv2d")
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    ones = np.ones((1,) + tuple(weight.shape[1:]), dtype=x.dtype)
+    k x k patch (one op, BcosConv: the patch norms come from the im2col columns)."""
+    b, x = _check_conv(x, weight, b, units, "bcos_conv2d")
+    geometry = checked_geometry(as_array(x), as_array(weight), stride, padding, dilation, 1,
+                                "bcos_conv2d")
+    return BcosConv.apply(x, unit_norm(weight), geometry=geometry, padding=padding,
+                          units=int(units), b=b, eps=float(eps), detach=bool(detach))
+
+
+def bcos_conv2d_simple(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,
+                       detach=False):
+    """Readable reference for `bcos_conv2d`, built from primitives that autograd differentiates:
+    the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps)."""
+    b, x = _check_conv(x, weight, b, units, "bcos_conv2d_simple")
+    return _bcos_conv_from_primitives(x, unit_norm(weight), b, units, stride, padding, dilation,
+                                      eps, detach)
+
+
+def _bcos_conv_from_primitives(x, w_hat, b, units, stride, padding, dilation, eps, detach):
+    ones = np.ones((1,) + tuple(w_hat.shape[1:]), dtype=x.dtype)
     patch_norm = sqrt(conv2d(x * x, ones, None, stride, padding, dilation) + eps)  # (N,1,OH,OW)
-    response = conv2d(x, unit_norm(weight), None, stride, padding, dilation)
+    response = conv2d(x, w_hat, None, stride, padding, dilation)
     return bcos_scale(max_out(response, units), patch_norm, b, detach)

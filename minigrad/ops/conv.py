@@ -103,6 +103,35 @@ class Conv2d(Function):
         return sum(varies) <= 1
 
 
+def checked_geometry(xa, wa, stride, padding, dilation, groups, where):
+    """The Geometry of convolving the array xa (N, C, H, W) with wa (OC, C // groups, KH, KW),
+    or a clear error naming `where` if the two do not make a convolution."""
+    check_4d(xa, where)
+    check_4d(wa, where, "weight (out_channels, in_channels // groups, KH, KW)")
+    stride = int_pair(stride, "stride", where, 1)
+    dilation = int_pair(dilation, "dilation", where, 1)
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{where}: groups must be a positive int, got {groups!r}")
+    N, C, H, W = xa.shape
+    OC, Cg, KH, KW = wa.shape
+    if C % groups or OC % groups:
+        raise ValueError(f"{where}: groups={groups} must divide both in_channels ({C}) and "
+                         f"out_channels ({OC})")
+    if Cg * groups != C:
+        raise ValueError(f"{where}: input has {C} channels but the weight {wa.shape} expects "
+                         f"{Cg * groups} (weight.shape[1] * groups = {Cg} * {groups}). "
+                         f"Expect: x.shape[1] == {Cg * groups}. Actual: x.shape[1] == {C}")
+    if xa.dtype != wa.dtype:
+        raise TypeError(f"{where}: input dtype {xa.dtype} and weight dtype {wa.dtype} differ")
+    pad = conv_padding(padding, (KH, KW), dilation, stride, where)
+    span_h, span_w = dilation[0] * (KH - 1) + 1, dilation[1] * (KW - 1) + 1
+    Hp, Wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
+    if span_h > Hp or span_w > Wp:
+        raise ValueError(f"{where}: kernel {KH}x{KW} (dilated extent {span_h}x{span_w}) is larger "
+                         f"than the padded input {Hp}x{Wp} (input {H}x{W}, padding {padding!r})")
+    return conv_geometry(xa.shape, (KH, KW), stride, pad, dilation)
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of x (N, C, H, W) with weight (OC, C // groups, KH, KW) -> (N, OC, OH, OW).
 
@@ -111,37 +140,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     overlap, dilation*(k-1) on each side). groups = C gives a depthwise convolution.
     """
     xa, wa = as_array(x), as_array(weight)
-    check_4d(xa, "conv2d")
-    check_4d(wa, "conv2d", "weight (out_channels, in_channels // groups, KH, KW)")
-    stride = int_pair(stride, "stride", "conv2d", 1)
-    dilation = int_pair(dilation, "dilation", "conv2d", 1)
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
-    N, C, H, W = xa.shape
-    OC, Cg, KH, KW = wa.shape
-    if C % groups or OC % groups:
-        raise ValueError(f"conv2d: groups={groups} must divide both in_channels ({C}) and "
-                         f"out_channels ({OC})")
-    if Cg * groups != C:
-        raise ValueError(f"conv2d: input has {C} channels but the weight {wa.shape} expects "
-                         f"{Cg * groups} (weight.shape[1] * groups = {Cg} * {groups}). "
-                         f"Expect: x.shape[1] == {Cg * groups}. Actual: x.shape[1] == {C}")
-    if xa.dtype != wa.dtype:
-        raise TypeError(f"conv2d: input dtype {xa.dtype} and weight dtype {wa.dtype} differ")
+    geometry = checked_geometry(xa, wa, stride, padding, dilation, groups, "conv2d")
     if bias is not None:
         ba = as_array(bias)
-        if ba.shape != (OC,):
-            raise ValueError(f"conv2d: bias must have shape ({OC},) (one per output channel), "
-                             f"got {ba.shape}")
+        if ba.shape != (wa.shape[0],):
+            raise ValueError(f"conv2d: bias must have shape ({wa.shape[0]},) (one per output "
+                             f"channel), got {ba.shape}")
         if ba.dtype != xa.dtype:
             raise TypeError(f"conv2d: bias dtype {ba.dtype} differs from input dtype {xa.dtype}")
-    pad = conv_padding(padding, (KH, KW), dilation, stride, "conv2d")
-    span_h, span_w = dilation[0] * (KH - 1) + 1, dilation[1] * (KW - 1) + 1
-    Hp, Wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
-    if span_h > Hp or span_w > Wp:
-        raise ValueError(f"conv2d: kernel {KH}x{KW} (dilated extent {span_h}x{span_w}) is larger "
-                         f"than the padded input {Hp}x{Wp} (input {H}x{W}, padding {padding!r})")
-    geometry = conv_geometry(xa.shape, (KH, KW), stride, pad, dilation)
     return Conv2d.apply(x, weight, bias, geometry=geometry, groups=int(groups))
 
 
@@ -200,5 +206,5 @@ def conv2d_simple(x, weight, bias=None, stride=1, padding=0, dilation=1):
     return y
 
 
-__all__ = ["Conv2d", "conv2d", "conv2d_simple", "conv_output_size", "conv_geometry", "Geometry",
-           "padding_sides", "Im2col", "Col2im"]
+__all__ = ["Conv2d", "conv2d", "checked_geometry", "conv2d_simple", "conv_output_size",
+           "conv_geometry", "Geometry", "padding_sides", "Im2col", "Col2im"]

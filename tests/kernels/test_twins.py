@@ -50,17 +50,28 @@ def arguments():
             "erf": (x.astype(np.float32),),
             "conv2d_forward": (x, w, w[:, 0, 0, 0], geometry, 1, False),
             "conv2d_backward": (dy, None, w, x.shape, geometry, 1, (True, False, True)),
+            "bcos_conv2d_forward": (x, w, geometry, 2, 2.0, 1e-6),
+            "bcos_conv2d_backward": lambda twin: (
+                dy[:, :2], getattr(kernels.bcos, f"bcos_conv2d_forward_{twin}")(
+                    x, w, geometry, 2, 2.0, 1e-6)[1], w, x.shape, geometry, 2, 2.0, False,
+                (True, True)),
             "matmul": (x, rng.standard_normal((6, 4)))}
+
+
+def twin_arguments(name, twin):
+    """The arguments of one twin: a B-cos backward takes what its own twin's forward saved."""
+    args = CALLS[name]
+    return args(twin) if callable(args) else args
 
 
 NOT_COMPILED = {"matmul"}      # the fast twin is NumPy's own product, in parts on threads
 
 
 def dispatcher_arguments(name, backend):
-    """The dispatcher's arguments for the twin's: conv2d_backward's `cols` names its twin."""
-    if name != "conv2d_backward":
+    """The dispatcher's arguments for the twin's: a backward's saved state names its twin."""
+    if not name.endswith("conv2d_backward"):
         return CALLS[name]
-    grad, cols, *rest = CALLS[name]
+    grad, cols, *rest = twin_arguments(name, backend)
     return (grad, (backend, cols), *rest)
 
 
@@ -75,8 +86,8 @@ def test_every_twin_is_checked_here():
 @pytest.fixture
 def compiled_calls(monkeypatch):
     """Spy on every Numba function of the kernel modules; -> the list of their calls."""
-    for name, args in CALLS.items():                 # compile first: a spy cannot be compiled
-        getattr(twins()[name], f"{name}_numba")(*args)
+    for name in CALLS:                               # compile first: a spy cannot be compiled
+        getattr(twins()[name], f"{name}_numba")(*twin_arguments(name, "numba"))
     calls = []
     for module in KERNEL_MODULES:
         for name, function in list(vars(module).items()):
@@ -96,15 +107,17 @@ def spy(function, name, calls):
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_the_numba_twin_runs_compiled_code_and_the_numpy_twin_none(name, compiled_calls):
     module = twins()[name]
-    expected = getattr(module, f"{name}_numpy")(*CALLS[name])
+    expected = getattr(module, f"{name}_numpy")(*twin_arguments(name, "numpy"))
     assert compiled_calls == [], f"{name}_numpy ran compiled code {compiled_calls}"
-    result = getattr(module, f"{name}_numba")(*CALLS[name])
+    result = getattr(module, f"{name}_numba")(*twin_arguments(name, "numba"))
     assert bool(compiled_calls) == (name not in NOT_COMPILED), f"{name}_numba: {compiled_calls}"
+    if name == "bcos_conv2d_forward":       # each twin saves for backward in a form of its own
+        result, expected = result[0], expected[0]
     for a, b in zip(*[r if isinstance(r, tuple) else (r,) for r in (result, expected)]):
         assert (a is None) == (b is None)
         if a is None:
             continue
-        if name.startswith("conv2d"):       # the same sums in another order (see test_conv_kernels)
+        if "conv2d" in name:        # the same sums in another order (see test_conv_kernels)
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
         else:
             np.testing.assert_array_equal(a, b)

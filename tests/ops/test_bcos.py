@@ -2,10 +2,11 @@
 known answers (B = 1 is linear, x = 0 is 0 with gradient 0), explanation mode, bad input."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import minigrad as mg
-from minigrad.ops.bcos import bcos_conv2d, bcos_linear, bcos_scale
+from minigrad.gradcheck import gradgradcheck
+from minigrad.ops.bcos import bcos_conv2d, bcos_conv2d_simple, bcos_linear, bcos_scale
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -169,3 +170,75 @@ def test_a_bcos_unit_is_positively_homogeneous(rng=np.random.default_rng(3)):
 def test_bad_arguments_are_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+fused_cases = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(4, 7), st.integers(1, 2),
+                        st.sampled_from([1, 2, 3]), st.integers(0, 2), st.integers(1, 2),
+                        st.integers(1, 2), st.integers(1, 2))
+
+
+@settings(deadline=None, max_examples=40)
+@given(data=st.data(), case=fused_cases, b=bees, detach=st.booleans())
+def test_the_fused_op_equals_the_unit_built_from_primitives(data, case, b, detach):
+    """BcosConv (patch norms from the im2col columns) against bcos_conv2d_simple (patch norms
+    by conv2d(x*x, ones)): forward and both gradients, in and out of explanation mode. Away
+    from MaxOut ties, where the two differ by design (BcosConv gives the gradient to the first
+    unit, as torch.max; amax in bcos_conv2d_simple shares it)."""
+    n, channels, size, outputs, kernel, padding, stride, dilation, units = case
+    assume(dilation * (kernel - 1) + 1 <= size + 2 * padding)
+    x = data.draw(arrays((n, channels, size, size), away_from=0.0, margin=0.05))
+    w = data.draw(arrays((outputs * units, channels, kernel, kernel), away_from=0.0,
+                         margin=0.1))
+    w = w + 0.01 * np.arange(w.size).reshape(w.shape)        # no two units alike
+    options = dict(stride=stride, padding=padding, dilation=dilation, detach=detach)
+    responses = mg.functional.conv2d(x, w, stride=stride, padding=padding,
+                                     dilation=dilation).data
+    pairs = responses.reshape(n, outputs, units, -1) / np.sqrt((w ** 2).sum(axis=(1, 2, 3))
+                                                               ).reshape(outputs, units, 1)
+    assume(units == 1 or np.abs(pairs[:, :, 0] - pairs[:, :, 1]).min() > 1e-9)
+    results = []
+    for op in (bcos_conv2d, bcos_conv2d_simple):
+        mx, mw = leaf(x), leaf(w)
+        out = op(mx, mw, b, units, **options)
+        (out * mg.tensor(np.cos(np.arange(out.data.size)).reshape(out.shape))).sum().backward()
+        results.append((out.data, mx.grad.data, mw.grad.data))
+    for fused, simple in zip(*results):
+        np.testing.assert_allclose(fused, simple, rtol=1e-10, atol=1e-12)
+
+
+def test_second_derivatives_of_the_fused_op_match_central_differences():
+    rng = np.random.default_rng(6)
+    x, w = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(4, 2, 3, 3))
+    gradgradcheck(lambda x_, w_: bcos_conv2d(x_, w_, 2.5, 2, padding=1), leaf(x), leaf(w))
+
+
+def torch_bcos_conv2d_v2(torch, x, w, padding, detach, eps=1e-6):
+    """The v2 paper's layer (Boehle et al., TPAMI 2024; their bcos package's BcosConv2d with
+    B = 2, max_out = 1) written directly in torch: the patch norms by average pooling of the
+    channel-summed squares times the patch size, the scale |l| / n detached in explanation
+    mode."""
+    F = torch.nn.functional
+    w_hat = w / w.flatten(1).norm(dim=1)[:, None, None, None]
+    l = F.conv2d(x, w_hat, padding=padding)
+    k = w.shape[2]
+    norm = (F.avg_pool2d((x ** 2).sum(1, keepdim=True), k, stride=1, padding=padding) * k * k
+            + eps).sqrt()
+    scale = l.detach().abs() / norm.detach() if detach else l.abs() / norm
+    return scale * l
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_bcos_conv2d_equals_the_v2_papers_formulas_in_torch(detach):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(7)
+    x, w = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(5, 3, 3, 3))
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    expected = torch_bcos_conv2d_v2(torch, tx, tw, 1, detach)
+    weights = rng.normal(size=tuple(expected.shape))
+    (expected * torch.tensor(weights)).sum().backward()
+    mx, mw = leaf(x), leaf(w)
+    got = bcos_conv2d(mx, mw, 2.0, 1, padding=1, detach=detach)
+    (got * mg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)

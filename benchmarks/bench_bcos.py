@@ -1,0 +1,125 @@
+"""A B-cos training step against the plain step of the same shape (forward + backward).
+
+    PYTHONPATH=. python benchmarks/bench_bcos.py [--repeats 9] [--batch 64]
+
+Pairs: Conv2d + ReLU against BcosConv2d of the same channels and kernel (max_out 1, the v2
+design's, and max_out 2, the v1 paper's), also built the old way (bcos_conv2d_simple: the patch
+norms by a second convolution); LeNet-5 against bcos_lenet; cluttered_lenet against
+bcos_cluttered_lenet. Every repeat times all variants back to back (interleaved, each the
+median of a few steps), and the ratio of a pair is taken within each repeat; the table gives
+the medians over the repeats. On a shared machine only ratios from the same run mean much.
+"""
+import argparse
+import platform
+import subprocess
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.models import LeNet5, bcos_lenet
+from minigrad.nn import bcos as bcos_layers
+from minigrad.ops import bcos as bcos_ops
+
+# name, C_in, C_out, H (= W), kernel, padding
+CONVS = [("LeNet conv1", 2, 6, 28, 5, 2), ("LeNet conv2", 6, 16, 14, 5, 0),
+         ("cluttered conv2", 16, 32, 32, 5, 2), ("AlexNet-lite conv3", 192, 256, 7, 3, 1)]
+
+
+@contextmanager
+def old_patch_norms():
+    """BcosConv2d as it was before the fused op: the patch norms by conv2d(x*x, ones)."""
+    fused = bcos_layers.bcos_conv2d
+    bcos_layers.bcos_conv2d = bcos_ops.bcos_conv2d_simple
+    try:
+        yield
+    finally:
+        bcos_layers.bcos_conv2d = fused
+
+
+def step_time(model, x, labels, steps, old=False):
+    """Median seconds of `steps` forward+backward passes (cross-entropy on the flattened
+    output against `labels`)."""
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        with old_patch_norms() if old else _nothing():
+            out = model(x)
+        loss = mg.functional.cross_entropy(out.reshape(out.shape[0], -1), labels)
+        model.zero_grad()
+        loss.backward()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+def conv_pairs(batch):
+    """(name, {variant: (model, x, old)}) per conv shape."""
+    rng = np.random.default_rng(0)
+    for name, c_in, c_out, size, k, pad in CONVS:
+        x = mg.tensor(rng.random((batch, c_in, size, size), dtype=np.float32),
+                      requires_grad=True)
+        nn.manual_seed(0)
+        variants = {"plain": (nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=pad), nn.ReLU()),
+                              x, False)}
+        for units in (1, 2):
+            layer = bcos_layers.BcosConv2d(c_in, c_out, k, padding=pad, max_out=units)
+            variants[f"bcos M={units}"] = (layer, x, False)
+            variants[f"bcos M={units} old"] = (layer, x, True)
+        yield name, variants
+
+
+def model_pairs(batch):
+    from minigrad.apps.explain_benchmark import bcos_cluttered_lenet, cluttered_lenet
+    rng = np.random.default_rng(0)
+    digits = mg.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32))
+    canvases = mg.tensor(rng.random((batch, 1, 64, 64), dtype=np.float32))
+    nn.manual_seed(0)
+    yield "LeNet-5 / bcos_lenet", {"plain": (LeNet5(), digits, False),
+                                   "bcos M=2": (bcos_lenet(), digits, False),
+                                   "bcos M=2 old": (bcos_lenet(), digits, True)}
+    yield "cluttered_lenet / bcos", {"plain": (cluttered_lenet(), canvases, False),
+                                     "bcos M=2": (bcos_cluttered_lenet(), canvases, False),
+                                     "bcos M=2 old": (bcos_cluttered_lenet(), canvases, True)}
+
+
+def measure(name, variants, repeats, steps, batch):
+    labels = mg.tensor(np.zeros(batch, dtype=np.int64))
+    for model, x, old in variants.values():          # warm up: Numba, the scratch pool
+        step_time(model, x, labels, 2, old)
+    times = {v: [] for v in variants}
+    for _ in range(repeats):
+        for variant, (model, x, old) in variants.items():
+            times[variant].append(step_time(model, x, labels, steps, old))
+    plain = np.array(times["plain"])
+    row = f"{name:<24} plain {np.median(plain) * 1e3:7.2f} ms"
+    for variant in list(variants)[1:]:
+        ratios = np.array(times[variant]) / plain
+        row += f" | {variant} {np.median(times[variant]) * 1e3:7.2f} ms {np.median(ratios):4.2f}x"
+    print(row, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=64)
+    args = parser.parse_args()
+    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,
+                         text=True).stdout.split(":")[-1].strip() or platform.processor()
+    print(f"CPU {cpu}; load before: {subprocess.getoutput('uptime').split('load')[-1]}")
+    print(f"batch {args.batch}, {args.repeats} interleaved repeats of {args.steps} steps; "
+          f"ratio = B-cos step / plain step, median over the repeats")
+    for name, variants in [*conv_pairs(args.batch), *model_pairs(args.batch)]:
+        measure(name, variants, args.repeats, args.steps, args.batch)
+    print(f"load after: {subprocess.getoutput('uptime').split('load')[-1]}")
+
+
+if __name__ == "__main__":
+    main()

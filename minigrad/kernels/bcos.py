@@ -1,0 +1,203 @@
+"""B-cos convolution forward and backward on arrays, from one im2col (the math: ops/bcos.py,
+`BcosConv`; the layout: kernels/im2col.py).
+
+    bcos_conv2d_forward_*(x, weight, geometry, units, b, eps)   -> (out, saved)
+    bcos_conv2d_backward_*(grad, saved, weight, x_shape, geometry, units, b, detach,
+                           needs_input_grad)                     -> (dx, dW)
+
+The patch norms are the column norms of the im2col matrix the convolution builds anyway, so
+they cost a sum of squares, not a second convolution:
+
+    cols = im2col(x)                          (D, P)       D = C*KH*KW, P = N*OH*OW
+    z    = W @ cols                           (K*M, P)     K outputs of M units each
+    l    = max over each output's M rows of z (K, P)       (MaxOut; M = 1: l = z)
+    n    = sqrt(sum_rows cols**2 + eps)       (P,)         one norm per patch
+    out  = |l / n|^(B-1) l                    (K, P)
+
+and backward, with dl = g B s (detach: g s) and dn = sum_k g (1-B) out / n (detach: 0):
+
+    dz    = dl at each output's winning unit, 0 at the others
+    dW    = dz @ cols^T
+    dcols = W^T @ dz + cols * dn / n          (d n / d cols = cols / n)
+    dx    = col2im(dcols)
+
+`saved` is what backward needs: cols, n, s = |l/n|^(B-1), out and the winning units. The
+readable twin, `*_numpy`, is these lines. The fast twin, `*_numba`, computes the same with
+conv2d's fast pieces (kernels/conv.py: the batch in parts on threads, recycled buffers, dx in
+blocks), one compiled loop for the norms, MaxOut and the scale together, and the norms from
+the per-pixel squared norms q = sum_c x**2 (the window sums of q are the column sums of
+cols**2, from a matrix C times smaller: KH*KW rows, not C*KH*KW). The twins agree to rounding
+(the fast one sums in other orders).
+"""
+import numpy as np
+
+from minigrad.kernels import parallel, scratch
+from minigrad.kernels._numba import njit
+from minigrad.kernels.conv import (PartColumns, dx_col2im, grouped_matmul, nchw_to_columns,
+                                   unfold, weight_grad_transposed, weight_matrix)
+from minigrad.kernels.im2col import col2im_numba, col2im_numpy, im2col_numpy
+
+
+# ------------------------------------------------------------------------------------------------
+# the readable twin
+# ------------------------------------------------------------------------------------------------
+def bcos_conv2d_forward_numpy(x, weight, geometry, units, b, eps):
+    """out = |l/n|^(B-1) l with l the MaxOut of W @ cols and n the column norms of cols."""
+    N, K = x.shape[0], weight.shape[0] // units
+    cols = im2col_numpy(x, *geometry)                               # (D, P)
+    z = (weight_matrix(weight) @ cols).reshape(K, units, -1)        # (K, M, P)
+    winner = z.argmax(axis=1)                                       # (K, P)
+    l = np.take_along_axis(z, winner[:, None], axis=1)[:, 0]        # (K, P)
+    n = np.sqrt((cols * cols).sum(axis=0) + eps)                    # (P,)
+    s = np.abs(l / n) ** (b - 1)
+    out = l * s
+    y = out.reshape(K, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(y), (cols, n, s, out, winner)
+
+
+def bcos_conv2d_backward_numpy(grad, saved, weight, x_shape, geometry, units, b, detach,
+                               needs_input_grad):
+    """dW = dz @ cols^T,  dx = col2im(W^T @ dz + cols * dn / n)."""
+    cols, n, s, out, winner = saved
+    K = weight.shape[0] // units
+    g = grad.transpose(1, 0, 2, 3).reshape(K, -1)                   # (K, P)
+    dz = np.zeros((K, units, g.shape[1]), dtype=g.dtype)
+    np.put_along_axis(dz, winner[:, None], (g * s * (1 if detach else b))[:, None], axis=1)
+    dz = dz.reshape(K * units, -1)                                  # (K*M, P)
+    dx = dw = None
+    if needs_input_grad[1]:
+        dw = (dz @ cols.T).reshape(weight.shape)                    # (K*M, D)
+    if needs_input_grad[0]:
+        dcols = weight_matrix(weight).T @ dz                        # (D, P)
+        if not detach:
+            dn = (g * (1 - b) * out).sum(axis=0) / n                # dL/dn, (P,)
+            dcols += cols * (dn / n)
+        dx = col2im_numpy(dcols, x_shape, *geometry)
+    return dx, dw
+
+
+# ------------------------------------------------------------------------------------------------
+# the fast twin: conv2d's parts and buffers; the norms from a one-channel im2col
+# ------------------------------------------------------------------------------------------------
+def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps):
+    """Fast twin of `bcos_conv2d_forward_numpy`. A patch's squared norm is the window sum of
+    the per-pixel squared norms q = sum_c x**2: the column sums of im2col(q), a matrix C times
+    smaller than cols. `saved` is kept per part of the batch."""
+    x, w = np.ascontiguousarray(x), weight_matrix(weight)
+    K = w.shape[0] // units
+    y = np.empty((x.shape[0], K, geometry.OH, geometry.OW), dtype=x.dtype)
+
+    def forward_part(part):
+        cols = unfold(x[part], geometry)                            # (D, p)
+        z = grouped_matmul(w, cols, 1)                              # (K*M, p)
+        q_cols = unfold(_squared_norms(x[part]), geometry)          # (KH*KW, p)
+        n, s, out = (np.empty(shape, x.dtype) for shape in ((z.shape[1],), (K, z.shape[1]),
+                                                             (K, z.shape[1])))
+        winner = np.empty((K, z.shape[1]), np.int64)
+        _bcos_columns(q_cols, z, units, b, eps, n, s, out, winner)
+        scratch.give(z)
+        scratch.give(q_cols)
+        np.copyto(y[part], out.reshape(K, -1, geometry.OH, geometry.OW).transpose(1, 0, 2, 3))
+        return cols, (n, s, out, winner)
+
+    with parallel.blas_held():
+        parts = parallel.split(x.shape[0], y.size * units)
+        cols, kept = zip(*parallel.map(forward_part, parts))
+    return y, (x, PartColumns(cols, parts), kept)
+
+
+def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b, detach,
+                               needs_input_grad):
+    """Fast twin of `bcos_conv2d_backward_numpy`: dW is the sum of the parts'. The norms'
+    share of dx, col2im(cols * dn / n), is x * col2im of dn / n repeated for each of the KH*KW
+    window positions (one channel), as d ||patch|| / d x = x / ||patch|| at every pixel."""
+    x, cols, kept = saved
+    w = weight_matrix(weight)
+    dx = np.empty(x_shape, dtype=grad.dtype) if needs_input_grad[0] else None
+
+    def backward_part(part, cols, kept):
+        n, s, out, winner = kept
+        g = nchw_to_columns(grad[part])                             # (K, p)
+        dz = scratch.take((w.shape[0], g.shape[1]), g.dtype)        # (K*M, p)
+        dn_over_n = np.empty(g.shape[1], g.dtype)
+        _bcos_grad_columns(g, n, s, out, winner, units, b, detach, dz, dn_over_n)
+        scratch.give(g)
+        dw_t = weight_grad_transposed(dz, cols, w.shape, 1) if needs_input_grad[1] else None
+        if needs_input_grad[0]:
+            dx_col2im(w, dz, geometry, 1, dx[part])
+            if not detach:
+                rows = np.broadcast_to(dn_over_n, (geometry.KH * geometry.KW, len(dn_over_n)))
+                spread = col2im_numba(np.ascontiguousarray(rows),
+                                      (dx[part].shape[0], 1) + x_shape[2:], *geometry)
+                _add_times(dx[part], x[part], spread)               # dx += x * spread
+        scratch.give(dz)
+        return dw_t
+
+    with parallel.blas_held():
+        dw_ts = parallel.map(backward_part, cols.parts, cols, kept)
+    dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(weight.shape) \
+        if needs_input_grad[1] else None
+    return dx, dw
+
+
+@njit(cache=True, nogil=True)
+def _squared_norms(x):
+    """q[n, 0] = sum_c x[n, c]**2: (N, C, H, W) -> (N, 1, H, W)."""
+    N, C, H, W = x.shape
+    q = np.zeros((N, 1, H, W), x.dtype)
+    for i in range(N):
+        for c in range(C):
+            for h in range(H):
+                for j in range(W):
+                    q[i, 0, h, j] += x[i, c, h, j] * x[i, c, h, j]
+    return q
+
+
+@njit(cache=True, nogil=True)
+def _bcos_columns(q_cols, z, M, b, eps, n, s, out, winner):
+    """n = sqrt(column sums of q_cols + eps); per output k and column p: the winning unit of
+    z's M rows, l = its response, s = |l/n|^(B-1), out = l s (the forward's last lines)."""
+    R, P = q_cols.shape
+    n[:] = eps
+    for r in range(R):                      # row by row: q_cols is read front to back
+        for p in range(P):
+            n[p] += q_cols[r, p]
+    for p in range(P):
+        n[p] = np.sqrt(n[p])
+    for k in range(out.shape[0]):
+        for p in range(P):
+            best = 0
+            for m in range(1, M):
+                if z[k * M + m, p] > z[k * M + best, p]:
+                    best = m
+            l = z[k * M + best, p]
+            c = abs(l) / n[p]
+            scale = c if b == 2.0 else c ** (b - 1.0)
+            winner[k, p], s[k, p], out[k, p] = best, scale, l * scale
+
+
+@njit(cache=True, nogil=True)
+def _bcos_grad_columns(g, n, s, out, winner, M, b, detach, dz, dn_over_n):
+    """dz = g B s (detach: g s) at the winning units, 0 elsewhere; dn_over_n = dL/dn / n."""
+    K, P = g.shape
+    dz[:] = 0.0
+    dn_over_n[:] = 0.0
+    factor = 1.0 if detach else b
+    for k in range(K):
+        for p in range(P):
+            dz[k * M + winner[k, p], p] = g[k, p] * factor * s[k, p]
+            if not detach:
+                dn_over_n[p] += g[k, p] * (1.0 - b) * out[k, p]
+    for p in range(P):
+        dn_over_n[p] /= n[p] * n[p]
+
+
+@njit(cache=True, nogil=True)
+def _add_times(dx, x, spread):
+    """dx += x * spread, spread (N, 1, H, W) broadcast over the channels."""
+    N, C, H, W = x.shape
+    for i in range(N):
+        for c in range(C):
+            for h in range(H):
+                for j in range(W):
+                    dx[i, c, h, j] += x[i, c, h, j] * spread[i, 0, h, j]
