@@ -115,7 +115,10 @@ for name, maps in scored.items():
           f"energy on ink {energy[name]:5.1%}")
 print("   MNIST's background is exactly 0: a map multiplied by the image has nothing off the\n"
       "   strokes, so W(x)x and even random numbers times x score ~99% energy on ink. That ranks\n"
-      "   no explanation; score them where the background has ink of its own (cluttered MNIST).")
+      "   no explanation; score them where the background has ink of its own: on cluttered\n"
+      "   MNIST, where other digits' fragments lie around the digit, the same maps are scored\n"
+      "   against the digit's mask by `minigrad explain-benchmark --dataset cluttered_mnist\n"
+      "   --model bcos_cluttered_lenet` (its table: docs/bcos.md).")
 lesson.claim(energy["random numbers x x"] > 0.9,
              f"on MNIST a map of random numbers times the image puts "
              f"{energy['random numbers x x']:.1%} of its energy on the ink (W(x)x of LeNet-5: "
