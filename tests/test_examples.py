@@ -338,3 +338,26 @@ def test_adversarial_attacks_lenet_and_draws_the_fooled_digits(in_tmp, monkeypat
         assert float(largest) <= float(eps)                   # printed to 3 decimals
     assert "claim not checked (not the default settings): PGD's accuracy is at most" in out
     assert is_png(in_tmp / "adversarial.png")
+
+
+def test_feature_visualisation_climbs_and_crops_the_fields(in_tmp, monkeypatch, capsys):
+    out = run_example("feature_visualisation.py", monkeypatch, capsys, "--tiny", "--out",
+                      in_tmp / "fv")
+    assert re.findall(r"(\w+): field (\d+)x\d+ pixels", out) == [
+        ("conv1", "5"), ("pool1", "6"), ("conv2", "14"), ("pool2", "16")]
+    assert len(re.findall(r"gradient reaches \d+ pixels, 0 outside", out)) == 4
+    assert re.search(r"conv1: the exact maximum .* the climb reaches \d+%\.\.\d+% of it", out)
+    assert out.count("claim not checked") == 2
+    assert is_png(in_tmp / "fv.png") and is_png(in_tmp / "fv_patches.png")
+
+
+def test_polysemantic_units_tabulates_both_networks(in_tmp, monkeypatch, capsys):
+    out = run_example("polysemantic_units.py", monkeypatch, capsys, "--tiny", "--out",
+                      in_tmp / "poly")
+    rows = re.findall(r"^\| (conv1|conv2|fc1|fc2) \| (LeNet-5|B-cos LeNet) \| (\d+) \| "
+                      r"([\d.]+) \+- [\d.]+ \|", out, re.MULTILINE)
+    assert [(layer, units) for layer, _, units, _ in rows[::2]] == [
+        ("conv1", "6"), ("conv2", "16"), ("fc1", "120"), ("fc2", "84")]
+    assert all(0 <= float(entropy) <= 3.33 for *_, entropy in rows)      # log2(10) = 3.32
+    assert out.count("claim not checked") == 2
+    assert (in_tmp / "poly.md").read_text().count("\n") == 10 and is_png(in_tmp / "poly.png")

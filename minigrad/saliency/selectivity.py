@@ -13,8 +13,9 @@ proxy is how mixed the classes of the inputs that drive it are.
                                          when only one class does
 
 `a` is (N, K): one activation per image and unit (features.unit_activations reduces a conv
-channel's map to one). A unit that is constant over the images (a dead ReLU) has no ranking and
-no preferred class: both measures give NaN for it.
+channel's map to one). A unit that is constant over the images (a dead ReLU) has no preferred
+class, and one whose k-th largest activation is tied with the (k+1)-th (a ReLU unit active on
+fewer than k images: the rest tie at 0) has no top k: the measures give NaN for such units.
 """
 import numpy as np
 
@@ -41,19 +42,23 @@ def _constant(activations):
 
 def top_k_class_entropy(activations, labels, k):
     """(K,) entropy H = -sum_c p_c log2 p_c of the classes of each unit's top-k images, p_c
-    the share of class c among them. Ties go to the earlier image."""
+    the share of class c among them; NaN where a tie crosses the k-th place."""
     activations, labels = _check(activations, labels)
     if not (isinstance(k, (int, np.integer)) and 1 <= k <= len(labels)):
         raise ValueError(f"k must be an int in 1..{len(labels)} (the number of images), "
                          f"got {k!r}")
-    top = np.argsort(-activations, axis=0, kind="stable")[:k]              # (k, K)
+    order = np.argsort(-activations, axis=0, kind="stable")               # (N, K)
+    top = order[:k]
+    ranked = np.take_along_axis(activations, order, axis=0)
+    undefined = ranked[k - 1] == ranked[min(k, len(labels) - 1)] if k < len(labels) \
+        else _constant(activations)
     counts = np.stack([np.bincount(labels[top[:, unit]], minlength=labels.max() + 1)
                        for unit in range(activations.shape[1])])           # (K, classes)
     shares = counts / k
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(shares > 0, -shares * np.log2(shares), 0.0)
     entropy = terms.sum(axis=1) + 0.0                                      # no -0.0
-    return np.where(_constant(activations), np.nan, entropy)
+    return np.where(undefined, np.nan, entropy)
 
 
 def class_means(activations, labels):

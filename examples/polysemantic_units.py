@@ -1,0 +1,202 @@
+# %% [markdown]
+# # Are a B-cos network's units less polysemantic than a plain network's?
+#
+#     python examples/polysemantic_units.py            # 3 seeds of each network (~1.5 minutes)
+#     python examples/polysemantic_units.py --tiny     # a few seconds, for the tests
+#
+# (Or open this file as a notebook: each `# %%` line starts a cell.)
+#
+# A unit is *polysemantic* when it responds to unrelated things. With class labels, the simplest
+# proxies ask how mixed the classes are that drive a unit:
+#
+# - the **top-k class entropy**: the entropy (bits) of the classes of the k test images that
+#   activate the unit most; 0 when all k are one digit, log2(10) = 3.32 at most;
+# - the **class selectivity index** (Morcos et al. 2018): (mu_max - mu_-max) / (mu_max +
+#   mu_-max) over the class-conditional mean activations; 1 when one class alone drives the
+#   unit, 0 when every class drives it equally.
+#
+# The claim to test (B-cos papers and talks): B-cos networks are easier to interpret because
+# their units respond to fewer unrelated things. Here a LeNet-5 and a B-cos LeNet of the same
+# shape (models.bcos_lenet) are trained on the same digits with the same optimiser, several
+# seeds each, and every unit of every layer is measured on the test set.
+#
+# Two things to know when reading the table. A conv channel's activation on an image is its
+# map's maximum for the ranking (what its top patches show) and its mean for the selectivity
+# index (as Morcos et al. average a feature map). And the index needs activations >= 0: the
+# plain network's are (they come out of a ReLU), a B-cos unit's are signed (no ReLU; MaxOut of
+# two units), so for B-cos the index measures the positive part, max(a, 0) -- the share of
+# negative activations is printed beside it.
+
+# %%
+import argparse
+
+import numpy as np
+
+from minigrad import nn, optim
+from minigrad.data import DataLoader, ScaleUint8, TensorDataset, mnist
+from minigrad.lessons import Lesson
+from minigrad.models import LeNet5, bcos_lenet
+from minigrad.saliency import features, plot, selectivity
+from minigrad.saliency.core import predict
+from minigrad.train import train_epoch
+
+parser = argparse.ArgumentParser(description="Polysemantic units: plain vs B-cos LeNet")
+parser.add_argument("--seeds", type=int, default=3, help="networks of each kind")
+parser.add_argument("--epochs", type=int, default=2)
+parser.add_argument("--k", type=int, default=20, help="top images per unit for the entropy")
+parser.add_argument("--tiny", action="store_true", help="256 training digits, 200 test digits, "
+                    "one epoch, one seed")
+parser.add_argument("--out", default="polysemantic_units")
+lesson = Lesson(parser)
+args = lesson.args
+
+images, labels = mnist("train")
+test_images, test_labels = mnist("test")
+if args.tiny:
+    images, labels, test_images, test_labels = images[:256], labels[:256], test_images[:200], \
+        test_labels[:200]
+    args.epochs, args.seeds, args.k = 1, 1, 10
+test_x = test_images.astype(np.float32) / 255
+
+# the same four layers in both networks: each conv's and each hidden fc's output (after the
+# ReLU in the plain network; a B-cos layer is its own non-linearity)
+LAYERS = {"LeNet-5": {"conv1": "features.1", "conv2": "features.4", "fc1": "classifier.2",
+                      "fc2": "classifier.4"},
+          "B-cos LeNet": {"conv1": "features.0", "conv2": "features.2", "fc1": "classifier.0",
+                          "fc2": "classifier.1"}}
+BUILD = {"LeNet-5": LeNet5, "B-cos LeNet": bcos_lenet}
+
+
+# %% [markdown]
+# ## 1. Train both networks, seed by seed, on the same digits in the same order
+
+# %%
+def train(build, seed):
+    """A network trained for args.epochs with Adam (lr 3e-3, batch 64) on [0, 1] digits."""
+    nn.manual_seed(seed)
+    model = build()
+    loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=seed,
+                        transform=ScaleUint8())
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(args.epochs):
+        train_epoch(model, loader, optimizer, progress=False)
+    return model.eval()
+
+
+def measure(model, layer):
+    """(per-unit top-k entropy, selectivity index of max(a, 0), of max(-a, 0), share of a < 0).
+    The negative part's index is the control: in a ReLU network it is all zeros (NaN)."""
+    peaks = features.unit_activations(model, test_x, layer, reduce="max")
+    means = features.unit_activations(model, test_x, layer, reduce="mean")
+    entropy = selectivity.top_k_class_entropy(peaks, test_labels, args.k)
+    positive, negative = (selectivity.class_selectivity_index(np.maximum(sign * means, 0),
+                                                              test_labels) for sign in (1, -1))
+    return entropy, positive, negative, float((means < 0).mean())
+
+
+results, models = {}, {}
+for name, build in BUILD.items():
+    for seed in range(args.seeds):
+        model = train(build, seed)
+        accuracy = (predict(model, test_x).argmax(axis=1) == test_labels).mean()
+        for short, layer in LAYERS[name].items():
+            results[name, seed, short] = measure(model, layer) + (accuracy,)
+        models[name, seed] = model
+        print(f"{name:<12} seed {seed}: test accuracy {accuracy:.1%}")
+
+# %% [markdown]
+# ## 2. The table: medians over the units of each layer, then mean +- spread over the seeds
+#
+# Lower entropy and higher selectivity index: more selective (less polysemantic) units. "no
+# top k": the share of units left out because their top k is not defined -- dead, or active on
+# fewer than k digits (the rest tie at 0). "a < 0": how often a unit's mean activation on a
+# digit is negative.
+
+# %%
+def over_seeds(name, short, column, summary):
+    """summary(a layer's per-unit values) for each seed -> (mean, spread) over the seeds."""
+    values = [summary(results[name, seed, short][column]) for seed in range(args.seeds)]
+    return np.mean(values), np.std(values)
+
+
+def cell(mean_and_spread):
+    mean, spread = mean_and_spread
+    return "-" if np.isnan(mean) else f"{mean:.2f} +- {spread:.2f}"
+
+
+def median_of_live(values):
+    """The median over the units whose measure is defined (not NaN); NaN if none is."""
+    return np.nan if np.isnan(values).all() else np.nanmedian(values)
+
+
+table = ["| layer | network | units | top-k entropy (bits) | selectivity index of max(a, 0) "
+         "| of max(-a, 0) | no top k | a < 0 |", "|---|---|---|---|---|---|---|---|"]
+entropy, index = {}, {}
+for short in LAYERS["LeNet-5"]:
+    for name in BUILD:
+        units = len(results[name, 0, short][0])
+        entropy[name, short], index[name, short], negative_part = (
+            over_seeds(name, short, column, median_of_live) for column in (0, 1, 2))
+        no_top_k = over_seeds(name, short, 0, lambda e: np.isnan(e).mean())[0]
+        negative = over_seeds(name, short, 3, float)[0]
+        table.append(f"| {short} | {name} | {units} | {cell(entropy[name, short])} | "
+                     f"{cell(index[name, short])} | {cell(negative_part)} | {no_top_k:.0%} | "
+                     f"{negative:.0%} |")
+accuracy = {name: np.mean([results[name, s, "conv1"][4] for s in range(args.seeds)])
+            for name in BUILD}
+print(f"\nmedians over each layer's units (those with a defined measure), mean +- std over {args.seeds} seed(s); "
+      f"{len(test_x)} test digits, k = {args.k}; {args.epochs} epoch(s) of {len(images)} "
+      f"digits; test accuracy LeNet-5 {accuracy['LeNet-5']:.1%}, B-cos "
+      f"{accuracy['B-cos LeNet']:.1%}\n")
+print("\n".join(table))
+with open(args.out + ".md", "w") as file:
+    file.write("\n".join(table) + "\n")
+
+# %% [markdown]
+# ## 3. What the table says
+#
+# The two measures disagree, and the reason is the sign. By the top-k entropy -- which only
+# ranks images, so a signed unit and a rectified one are measured alike -- the B-cos units are
+# *not* more selective: their top digits are more mixed at conv2, fc1 and fc2. The selectivity
+# index says the opposite, but it reads max(a, 0), and a B-cos unit is negative on a third to
+# nine tenths of the digits: what survives rectification is sparse, and sparse looks selective.
+# The control shows it: the *negative* half of the same B-cos units, max(-a, 0), scores as
+# "selective" as the positive half, and higher than LeNet-5's units do.
+
+# %%
+HIDDEN = ("conv2", "fc1", "fc2")
+more_mixed = [short for short in HIDDEN
+              if entropy["B-cos LeNet", short][0] > entropy["LeNet-5", short][0]]
+lesson.claim(more_mixed == list(HIDDEN),
+             "by the top-k class entropy the B-cos LeNet's units are not more class-selective "
+             "than LeNet-5's: their top digits are more mixed at " +
+             ", ".join(f"{s} ({entropy['B-cos LeNet', s][0]:.2f} vs "
+                       f"{entropy['LeNet-5', s][0]:.2f} bits)" for s in HIDDEN))
+negative_index = {short: over_seeds("B-cos LeNet", short, 2, median_of_live)[0]
+                  for short in ("fc1", "fc2")}
+lesson.claim(all(negative_index[s] > index["LeNet-5", s][0] for s in negative_index),
+             "the selectivity index cannot settle it for signed units: the negative half "
+             "max(-a, 0) of the B-cos fc units scores " +
+             ", ".join(f"{negative_index[s]:.2f} ({s})" for s in negative_index) +
+             ", above LeNet-5's units (" +
+             ", ".join(f"{index['LeNet-5', s][0]:.2f}" for s in negative_index) + ")")
+
+# %% [markdown]
+# ## 4. The units' top digits: fc1's most and least mixed units, seed 0 of each network
+#
+# Each row one unit, its 8 strongest test digits, strongest first, titled with their class.
+
+# %%
+rows, titles = {}, {}
+for name in BUILD:
+    model, layer = models[name, 0], LAYERS[name]["fc1"]
+    unit_entropy = results[name, 0, "fc1"][0]
+    live = np.flatnonzero(~np.isnan(unit_entropy))
+    chosen = live[np.argsort(unit_entropy[live], kind="stable")]
+    top = features.top_activating(model, test_x, layer, k=8)
+    for unit in np.concatenate([chosen[:3], chosen[-3:]]):
+        label = f"{name}\nunit {unit}: {unit_entropy[unit]:.1f} bits"
+        rows[label] = test_x[top.indices[unit]]
+        titles[label] = [str(test_labels[i]) for i in top.indices[unit]]
+plot.plot_image_rows(rows, titles, value_range=(0, 1)).savefig(args.out + ".png", dpi=110)
+print(f"wrote {args.out}.md and {args.out}.png")
