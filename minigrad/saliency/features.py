@@ -29,8 +29,6 @@ import numpy as np
 from minigrad.nn.bcos import AddInverse, BcosConv2d
 from minigrad.nn.layers import (GELU, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Identity,
                                 LeakyReLU, MaxPool2d, ReLU, Sigmoid, Tanh)
-from minigrad.ops._args import int_pair
-from minigrad.ops.conv import padding_sides
 from minigrad.saliency.core import (as_batch, captured, in_batches, layer_activation,
                                     resolve_layer, untouched)
 from minigrad.saliency.postprocess import gaussian_blur
@@ -59,18 +57,19 @@ class ReceptiveField(NamedTuple):
         return top, left, top + self.size[0], left + self.size[1]
 
 
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
 def _window(module):
     """A conv's or a pool's (kernel, stride, dilation, (top, left) padding) per axis, or None
     for a pointwise layer."""
     if isinstance(module, (Conv2d, BcosConv2d)):
-        top, _, left, _ = padding_sides(module.padding, module.kernel_size, module.stride,
-                                        module.dilation)
+        # a BcosConv2d has Conv2d's geometry attributes, which Conv2d's padding_sides reads
+        top, _, left, _ = Conv2d.padding_sides.fget(module)
         return module.kernel_size, module.stride, module.dilation, (top, left)
-    if isinstance(module, (MaxPool2d, AvgPool2d)):
-        name = type(module).__name__
-        return (int_pair(module.kernel_size, "kernel_size", name, 1),
-                int_pair(module.stride, "stride", name, 1), (1, 1),
-                int_pair(module.padding, "padding", name, 0))
+    if isinstance(module, (MaxPool2d, AvgPool2d)):           # an int or a pair each (checked)
+        return (_pair(module.kernel_size), _pair(module.stride), (1, 1), _pair(module.padding))
     if isinstance(module, POINTWISE):
         return None
     raise ValueError(f"receptive_field: cannot follow a {type(module).__name__} (only convs, "
