@@ -7,7 +7,9 @@ from hypothesis import given, settings, strategies as st
 
 from minigrad import nn
 from minigrad.adversarial import fgsm, loss_gradient, pgd
+from minigrad.gradcheck import numerical_gradient
 from minigrad.ops.loss import cross_entropy
+from minigrad.saliency.core import untouched
 from minigrad.tensor import Tensor
 
 
@@ -54,9 +56,21 @@ def test_a_perturbation_can_leave_the_range_only_without_clamp():
 
 
 def loss_gradient_nonzero(model, x, y):
-    from minigrad.saliency.core import untouched
     with untouched(model):
         return loss_gradient(model, x, y) != 0
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2 ** 16))
+def test_the_attacks_gradient_is_the_losss_by_central_differences(seed):
+    """dL/dx of L = sum_n cross_entropy(f(x_n), y_n), in float64 (x off the ReLU's and the max
+    pool's ties with probability 1)."""
+    model, x = small_cnn(seed % 7), images(seed, n=2)
+    y = np.random.default_rng(seed).integers(0, 3, size=2)
+    with untouched(model):
+        analytic = loss_gradient(model, x, y)
+    numeric = numerical_gradient(lambda: loss_per_image(model, x, y).sum(), x)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
