@@ -274,10 +274,8 @@ def test_sgd_one_versus_batches_measures_noise_and_time(in_tmp, monkeypatch, cap
 
 
 # Lessons not in the percent format yet: the three shapes lessons while #25 moves them to
-# shapes v3, and #30's new second-order lessons.
-NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py",
-                     "newton_vs_gradient_descent.py", "double_backprop.py",
-                     "gradcampp_derivatives.py"}
+# shapes v3.
+NOT_NOTEBOOKS_YET = {"attention_blocks.py", "explain_shapes.py", "cnn_architectures.py"}
 
 
 def lessons_in_percent_format():
