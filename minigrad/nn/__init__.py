@@ -8,7 +8,8 @@ import sys
 
 from minigrad import functional
 from minigrad.nn import attention, bcos, fuse, init, transformer
-from minigrad.nn.bcos import AddInverse, BcosConv2d, BcosLinear, bcos_explanation_mode
+from minigrad.nn.bcos import (AddInverse, BatchNormUncentered1d, BatchNormUncentered2d,
+                              BcosConv2d, BcosLinear, bcos_explanation_mode)
 from minigrad.nn.blocks import BasicBlock, Inception, PreActBlock, vgg_block
 from minigrad.nn.checkpoint import (CheckpointError, flatten_state, load, remove_partial_files,
                                     save, select, unflatten_state)
@@ -32,8 +33,9 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d"
            "select", "manual_seed", "init", "fuse", "attention", "LayerNorm", "GELU",
            "MultiheadAttention", "TransformerEncoderLayer", "PatchEmbedding", "ClassToken",
            "PositionEmbedding", "transformer", "bcos", "AddInverse", "BcosConv2d", "BcosLinear",
-           "bcos_explanation_mode", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
-           "BCEWithLogitsLoss", "BCELoss", "functional", "PreActBlock"]
+           "BatchNormUncentered1d", "BatchNormUncentered2d", "bcos_explanation_mode", "MSELoss",
+           "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "functional",
+           "PreActBlock"]
 
 # `import minigrad.nn.functional as F`, PyTorch's path, gives the one module minigrad.functional:
 # registered under its second name, so that Python's import finds it and loads no copy.

@@ -1,14 +1,17 @@
 """B-cos layers and networks: the dynamic linear map y = W(x) x, known answers, bad input."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import minigrad as mg
 from minigrad import nn
 from minigrad.models import bcos_alexnet_lite, bcos_lenet
 from minigrad.models.bcos import BcosNet
-from minigrad.nn.bcos import AddInverse, BcosConv2d, BcosLinear, bcos_explanation_mode
+from minigrad.nn.bcos import (AddInverse, BatchNormUncentered1d, BatchNormUncentered2d,
+                              BcosConv2d, BcosLinear, bcos_explanation_mode)
 from minigrad.saliency.dynamic import dynamic_linear_map
+from minigrad.testing import arrays, assert_gradients_match
+from tests.helpers import torch_or_skip
 
 
 def test_add_inverse_stacks_x_and_one_minus_x():
@@ -141,7 +144,7 @@ def test_the_models_are_dynamic_linear(factory, shape):
     (lambda: BcosLinear(4, 2, b=0.5), ValueError, r"BcosLinear: B must be >= 1"),
     (lambda: BcosConv2d(2, 2, 3, b=-1), ValueError, r"BcosConv2d: B must be >= 1"),
     (lambda: BcosConv2d(2, 2, 3, max_out=0), ValueError, r"max_out must be >= 1"),
-    (lambda: BcosLinear(4, 2, scale_fact=0), ValueError, r"scale_fact must be > 0"),
+    (lambda: BcosLinear(4, 2, scale_fact=0), ValueError, r"scale_fact must be > 0 or None"),
     (lambda: bcos_lenet(temperature=0), ValueError, r"temperature must be > 0"),
 ])
 def test_bad_settings_are_clear_errors(make, error, message):
@@ -157,3 +160,133 @@ def test_wrong_input_channels_name_the_layer():
 def test_a_relu_network_has_no_dynamic_map():
     with pytest.raises(ValueError, match="has no B-cos layer .* use linearize"):
         dynamic_linear_map(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), np.ones((1, 1, 2, 2)))
+
+
+# ----- the v2 design: uncentred, bias-free BatchNorm; no MaxOut, no fixed scale ------------------
+def uncentred(x, weight, var, eps=1e-5):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return x * weight.reshape(shape) / np.sqrt(var.reshape(shape) + eps)
+
+
+@pytest.mark.parametrize("layer, shape", [(BatchNormUncentered2d, (4, 3, 5, 6)),
+                                          (BatchNormUncentered1d, (7, 3))])
+def test_uncentred_batch_norm_divides_by_the_batch_std_in_training_and_the_running_in_eval(
+        layer, shape):
+    rng = np.random.default_rng(0)
+    norm = layer(3, momentum=0.25).double()
+    norm.weight.data[:] = [0.5, -2.0, 3.0]
+    x = rng.normal(1.0, 2.0, size=shape)
+    axes = (0,) + tuple(range(2, len(shape)))
+    var = x.var(axis=axes)                                   # the population variance
+    np.testing.assert_allclose(norm(mg.tensor(x)).data, uncentred(x, norm.weight.data, var),
+                               rtol=1e-12)
+    np.testing.assert_allclose(norm.running_var, 0.75 + 0.25 * var, rtol=1e-12)
+    norm.eval()
+    np.testing.assert_allclose(norm(mg.tensor(x)).data,
+                               uncentred(x, norm.weight.data, 0.75 + 0.25 * var), rtol=1e-12)
+
+
+@settings(deadline=None, max_examples=20)
+@given(data=st.data(), n=st.integers(2, 4), channels=st.integers(1, 3), side=st.integers(1, 3),
+       training=st.booleans())
+def test_uncentred_batch_norm_gradients_match_central_differences(data, n, channels, side,
+                                                                  training):
+    x = data.draw(arrays((n, channels, side, side + 1)))
+    assume(x.var(axis=(0, 2, 3)).min() > 1e-2)              # a spread in every channel
+    weight = data.draw(arrays((channels,)))
+    norm = BatchNormUncentered2d(channels).double().train(training)
+    norm.running_var[:] = np.linspace(0.5, 2.0, channels)
+    assert_gradients_match(lambda x_, w_: _through(norm, x_, w_), x, weight)
+
+
+def _through(norm, x, weight):
+    """norm's forward with `weight` (a Tensor that gradcheck varies) in place of its own."""
+    norm.weight = weight
+    return norm(x)
+
+
+def test_in_explanation_mode_the_uncentred_norm_is_its_fixed_map_in_training_too():
+    rng = np.random.default_rng(1)
+    x, dy = rng.normal(1.0, 2.0, size=(3, 2, 4, 4)), rng.normal(size=(3, 2, 4, 4))
+    norm = BatchNormUncentered2d(2).double()
+    inputs = mg.Tensor(x, requires_grad=True)
+    with bcos_explanation_mode(nn.Sequential(norm)):
+        (norm(inputs) * mg.tensor(dy)).sum().backward()
+    np.testing.assert_allclose(inputs.grad, uncentred(dy, norm.weight.data,
+                                                      x.var(axis=(0, 2, 3))), rtol=1e-12)
+    assert not norm.explanation
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_uncentred_batch_norm_equals_the_authors_formula_in_torch(detach):
+    """Their batch_norm_uncentered_2d (B-cos v2, bcos/modules/norms), written directly in
+    torch: var of the (maybe detached) input over (0, 2, 3), unbiased=False; input / std *
+    weight; no bias (their 'NoBias' wrapper)."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(2)
+    x, w, dy = rng.normal(0.5, 1.5, (4, 3, 5, 5)), rng.normal(size=3), rng.normal(size=(4, 3, 5, 5))
+    tx = torch.tensor(x, requires_grad=True)
+    var = (tx.detach() if detach else tx).var(dim=(0, 2, 3), unbiased=False)
+    expected = tx / (var + 1e-5).sqrt()[None, :, None, None] * torch.tensor(w)[None, :, None, None]
+    (expected * torch.tensor(dy)).sum().backward()
+    norm = BatchNormUncentered2d(3).double()
+    norm.weight.data = w.copy()
+    mx = mg.Tensor(x, requires_grad=True)
+    norm.explanation = detach
+    got = norm(mx)
+    (got * mg.tensor(dy)).sum().backward()
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("factory, shape", [(bcos_lenet, (2, 1, 28, 28)),
+                                            (bcos_alexnet_lite, (1, 3, 32, 32))])
+def test_the_v2_models_are_dynamic_linear_with_no_bias(factory, shape):
+    """y = W(x) [x, 1 - x] to 1e-10 in float64, eval mode, uncentred norms with trained-like
+    running variances and weights of both signs."""
+    nn.manual_seed(0)
+    model = factory(temperature=1.0, design="v2")
+    rng = np.random.default_rng(3)
+    norms = [m for m in model.modules() if isinstance(m, (BatchNormUncentered1d,
+                                                           BatchNormUncentered2d))]
+    assert norms and not any(getattr(m, "max_out", 1) > 1 for m in model.modules())
+    for norm in norms:
+        norm.running_var[:] = rng.uniform(0.1, 3.0, norm.num_features)
+        norm.weight.data[:] = rng.normal(size=norm.num_features)
+    x = rng.random(shape)
+    view = dynamic_linear_map(model.eval(), x)
+    encoded = np.concatenate([x, 1 - x], axis=1).reshape(shape[0], -1)
+    linear = np.einsum("nkd,nd->nk", view.weights.reshape(shape[0], 10, -1), encoded)
+    np.testing.assert_allclose(linear, view.logits, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(model.double()(mg.tensor(x)).data, view.logits, rtol=1e-12)
+
+
+def test_a_v2_model_in_training_and_explanation_mode_is_linear_per_image():
+    """With the batch variances held fixed, each logit is the gradient row times the encoded
+    input of its own image: the dynamic linear identity during training, too."""
+    nn.manual_seed(1)
+    model = bcos_lenet(temperature=1.0, design="v2").double()
+    x = np.random.default_rng(4).random((3, 1, 28, 28))
+    inputs = mg.Tensor(np.concatenate([x, 1 - x], axis=1), requires_grad=True)
+    body = nn.Sequential(model.features, model.flatten, model.classifier)
+    with bcos_explanation_mode(model):
+        logits = body(inputs)
+        logits[:, 4].sum().backward()
+    np.testing.assert_allclose((inputs.grad * inputs.data).sum(axis=(1, 2, 3)),
+                               logits.data[:, 4], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: BatchNormUncentered2d(0), ValueError, r"num_features"),
+    (lambda: BatchNormUncentered2d(3, eps=0), ValueError, r"eps"),
+    (lambda: bcos_lenet(design="v3"), ValueError, r"design must be one of \('v1', 'v2'\)"),
+    (lambda: BcosConv2d(2, 2, 3, scale_fact=-1), ValueError, r"scale_fact must be > 0 or None"),
+])
+def test_bad_v2_settings_are_clear_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_uncentred_norm_names_its_expected_input():
+    with pytest.raises(ValueError, match=r"BatchNormUncentered2d\(3.*expected 3 channels"):
+        BatchNormUncentered2d(3)(mg.tensor(np.zeros((2, 2, 4, 4), dtype=np.float32)))
