@@ -88,6 +88,8 @@ TESTS = {   # module -> the tests that cover it (a module not listed here is ref
     "minigrad/saliency/metrics.py": [SALIENCY + "test_metrics.py", SALIENCY + "test_sanity.py"],
     "minigrad/saliency/postprocess.py": [SALIENCY],
     "minigrad/saliency/layers.py": [SALIENCY + "test_sanity.py"],
+    "minigrad/saliency/dynamic.py": [SALIENCY + "test_dynamic.py", "tests/nn/test_bcos.py"],
+    "minigrad/adversarial.py": ["tests/test_adversarial.py"],
 }
 
 SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
