@@ -1,22 +1,25 @@
-"""VGG, Inception and ResNet, small enough for a CPU: what each design changed, then a ResNet
-trained on the shapes data set.
+# %% [markdown]
+# # VGG, Inception and ResNet, small enough for a CPU
+#
+#     python examples/cnn_architectures.py                 # ~3 minutes on two busy cores
+#     python examples/cnn_architectures.py --train-size 256 --epochs 1 --depths 2 4   # quick look
+#
+# (Or open this file as a notebook: each `# %%` line starts a cell.)
+#
+# What each design changed (each point is measured below), then a ResNet trained on the shapes
+# data set (v3: 3x64x64 colour shapes on clutter):
+#
+# - **VGG (2014)**: only 3x3 convolutions, stacked. Two of them see a 5x5 window, three a 7x7,
+#   with fewer weights than the big kernel and a ReLU between each: depth instead of wide
+#   kernels, in blocks that halve the resolution and double the channels.
+# - **Inception (2014)**: several kernel sizes side by side in one module (1x1, 3x3, 5x5,
+#   pooling), concatenated: the network picks its scale per channel. The 1x1 convolutions in
+#   front of the 3x3 and 5x5 shrink the channels those expensive kernels see.
+# - **ResNet (2015)**: blocks learn a residual F(x) and add x back: y = relu(F(x) + x). The
+#   identity path carries the gradient to the first layers unchanged, so depth stops hurting;
+#   the block here is minigrad's nn.BasicBlock.
 
-    python examples/cnn_architectures.py                     # ~1 minute on two busy cores
-    python examples/cnn_architectures.py --train-size 256 --epochs 1 --depths 2 4   # quick look
-
-What each design changed (each point is measured below):
-
-  VGG (2014)        only 3x3 convolutions, stacked: two of them see a 5x5 window, three a 7x7,
-                    with fewer weights than the big kernel and a ReLU between each -- depth
-                    instead of wide kernels, in blocks that halve the resolution and double
-                    the channels.
-  Inception (2014)  several kernel sizes side by side in one module (1x1, 3x3, 5x5, pooling),
-                    concatenated: the network picks its scale per channel. The 1x1 convolutions
-                    in front of the 3x3 and 5x5 shrink the channels those expensive kernels see.
-  ResNet (2015)     blocks learn a residual F(x) and add x back: y = relu(F(x) + x). The
-                    identity path carries the gradient to the first layers unchanged, so depth
-                    stops hurting; the block here is minigrad's nn.BasicBlock.
-"""
+# %%
 import argparse
 import time
 
@@ -25,19 +28,22 @@ import numpy as np
 import minigrad as mg
 from minigrad import functional as F, nn, optim
 from minigrad.data import Compose, DataLoader, Normalize, ScaleUint8, TensorDataset, shapes
+from minigrad.data.shapes_data import SIZE
 from minigrad.lessons import Lesson
 from minigrad.train import evaluate
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--train-size", type=int, default=2000, help="shapes training images")
+parser = argparse.ArgumentParser(description="VGG, Inception and ResNet, small enough for a CPU")
+parser.add_argument("--train-size", type=int, default=8000, help="shapes training images")
 parser.add_argument("--test-size", type=int, default=500, help="shapes test images")
-parser.add_argument("--epochs", type=int, default=5)
+parser.add_argument("--epochs", type=int, default=8)
 parser.add_argument("--depths", type=int, nargs="+", default=[4, 16, 32],
                     help="numbers of blocks for the gradient comparison")
 lesson = Lesson(parser)
 args = lesson.args
 
 
+
+# %%
 def head(channels, classes=10):
     """Global average pooling and a Linear, in PyTorch's layout."""
     return [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, classes)]
@@ -56,15 +62,18 @@ def inception_net():
 
 
 def resnet(width=16):
-    """A stem (3x3 conv, BatchNorm, ReLU, 2x2 max pool), three BasicBlocks that halve the
-    resolution and double the channels, then global average pooling."""
-    return nn.Sequential(nn.Conv2d(3, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+    """A stem (5x5 conv with stride 2, BatchNorm, ReLU, 2x2 max pool: 64x64 -> 16x16, as
+    AlexNet-lite's first conv strides 2 on shapes v3 and ResNet's own stem strides 2 and pools),
+    three BasicBlocks that halve the resolution and double the channels, then global average
+    pooling."""
+    return nn.Sequential(nn.Conv2d(3, width, 5, stride=2, padding=2, bias=False),
+                         nn.BatchNorm2d(width),
                          nn.ReLU(), nn.MaxPool2d(2), nn.BasicBlock(width, width),
                          nn.BasicBlock(width, 2 * width, stride=2),
                          nn.BasicBlock(2 * width, 4 * width, stride=2), *head(4 * width))
 
 
-def multiply_adds(model, shape=(1, 3, 32, 32)):
+def multiply_adds(model, shape=(1, 3, SIZE, SIZE)):
     """Multiply-adds of every Conv2d and Linear for one image (from the output sizes)."""
     total, handles = [0], []
     for layer in model.modules():
@@ -80,7 +89,11 @@ def multiply_adds(model, shape=(1, 3, 32, 32)):
     return total[0]
 
 
-# 1. VGG: stacked 3x3 kernels against one big kernel, at C = 64 channels in and out.
+# %% [markdown]
+# ## 1. VGG: stacked 3x3 kernels against one big kernel
+# At C = 64 channels in and out.
+
+# %%
 C = 64
 print("1. VGG: a stack of 3x3 convolutions against one big kernel (64 -> 64 channels)")
 for stack, big in ((2, 5), (3, 7)):
@@ -93,10 +106,14 @@ for index, layer in enumerate(vgg_net().modules()):
         stride = layer.stride[0] if isinstance(layer, nn.Conv2d) else layer.stride
         receptive, jump = receptive + (kernel - 1) * jump, jump * stride
 print(f"   the 3-block VGG stack here (6 convs, 3 pools) sees {receptive}x{receptive} pixels of "
-      f"the 32x32 input at its last layer")
+      f"the {SIZE}x{SIZE} input at its last layer")
 
-# 2. Inception: the cost of the 3x3 and 5x5 branches with and without the 1x1 reductions,
-#    for GoogLeNet's module 3a (192 channels at 28x28: 64, 96->128, 16->32, 32).
+# %% [markdown]
+# ## 2. Inception: what the 1x1 reductions save
+# The cost of the 3x3 and 5x5 branches with and without the 1x1 reductions, for GoogLeNet's
+# module 3a (192 channels at 28x28: 64, 96->128, 16->32, 32).
+
+# %%
 H = W = 28
 with_reduction = H * W * (192 * 96 + 96 * 9 * 128 + 192 * 16 + 16 * 25 * 32)
 without = H * W * (192 * 9 * 128 + 192 * 25 * 32)
@@ -107,11 +124,14 @@ print(f"\n2. Inception (GoogLeNet's 3a, 192 channels at 28x28): the 3x3 and 5x5 
       f"channels), {without / 1e6:.0f}M without: {without / with_reduction:.1f}x less "
       f"(hooks on the module count {measured / 1e6:.0f}M)")
 
-# 3. ResNet: the gradient reaching the first layer, with and without the shortcut, at init.
-#    Without BatchNorm, as in the lectures: every conv (PyTorch's default init, Var(w) =
-#    1 / (3 fan_in)) and ReLU pass back a fraction of the gradient, and a plain stack multiplies
-#    those fractions. A residual block y = relu(x + F(x)) has the Jacobian 1 + F'(x): the "+1"
-#    hands the gradient back unchanged, and F' only adds to it.
+# %% [markdown]
+# ## 3. ResNet: the gradient reaching the first layer, with and without the shortcut, at init
+# Without BatchNorm, as in the lectures: every conv (PyTorch's default init, Var(w) =
+# 1 / (3 fan_in)) and ReLU pass back a fraction of the gradient, and a plain stack multiplies
+# those fractions. A residual block y = relu(x + F(x)) has the Jacobian 1 + F'(x): the "+1"
+# hands the gradient back unchanged, and F' only adds to it.
+
+# %%
 class PlainBlock(nn.Module):
     """Two 3x3 convs with ReLUs and no BatchNorm: y = relu(conv2(relu(conv1(x))))."""
 
@@ -156,6 +176,7 @@ def gradient_flow(block, depth, probe, probe_labels):
     return np.abs(net[0].weight.grad).mean() / np.abs(net[-1].weight.grad).mean(), per_block
 
 
+# %%
 rng = np.random.default_rng(0)
 probe = mg.tensor(rng.standard_normal((16, 3, 16, 16)).astype(np.float32))
 probe_labels = rng.integers(0, 10, 16)
@@ -180,28 +201,39 @@ lesson.claim(deepest["without"][0] < 1e-3 * deepest["with"][0]
              f"block passes back x{deepest['without'][1]:.2f}) against {deepest['with'][0]:.0e} "
              f"with them (x{deepest['with'][1]:.2f} a block: the shortcut's +1)")
 
-# 4. The three nets side by side, and the ResNet trained on shapes.
-print("\n4. the three nets for 3x32x32 shapes images")
+# %% [markdown]
+# ## 4. The three nets side by side, and the ResNet trained on shapes
+# The ResNet's stem strides 2 and pools, so its blocks work at 16x16 and below: it costs about a
+# tenth of the VGG stack's multiply-adds, whose first convs work on the whole 64x64 canvas.
+#
+# Shapes v3 is hard to learn for a small network on a few thousand images: the ResNet below
+# sees each of 8,000 images 8 times, about two minutes of CPU, and is still far from what
+# AlexNet-lite reaches in 25 minutes on 16,000 images (82.45%). Its validation accuracy after
+# epochs 1-8 (500 images of seed 7, never the test images) was 10.4, 20.8, 26.6, 39.8, 38.0,
+# 48.2, 54.4, 56.8%: what it learns is measured against chance (10 classes: 10%), and the
+# claim is at least 4x chance on the test images.
+
+# %%
+print(f"\n4. the three nets for 3x{SIZE}x{SIZE} shapes images")
 for name, make in (("VGG-style, 3 blocks", vgg_net), ("Inception, 2 modules", inception_net),
                    ("ResNet, 3 BasicBlocks", resnet)):
     model = make()
     print(f"   {name:<22} {model.num_parameters():>7,} parameters, "
           f"{multiply_adds(model) / 1e6:5.1f}M multiply-adds per image")
 
+# %%
 # the loader keeps the uint8 pixels, as PyTorch's does: to [0, 1] first, then normalised
 normalize = Compose([ScaleUint8(), Normalize((0.5, 0.5, 0.5), (0.3, 0.3, 0.3))])
-# 32x32 (shapes v2's canvas), the size this lesson's networks and figures were made for; its
-# move to v3's 64x64 is part of issue #25's lessons item
-images, labels, _ = shapes(args.train_size, size=32, seed=0)
-test_images, test_labels, _ = shapes(args.test_size, size=32, seed=1)
+images, labels, _ = shapes(args.train_size, seed=0)
+test_images, test_labels, _ = shapes(args.test_size, seed=1)
 mg.manual_seed(0)
 model = resnet()
 loader = DataLoader(TensorDataset(images, labels), 32, shuffle=True, seed=0, drop_last=True,
                     transform=normalize)
 test_loader = DataLoader(TensorDataset(test_images, test_labels), 250, transform=normalize)
-# SGD + Nesterov under a one-cycle schedule, lr 0.05, batch 32: chosen on 500 held-out training
-# images (67% there after 6 epochs of 2,500, against 64% for Adam at 3e-3; 53-60% for either
-# with batch 64), never on the test images.
+# SGD + Nesterov under a one-cycle schedule, lr 0.05, batch 32 (the recipe chosen for this
+# lesson on v2, kept: on v3 at 3,000 images it reached 23.6% validation after 6 epochs and at
+# 8,000 images 39.8% after 5, 56.8% after 8)
 sgd = optim.SGD(model.parameters(), 0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
 schedule = optim.lr_scheduler.OneCycleLR(sgd, 0.05, epochs=args.epochs,
                                          steps_per_epoch=len(loader), pct_start=0.2)
@@ -221,3 +253,10 @@ for epoch in range(args.epochs):
     result = evaluate(model, test_loader)
     print(f"   epoch {epoch + 1}: training loss {total / len(loader):.3f}, test accuracy "
           f"{result['accuracy']:.1%}  ({time.perf_counter() - started:.0f} s)")
+
+# %%
+accuracy = result["accuracy"]
+lesson.claim(accuracy >= 0.4,
+             f"the ResNet trained {args.epochs} epochs on {len(images):,} shapes v3 images reaches "
+             f"{accuracy:.1%} on {len(test_images)} test images, {accuracy / 0.1:.1f}x chance "
+             f"(10%; the claim: at least 4x)")
