@@ -117,8 +117,9 @@ def test_cnn_architectures_measure_their_designs_and_train_a_resnet(in_tmp, monk
     assert len(rows) == 2
     with_shortcut, with_block, without, without_block = map(float, rows[1])
     assert without < 1e-3 * with_shortcut and without_block < 0.5 < with_block
-    assert re.search(r"ResNet, 3 BasicBlocks\s+78,042 parameters", out)
+    assert re.search(r"ResNet, 3 BasicBlocks\s+78,810 parameters", out)      # for 3x64x64
     assert re.search(r"epoch 1: training loss [\d.]+, test accuracy", out)
+    assert out.count("claim not checked") == 2 and "claim held" not in out
 
 
 def test_batchnorm_folding_keeps_outputs(in_tmp, monkeypatch, capsys):
