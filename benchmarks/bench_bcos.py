@@ -1,27 +1,37 @@
 """A B-cos training step against the plain step of the same shape (forward + backward).
 
-    PYTHONPATH=. python benchmarks/bench_bcos.py [--repeats 9] [--batch 64]
+    PYTHONPATH=. python benchmarks/bench_bcos.py [--repeats 9] [--batch 64] [--threads 1]
 
 Pairs: Conv2d + ReLU against BcosConv2d of the same channels and kernel (max_out 1, the v2
-design's, and max_out 2, the v1 paper's), also built the old way (bcos_conv2d_simple: the patch
-norms by a second convolution); LeNet-5 against bcos_lenet; cluttered_lenet against
-bcos_cluttered_lenet. Every repeat times all variants back to back (interleaved, each the
-median of a few steps), and the ratio of a pair is taken within each repeat; the table gives
-the medians over the repeats. On a shared machine only ratios from the same run mean much.
+design's, and max_out 2, the v1 paper's), also built the old way ("old": bcos_conv2d_simple,
+the patch norms by a second convolution); LeNet-5 against bcos_lenet and cluttered_lenet
+against bcos_cluttered_lenet, each B-cos net in the v2 design (no MaxOut, uncentred norms) and
+the v1 (MaxOut 2, fixed scales), the v1 also the old way.
+
+Every repeat times all variants back to back (interleaved, each the median of a few steps),
+and the ratio of a pair is taken within each repeat; the table gives the medians over the
+repeats. On a shared machine only ratios from the same run mean much; `--threads 1`
+(OpenBLAS and minigrad on one thread, as in bench_conv.py) moves least when other jobs share
+the cores.
 """
 import argparse
+import os
 import platform
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 
-import numpy as np
+if __name__ == "__main__" and "--threads" in sys.argv:      # must precede NumPy's import
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[sys.argv.index("--threads") + 1]
 
-import minigrad as mg
-from minigrad import nn
-from minigrad.models import LeNet5, bcos_lenet
-from minigrad.nn import bcos as bcos_layers
-from minigrad.ops import bcos as bcos_ops
+import numpy as np  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+from minigrad import nn  # noqa: E402
+from minigrad.models import LeNet5, bcos_lenet  # noqa: E402
+from minigrad.nn import bcos as bcos_layers  # noqa: E402
+from minigrad.ops import bcos as bcos_ops  # noqa: E402
 
 # name, C_in, C_out, H (= W), kernel, padding
 CONVS = [("LeNet conv1", 2, 6, 28, 5, 2), ("LeNet conv2", 6, 16, 14, 5, 0),
@@ -68,8 +78,9 @@ def conv_pairs(batch):
         nn.manual_seed(0)
         variants = {"plain": (nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=pad), nn.ReLU()),
                               x, False)}
-        for units in (1, 2):
-            layer = bcos_layers.BcosConv2d(c_in, c_out, k, padding=pad, max_out=units)
+        for units in (1, 2):                     # M = 1 as in the v2 design: no fixed scale
+            layer = bcos_layers.BcosConv2d(c_in, c_out, k, padding=pad, max_out=units,
+                                           scale_fact=None if units == 1 else 100.0)
             variants[f"bcos M={units}"] = (layer, x, False)
             variants[f"bcos M={units} old"] = (layer, x, True)
         yield name, variants
@@ -82,11 +93,13 @@ def model_pairs(batch):
     canvases = mg.tensor(rng.random((batch, 1, 64, 64), dtype=np.float32))
     nn.manual_seed(0)
     yield "LeNet-5 / bcos_lenet", {"plain": (LeNet5(), digits, False),
-                                   "bcos M=2": (bcos_lenet(), digits, False),
-                                   "bcos M=2 old": (bcos_lenet(), digits, True)}
+                                   "v2": (bcos_lenet(design="v2"), digits, False),
+                                   "v1": (bcos_lenet(), digits, False),
+                                   "v1 old": (bcos_lenet(), digits, True)}
     yield "cluttered_lenet / bcos", {"plain": (cluttered_lenet(), canvases, False),
-                                     "bcos M=2": (bcos_cluttered_lenet(), canvases, False),
-                                     "bcos M=2 old": (bcos_cluttered_lenet(), canvases, True)}
+                                     "v2": (bcos_cluttered_lenet(design="v2"), canvases, False),
+                                     "v1": (bcos_cluttered_lenet(), canvases, False),
+                                     "v1 old": (bcos_cluttered_lenet(), canvases, True)}
 
 
 def measure(name, variants, repeats, steps, batch):
@@ -110,11 +123,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, help="OpenBLAS threads (read at import)")
     args = parser.parse_args()
     cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,
                          text=True).stdout.split(":")[-1].strip() or platform.processor()
     print(f"CPU {cpu}; load before: {subprocess.getoutput('uptime').split('load')[-1]}")
-    print(f"batch {args.batch}, {args.repeats} interleaved repeats of {args.steps} steps; "
+    print(f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
+          f"batch {args.batch}, {args.repeats} interleaved repeats of {args.steps} steps; "
           f"ratio = B-cos step / plain step, median over the repeats")
     for name, variants in [*conv_pairs(args.batch), *model_pairs(args.batch)]:
         measure(name, variants, args.repeats, args.steps, args.batch)

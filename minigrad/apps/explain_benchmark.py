@@ -80,24 +80,22 @@ VIT_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gr
                          "occlusion", "rollout", "attention", "token_gradcam")
 
 
-def bcos_cluttered_lenet(num_classes=10, temperature=10.0, size=CLUTTERED_SIZE):
+def bcos_cluttered_lenet(num_classes=10, temperature=10.0, size=CLUTTERED_SIZE, design="v1"):
     """cluttered_lenet made of B-cos layers (models/bcos.py): [x, 1 - x], three B-cos conv
     stages with max pooling, two B-cos Linear layers, logits / temperature (bcos_lenet's,
-    chosen on MNIST; not tuned here)."""
-    from minigrad.models.bcos import BcosNet
-    from minigrad.nn.bcos import BcosConv2d, BcosLinear
+    chosen on MNIST; not tuned here). design 'v2': no MaxOut, no fixed scale, uncentred norms."""
+    from minigrad.models.bcos import BcosNet, bcos_classifier, bcos_conv
     features = nn.Sequential(
-        BcosConv2d(2, 16, 5, padding=2), nn.MaxPool2d(2),                     # 32x32
-        BcosConv2d(16, 32, 5, padding=2), nn.MaxPool2d(2),                    # 16x16
-        BcosConv2d(32, 64, 3, padding=1), nn.MaxPool2d(2))                    # 8x8
-    classifier = nn.Sequential(BcosLinear(64 * (size // 8) ** 2, 128),
-                               BcosLinear(128, num_classes))
+        *bcos_conv(2, 16, 5, 2.0, design, padding=2), nn.MaxPool2d(2),         # 32x32
+        *bcos_conv(16, 32, 5, 2.0, design, padding=2), nn.MaxPool2d(2),        # 16x16
+        *bcos_conv(32, 64, 3, 2.0, design, padding=1), nn.MaxPool2d(2))        # 8x8
+    classifier = bcos_classifier((64 * (size // 8) ** 2, 128, num_classes), 2.0, design)
     return BcosNet(features, classifier, temperature)
 
 
 # B-cos networks: no ReLU and no Conv2d, so no CAM family or ReLU rules; the gradient methods,
 # occlusion and their own explanation
-BCOS_ARCHITECTURES = ("bcos_alexnet_lite", "bcos_cluttered_lenet")
+BCOS_ARCHITECTURES = ("bcos_alexnet_lite", "bcos_cluttered_lenet", "bcos_cluttered_lenet_v2")
 BCOS_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
                           "occlusion", "bcos")
 ARCHITECTURES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "cluttered_lenet",
@@ -120,6 +118,8 @@ def build_model(architecture):
                 "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True, image_size=SHAPES_SIZE),
                 "cluttered_lenet": cluttered_lenet,
                 "bcos_cluttered_lenet": bcos_cluttered_lenet,
+                "bcos_cluttered_lenet_v2": partial(bcos_cluttered_lenet, temperature=1.0,
+                                                   design="v2"),
                 "bcos_alexnet_lite": partial(bcos_alexnet_lite, image_size=SHAPES_SIZE),
                 **{name: partial(tiny_vit, **sizes) for name, sizes in VIT_ARCHITECTURES.items()}}
     if architecture not in builders:
@@ -168,15 +168,24 @@ def save_benchmark_model(model, dataset, path):
 
 
 def train_model(dataset, n_train=12000, epochs=4, lr=1e-3, path=None, progress=True,
-                architecture=None):
-    """Train the benchmark's model on `dataset` (or `architecture`) with Adam; save its weights
-    to `path`."""
+                architecture=None, one_cycle=False, val_n=0):
+    """Train the benchmark's model on `dataset` (or `architecture`) with Adam, at lr throughout
+    or (one_cycle) under recipes.one_cycle's schedule peaking at lr; save its weights to `path`.
+    val_n > 0: watch that many validation images every epoch (the curve that recipes are
+    chosen on, printed with progress). -> (model, test accuracy on 1000 images)."""
+    from minigrad.apps.recipes import one_cycle as one_cycle_schedule
     from minigrad.train import evaluate, fit
     images, labels, _ = load_dataset(dataset, n_train, split="train")
     model = new_model(dataset) if architecture is None else build_model(architecture)
     loader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True, seed=0)
     optimizer = optim.Adam(model.parameters(), lr=lr)
-    fit(model, loader, optimizer=optimizer, epochs=epochs, progress=progress)
+    schedule = one_cycle_schedule(optimizer, lr, epochs, len(loader)) if one_cycle else None
+    val_loader = None
+    if val_n:
+        val_images, val_labels, _ = load_dataset(dataset, val_n, split="validation")
+        val_loader = DataLoader(TensorDataset(val_images, val_labels), batch_size=200)
+    fit(model, loader, val_loader, optimizer=optimizer, epochs=epochs, scheduler=schedule,
+        scheduler_step="batch", progress=progress, val_name="validation")
     test_images, test_labels, _ = load_dataset(dataset, 1000)
     accuracy = evaluate(model, DataLoader(TensorDataset(test_images, test_labels),
                                           batch_size=200))["accuracy"]
