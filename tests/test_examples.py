@@ -140,6 +140,7 @@ def test_attention_blocks_report_where_they_look(in_tmp, monkeypatch, capsys):
     for name in ("trained CBAM", "untrained CBAM", "a centred Gaussian"):
         assert re.search(rf"{name}.*\s[\d.]+\s+\(above 1 for \d+% of the images\)", out)
     assert "nan" not in out
+    assert "claim not checked" in out and "claim held" not in out
     assert is_png(in_tmp / "attention_blocks.png")
 
 
