@@ -22,8 +22,10 @@
 # time. Shapes is hard to learn for a small network on a few thousand images, so the model is
 # far from AlexNet-lite's 82.45% (25 minutes on 16,000 images). Its maps are therefore also
 # scored on the test images it classifies correctly: what does a network that got the answer
-# right look at? On the validation images, that is where Grad-CAM pointed into the object 79.4%
-# of the time, against 45.9% for the centre prior, the best baseline.
+# right look at? On the validation images it got right, Grad-CAM pointed into the object 79.4%
+# of the time, against 45.9% for the centre prior, the best baseline. (With --model-path on the
+# 82.45% AlexNet-lite of `minigrad train --dataset shapes`, on the 403 of 500 test images it
+# gets right: Grad-CAM 77.2%, HiResCAM 83.6%, the centre prior 42.9%.)
 #
 # With global average pooling right after the last conv block, the gradient of a class score
 # is the same at every position of that block's output, so HiResCAM (gradient times activation,
