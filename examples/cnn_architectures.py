@@ -42,7 +42,6 @@ lesson = Lesson(parser)
 args = lesson.args
 
 
-
 # %%
 def head(channels, classes=10):
     """Global average pooling and a Linear, in PyTorch's layout."""
