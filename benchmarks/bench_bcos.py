@@ -90,9 +90,12 @@ def model_pairs(batch):
     from minigrad.apps.explain_benchmark import bcos_cluttered_lenet, cluttered_lenet
     rng = np.random.default_rng(0)
     digits = mg.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32))
+    encoded = mg.tensor(rng.random((batch, 2, 28, 28), dtype=np.float32))
     canvases = mg.tensor(rng.random((batch, 1, 64, 64), dtype=np.float32))
     nn.manual_seed(0)
+    # "2ch": LeNet-5 with the two input channels of the B-cos net's [x, 1 - x] (the same shapes)
     yield "LeNet-5 / bcos_lenet", {"plain": (LeNet5(), digits, False),
+                                   "plain 2ch": (LeNet5(in_channels=2), encoded, False),
                                    "v2": (bcos_lenet(design="v2"), digits, False),
                                    "v1": (bcos_lenet(), digits, False),
                                    "v1 old": (bcos_lenet(), digits, True)}

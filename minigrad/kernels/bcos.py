@@ -180,16 +180,23 @@ def _bcos_columns(q_cols, z, M, b, eps, n, s, out, winner):
 def _bcos_grad_columns(g, n, s, out, winner, M, b, detach, dz, dn_over_n):
     """dz = g B s (detach: g s) at the winning units, 0 elsewhere; dn_over_n = dL/dn / n."""
     K, P = g.shape
-    dz[:] = 0.0
-    dn_over_n[:] = 0.0
     factor = 1.0 if detach else b
-    for k in range(K):
+    if M == 1:                              # no MaxOut: dz row k is output k's (vectorised)
+        for k in range(K):
+            for p in range(P):
+                dz[k, p] = g[k, p] * factor * s[k, p]
+    else:
+        dz[:] = 0.0
+        for k in range(K):
+            for p in range(P):
+                dz[k * M + winner[k, p], p] = g[k, p] * factor * s[k, p]
+    dn_over_n[:] = 0.0
+    if not detach:
+        for k in range(K):
+            for p in range(P):
+                dn_over_n[p] += g[k, p] * out[k, p]
         for p in range(P):
-            dz[k * M + winner[k, p], p] = g[k, p] * factor * s[k, p]
-            if not detach:
-                dn_over_n[p] += g[k, p] * (1.0 - b) * out[k, p]
-    for p in range(P):
-        dn_over_n[p] /= n[p] * n[p]
+            dn_over_n[p] *= (1.0 - b) / (n[p] * n[p])
 
 
 @njit(cache=True, nogil=True)
