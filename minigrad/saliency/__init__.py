@@ -30,6 +30,13 @@ postprocess.py). The model is left as it was.
     lrp.py         layer-wise relevance propagation with Zennit's rules (LRP-0, epsilon, gamma,
                    alpha-beta, z+, flat, w^2, z^B) and composites (EpsilonPlusFlat ...)
     attribution.py DeepLIFT (Rescale rule) and GradientSHAP against baselines, as in Captum
+
+Beyond one decision (not methods of explain):
+
+    features.py    what a unit responds to: receptive fields, activation maximisation of a unit,
+                   channel or class, each channel's top-activating images and patches
+    selectivity.py how class-selective each unit is: top-k class entropy, selectivity index
+(Adversarial inputs, FGSM and PGD, are minigrad.adversarial: they change the input, not explain it.)
 """
 from minigrad.saliency import attribution as _attribution
 from minigrad.saliency import cam as _cam
