@@ -1,6 +1,7 @@
 """A B-cos training step against the plain step of the same shape (forward + backward).
 
     PYTHONPATH=. python benchmarks/bench_bcos.py [--repeats 9] [--batch 64] [--threads 1]
+                                                 [--only convs|models]
 
 Pairs: Conv2d + ReLU against BcosConv2d of the same channels and kernel (max_out 1, the v2
 design's, and max_out 2, the v1 paper's), also built the old way ("old": bcos_conv2d_simple,
@@ -50,14 +51,15 @@ def old_patch_norms():
 
 
 def step_time(model, x, labels, steps, old=False):
-    """Median seconds of `steps` forward+backward passes (cross-entropy on the flattened
-    output against `labels`)."""
+    """Median seconds of `steps` forward+backward passes: cross-entropy against `labels` for
+    a network's logits, the plain sum for a layer's output (whose backward, a broadcast of
+    ones, costs next to nothing beside the layer's)."""
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         with old_patch_norms() if old else _nothing():
             out = model(x)
-        loss = mg.functional.cross_entropy(out.reshape(out.shape[0], -1), labels)
+        loss = mg.functional.cross_entropy(out, labels) if out.ndim == 2 else out.sum()
         model.zero_grad()
         loss.backward()
         times.append(time.perf_counter() - start)
@@ -127,6 +129,7 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, help="OpenBLAS threads (read at import)")
+    parser.add_argument("--only", choices=("convs", "models"), help="one table only")
     args = parser.parse_args()
     cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,
                          text=True).stdout.split(":")[-1].strip() or platform.processor()
@@ -134,7 +137,9 @@ def main():
     print(f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
           f"batch {args.batch}, {args.repeats} interleaved repeats of {args.steps} steps; "
           f"ratio = B-cos step / plain step, median over the repeats")
-    for name, variants in [*conv_pairs(args.batch), *model_pairs(args.batch)]:
+    pairs = {"convs": conv_pairs, "models": model_pairs}
+    for name, variants in (pair for kind, make in pairs.items() if args.only in (None, kind)
+                           for pair in make(args.batch)):
         measure(name, variants, args.repeats, args.steps, args.batch)
     print(f"load after: {subprocess.getoutput('uptime').split('load')[-1]}")
 
