@@ -6,7 +6,8 @@
 Pairs: Conv2d + ReLU against BcosConv2d of the same channels and kernel (max_out 1, the v2
 design's, and max_out 2, the v1 paper's), also built the old way ("old": bcos_conv2d_simple,
 the patch norms by a second convolution); LeNet-5 against bcos_lenet and cluttered_lenet
-against bcos_cluttered_lenet, each B-cos net in the v2 design (no MaxOut, uncentred norms) and
+against bcos_cluttered_lenet, AlexNet-lite with BatchNorm against bcos_alexnet_lite (64x64
+colour shapes' size), each B-cos net in the v2 design (no MaxOut, uncentred norms) and
 the v1 (MaxOut 2, fixed scales), the v1 also the old way.
 
 Every repeat times all variants back to back (interleaved, each the median of a few steps),
@@ -30,7 +31,7 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
-from minigrad.models import LeNet5, bcos_lenet  # noqa: E402
+from minigrad.models import AlexNetLite, LeNet5, bcos_alexnet_lite, bcos_lenet  # noqa: E402
 from minigrad.nn import bcos as bcos_layers  # noqa: E402
 from minigrad.ops import bcos as bcos_ops  # noqa: E402
 
@@ -101,6 +102,12 @@ def model_pairs(batch):
                                    "v2": (bcos_lenet(design="v2"), digits, False),
                                    "v1": (bcos_lenet(), digits, False),
                                    "v1 old": (bcos_lenet(), digits, True)}
+    nn.manual_seed(0)
+    colour = mg.tensor(rng.random((batch, 3, 64, 64), dtype=np.float32))
+    yield "AlexNet-lite-BN / bcos", {
+        "plain": (AlexNetLite(batch_norm=True, image_size=64), colour, False),
+        "v2": (bcos_alexnet_lite(image_size=64, temperature=1.0, design="v2"), colour, False),
+        "v1": (bcos_alexnet_lite(image_size=64), colour, False)}
     yield "cluttered_lenet / bcos", {"plain": (cluttered_lenet(), canvases, False),
                                      "v2": (bcos_cluttered_lenet(design="v2"), canvases, False),
                                      "v1": (bcos_cluttered_lenet(), canvases, False),
