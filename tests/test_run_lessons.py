@@ -28,3 +28,15 @@ def test_rows_not_run_again_are_kept():
             f"| `a.py` | old | 1 s |\n| `b.py` | older | 2 s |\n{TOOL['END']}\nafter\n")
     assert TOOL["kept_rows"](text) == {"a.py": "| `a.py` | old | 1 s |",
                                        "b.py": "| `b.py` | older | 2 s |"}
+
+
+def test_rows_written_meanwhile_by_another_run_are_kept():
+    """Two runs at once (say --only a.py, and a long --only c.py): the second to finish keeps
+    the row the first wrote, since rows come from the README as it is when the table is written."""
+    lessons = [Path(name) for name in ("a.py", "b.py", "c.py")]
+    written_meanwhile = (f"{TOOL['BEGIN']}\nnote\n\n| lesson | x | time |\n|---|---|---|\n"
+                         f"| `a.py` | new from the other run | 1 s |\n{TOOL['END']}\n")
+    rows = TOOL["merged_rows"](lessons, written_meanwhile, {"c.py": "| `c.py` | this run | 3 s |"})
+    assert rows == ["| `a.py` | new from the other run | 1 s |",
+                    "| `b.py` | *(not run yet by tools/run_lessons.py)* | |",
+                    "| `c.py` | this run | 3 s |"]

@@ -76,6 +76,14 @@ def kept_rows(text):
     return {match[1]: match[0] for match in re.finditer(r"^\| `([\w.]+)` \|.*$", table, re.M)}
 
 
+def merged_rows(lessons, text, new_rows):
+    """One row per lesson, in file order: this run's where it ran one, else the table's."""
+    kept = kept_rows(text)
+    return [new_rows.get(path.name) or kept.get(path.name, f"| `{path.name}` | *(not run yet "
+                                                          f"by tools/run_lessons.py)* | |")
+            for path in lessons]
+
+
 def machine():
     model = "unknown CPU"
     if Path("/proc/cpuinfo").exists():
@@ -89,8 +97,9 @@ def table_block(rows, started, finished, ran):
     note = textwrap.fill(f"Run with `python tools/run_lessons.py` on {machine()}. Each row: the "
                          f"lesson's claims as it printed them at its default settings, its wall "
                          f"clock time, the CPU time of its process in brackets (which depends "
-                         f"less on the load), when it ran and the load average then. Last run: "
-                         f"{stamp}, {ran} of the lessons.", width=100)
+                         f"less on the load), when it ran and the load average then. The last "
+                         f"run of the tool: {stamp}, {ran} of the lessons; the other rows are "
+                         f"from earlier runs, each dated.", width=100)
     return f"{BEGIN}\n{note}\n\n{HEADER}\n" + "\n".join(rows) + f"\n{END}"
 
 
@@ -105,14 +114,11 @@ def main():
     if unknown:
         parser.error(f"no such lesson in examples/: {sorted(unknown)}")
     text = README.read_text()
-    old_rows = kept_rows(text)
-    rows, failures = [], []
+    new_rows, failures = {}, []
     started = datetime.datetime.now(datetime.timezone.utc)
     for path in lessons:
         chosen = (args.only is None or path.name in args.only) and path.name not in args.skip
         if not chosen:
-            rows.append(old_rows.get(path.name, f"| `{path.name}` | *(not run yet by "
-                                                f"tools/run_lessons.py)* | |"))
             continue
         print(f"{path.name} ...", flush=True)
         began = datetime.datetime.now(datetime.timezone.utc)
@@ -121,17 +127,18 @@ def main():
         cell = what_it_showed(status, output)
         print(f"   {'ok' if status == 0 else 'FAILED'} in {seconds(wall)}: {cell}", flush=True)
         failures += [path.name] if status != 0 else []
-        rows.append(row(path.name, cell, wall, cpu, when))
-    ran = sum(1 for path in lessons
-              if (args.only is None or path.name in args.only) and path.name not in args.skip)
-    block = table_block(rows, started, datetime.datetime.now(datetime.timezone.utc),
-                        f"{ran} of {len(lessons)}")
+        new_rows[path.name] = row(path.name, cell, wall, cpu, when)
+    finished = datetime.datetime.now(datetime.timezone.utc)
     if args.dry_run:
-        print(block)
+        print(table_block(merged_rows(lessons, text, new_rows), started, finished,
+                          f"{len(new_rows)} of {len(lessons)}"))
     elif BEGIN not in text:
         sys.exit(f"README.md has no '{BEGIN}' line to put the table after")
     else:
-        text = README.read_text()          # again: the README may have changed meanwhile
+        # Read again: the README (and the rows another run wrote) may have changed meanwhile.
+        text = README.read_text()
+        block = table_block(merged_rows(lessons, text, new_rows), started, finished,
+                            f"{len(new_rows)} of {len(lessons)}")
         README.write_text(text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):])
         print(f"rewrote the lessons table in {README.relative_to(ROOT)}")
     if failures:
