@@ -66,11 +66,17 @@ validation images: v2 at temperature 1 and lr 1e-3 reached 9.2, 15.8, 19.8%; at 
 MaxOut 2, fixed scales, temperature 10, lr 1e-3) stayed at chance: 9.6, 10.2, 9.0%.
 Neither network reaches 95% from 12,000 images: both fit their training images (100% from
 the 8th epoch) while validation stays at 93-94% -- the limit of this much data for these
-networks. With twice the images the B-cos network passes it:
+networks. With twice the images the B-cos network passes it and the plain one touches it:
     train_model("cluttered_mnist", 24000, 10, 1e-3, architecture="bcos_cluttered_lenet_v2",
                 one_cycle=True, val_n=1000)
         validation 56.3, 86.2, 92.5, 94.3, 95.4, 96.3, 97.0, 97.5, 97.4, 97.1%; test 96.2%
         (22 minutes of training, load 4-6)
+    train_model("cluttered_mnist", 24000, 10, 2e-3, architecture="cluttered_lenet",
+                one_cycle=True, val_n=1000)
+        validation 26.3, 90.3, 94.9, 95.5, 95.3, 94.4, 95.3, 95.1, 94.9, 94.9%; test 93.8%
+        (8 minutes of training, load 1-3: the times are the load's, not the networks')
+The plain network fits its training images by the 6th epoch and its validation loss rises
+from the 4th; the B-cos network's keeps falling to the 10th. The B-cos recipe: 24,000 images.
 """
 from dataclasses import dataclass
 
