@@ -3,7 +3,7 @@ way the attack wants, FGSM is its formula (torch's gradient on the same weights)
 is left as it was."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from minigrad import nn
 from minigrad.adversarial import fgsm, loss_gradient, pgd
@@ -28,11 +28,13 @@ def images(seed, n=4):
 
 
 ATTACKS = {"fgsm": lambda model, x, y, eps, **kw: fgsm(model, x, y, eps, **kw),
-           "pgd": lambda model, x, y, eps, **kw: pgd(model, x, y, eps, alpha=eps / 4, steps=8,
-                                                     **kw)}
+           # alpha must be > 0 even where eps = 0 (the ball is then the point x itself)
+           "pgd": lambda model, x, y, eps, **kw: pgd(model, x, y, eps, alpha=eps / 4 or 0.01,
+                                                     steps=8, **kw)}
 
 
 @settings(max_examples=20, deadline=None)
+@example(seed=0, eps=0.0, attack="pgd", random_start=True, targeted=False)   # the ball is a point
 @given(seed=st.integers(0, 2 ** 16), eps=st.floats(0.0, 0.5),
        attack=st.sampled_from(sorted(ATTACKS)), random_start=st.booleans(),
        targeted=st.booleans())
