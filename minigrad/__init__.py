@@ -18,8 +18,15 @@ def _ctrl_c_while_the_command_starts(kind, error, traceback, previous=_sys.excep
 
 # Only when this import is the command starting (`minigrad ...`, or `python -m minigrad`, whose
 # argv[0] is "-m" while the package loads): a program that imports minigrad keeps its own hook.
-if _sys.argv[:1] == ["-m"] or _os.path.basename((_sys.argv or [""])[0]) == "minigrad":
+_COMMAND_STARTING = (_sys.argv[:1] == ["-m"]
+                     or _os.path.basename((_sys.argv or [""])[0]) == "minigrad")
+if _COMMAND_STARTING:
     _sys.excepthook = _ctrl_c_while_the_command_starts
+    # A Ctrl-C inside NumPy's C import code comes out as an ImportError (a traceback, not the
+    # one line): hold SIGINT until the imports below are done, then it arrives as a
+    # KeyboardInterrupt at a clean point.
+    import signal as _signal
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
 
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from minigrad.function import Function, unbroadcast  # noqa: E402
@@ -45,6 +52,9 @@ from minigrad.functional import (abs, argmax, cat, clamp, cos, exp, flatten, log
 from minigrad.dtypes import float32, float64, int32, int64  # noqa: E402
 from minigrad.dtypes import bool_ as bool, float32 as float, float64 as double  # noqa: E402,A001
 from minigrad.dtypes import int32 as int, int64 as long  # noqa: E402,A001
+
+if _COMMAND_STARTING:                  # a Ctrl-C held since the top arrives now
+    _signal.pthread_sigmask(_signal.SIG_UNBLOCK, {_signal.SIGINT})
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "Function",
            "unbroadcast", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
