@@ -115,12 +115,17 @@ def _check_max_out(weight, units, where):
                          f"into groups of max_out={units}")
 
 
+def _checked(x, weight, b, units, where):
+    """B and the MaxOut checked for the layer `where`; x as a Tensor. -> (b, x)"""
+    b = check_b(b, where)
+    _check_max_out(weight, units, where)
+    return b, (x if isinstance(x, Tensor) else Tensor(x))
+
+
 def bcos_linear(x, weight, b=2.0, units=2, eps=1e-6, detach=False):
     """B-cos linear layer. x: (N, in_features), weight (out_features * units, in_features)
     -> (N, out_features): MaxOut over `units` B-cos units |cos(x, w)|^(B-1) w^T x."""
-    b = check_b(b, "bcos_linear")
-    _check_max_out(weight, units, "bcos_linear")
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    b, x = _checked(x, weight, b, units, "bcos_linear")
     norm = sqrt((x * x).sum(axis=-1, keepdims=True) + eps)                # (N, 1)
     return bcos_scale(max_out(linear(x, unit_norm(weight)), units), norm, b, detach)
 
@@ -157,18 +162,12 @@ class BcosConv(Function):
         return tuple(next(found) if need else None for need in self.needs_input_grad)
 
 
-def _check_conv(x, weight, b, units, where):
-    b = check_b(b, where)
-    _check_max_out(weight, units, where)
-    return b, (x if isinstance(x, Tensor) else Tensor(x))
-
-
 def bcos_conv2d(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,
                 detach=False):
     """B-cos convolution. x: (N, C, H, W), weight (out_channels * units, C, KH, KW)
     -> (N, out_channels, OH, OW): at each position, MaxOut over `units` B-cos units of the
     k x k patch (one op, BcosConv: the patch norms come from the im2col columns)."""
-    b, x = _check_conv(x, weight, b, units, "bcos_conv2d")
+    b, x = _checked(x, weight, b, units, "bcos_conv2d")
     geometry = checked_geometry(as_array(x), as_array(weight), stride, padding, dilation, 1,
                                 "bcos_conv2d")
     return BcosConv.apply(x, unit_norm(weight), geometry=geometry, padding=padding,
@@ -179,7 +178,7 @@ def bcos_conv2d_simple(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=
                        detach=False):
     """Readable reference for `bcos_conv2d`, built from primitives that autograd differentiates:
     the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps)."""
-    b, x = _check_conv(x, weight, b, units, "bcos_conv2d_simple")
+    b, x = _checked(x, weight, b, units, "bcos_conv2d_simple")
     return _bcos_conv_from_primitives(x, unit_norm(weight), b, units, stride, padding, dilation,
                                       eps, detach)
 
