@@ -43,7 +43,7 @@ PLOTS = ("confusion.png", "curves.png", "feature_maps.png", "filters.png", "atte
          "rollout.png")
 REPLACED_NAME = ".overwritten-run"         # where --overwrite keeps the old run for a while
 MODEL_NAMES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "tiny_vit", "vit", "bcos_lenet",
-               "bcos_alexnet_lite")
+               "bcos_alexnet_lite", "bcos_alexnet_lite_v2")
 
 
 def build_parser():

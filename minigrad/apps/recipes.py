@@ -134,9 +134,14 @@ MODEL_RECIPES = {
                                             optimizer="adam", lr=1e-3, weight_decay=0.0,
                                             mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size=64,
                                             shift=4, flip=True),
+    ("shapes", "bcos_alexnet_lite_v2"): Recipe("bcos_alexnet_lite_v2", epochs=8, batch_size=64,
+                                               optimizer="adam", lr=1e-3, weight_decay=0.0,
+                                               mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
+                                               size=64, shift=4, flip=True),
 }
 VIT_MODELS = ("tiny_vit", "vit")
-SIZED_MODELS = VIT_MODELS + ("alexnet_lite", "alexnet_lite_bn", "bcos_alexnet_lite")
+SIZED_MODELS = VIT_MODELS + ("alexnet_lite", "alexnet_lite_bn", "bcos_alexnet_lite",
+                              "bcos_alexnet_lite_v2")
 
 
 def recipe_for(dataset, model=None):

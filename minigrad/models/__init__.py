@@ -12,7 +12,8 @@ from minigrad.models.vit import VisionTransformer, tiny_vit
 MODELS = {"lenet5": LeNet5, "alexnet_lite": AlexNetLite,
           "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True),
           "tiny_vit": tiny_vit, "vit": tiny_vit,
-          "bcos_lenet": bcos_lenet, "bcos_alexnet_lite": bcos_alexnet_lite}
+          "bcos_lenet": bcos_lenet, "bcos_alexnet_lite": bcos_alexnet_lite,
+          "bcos_alexnet_lite_v2": partial(bcos_alexnet_lite, design="v2", temperature=1.0)}
 
 
 def get_model(name, **kwargs):
