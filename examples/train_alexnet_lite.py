@@ -23,7 +23,6 @@ from pathlib import Path
 
 from minigrad import nn, viz
 from minigrad.data import CIFAR10_CLASSES, SHAPE_CLASSES
-from minigrad.kernels import scratch
 from minigrad.models import AlexNetLite
 from minigrad.apps.recipes import RECIPES, make_loaders, make_optimizer, one_cycle
 from minigrad.runs import Run
@@ -57,7 +56,6 @@ scheduler = one_cycle(optimizer, recipe.lr, epochs, len(train_loader))
 
 # %%
 out = Path(args.out)
-scratch.keep_freed_memory()        # reuse freed pages step after step (see examples/train_lenet.py)
 history = fit(model, train_loader, test_loader, optimizer, epochs, scheduler,
               run=Run(out), scheduler_step="batch", val_name="test")
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from minigrad import nn, optim, viz
 from minigrad.data import (Compose, DataLoader, Normalize, RandomCrop, ScaleUint8,
                            TensorDataset, mnist)
-from minigrad.kernels import scratch
 from minigrad.models import LeNet5
 from minigrad.runs import Run
 from minigrad.train import evaluate, fit
@@ -65,10 +64,9 @@ scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, epochs=args.ep
                                           cycle_momentum=False)
 
 # %%
-# 3. Train. Every step allocates arrays of the same sizes as the step before: ask malloc to keep
-# the freed memory rather than have the OS zero-fill fresh pages each time (see
-# minigrad/kernels/scratch.py; up to 1.6x faster steps, depending on what the process did before).
-scratch.keep_freed_memory()
+# 3. Train. (Every step allocates arrays of the same sizes as the step before; minigrad asks
+# malloc to keep the freed memory rather than have the OS zero-fill fresh pages each time: see
+# minigrad/kernels/scratch.py.)
 # The test split is only watched each epoch, never used to choose anything.
 out = Path(args.out)
 history = fit(model, train_loader, test_loader, optimizer, args.epochs, scheduler,

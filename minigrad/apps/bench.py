@@ -6,7 +6,7 @@
 It times a training step (forward, cross-entropy, backward, SGD with momentum) of LeNet-5 at
 batch 64 and 256 and of AlexNet-lite at batch 64, and conv2d forward+backward at the shapes of
 their convolution layers. Each engine runs in a fresh process of its own, as its application
-would run it (minigrad as `minigrad train` does, after `keep_freed_memory()`); the engines
+would run it (minigrad with the library's defaults, as `minigrad train` runs); the engines
 alternate, repeat after repeat, so that anything else running on the machine slows both alike;
 the table gives the best repeat of each and their ratio. Both engines use their default threads.
 PyTorch gets the same network with the same weights on the same batch (minigrad/apps/torch_twin.py).
@@ -127,12 +127,9 @@ def time_conv(N, C, OC, H, K, P, repeats):
     return best_ms(run, repeats)
 
 
-def run_jobs(jobs, keep_freed_memory=True):
+def run_jobs(jobs):
     """The minigrad process: each job ["step", CASE.npz, steps] or ["conv", N, C, OC, H, K, P,
     repeats]; prints the results and this process's peak RSS as one JSON line."""
-    from minigrad.kernels import scratch
-    if keep_freed_memory:
-        scratch.keep_freed_memory()              # as `minigrad train` runs
     timers = {"step": time_steps, "conv": time_conv}
     results = [timers[kind](*args) for kind, *args in json.loads(jobs)]
     print(json.dumps({"results": results, "peak_mb": peak_rss_mb()}))
@@ -144,8 +141,9 @@ def engine_command(engine, jobs):
     'torch') over `jobs`."""
     if engine == "torch":
         return [sys.executable, str(TORCH_TWIN), "jobs", json.dumps(jobs)]
-    return [sys.executable, "-m", "minigrad.apps.bench", "jobs", json.dumps(jobs)] + \
-        (["malloc-defaults"] if engine == "minigrad-malloc-defaults" else [])
+    # malloc-defaults: glibc's allocator as it starts, untouched (minigrad/kernels/scratch.py)
+    return (["env", "MINIGRAD_KEEP_FREED_MEMORY=0"] if engine == "minigrad-malloc-defaults"
+            else []) + [sys.executable, "-m", "minigrad.apps.bench", "jobs", json.dumps(jobs)]
 
 
 def run_engine(engine, jobs, env=None):
@@ -217,4 +215,4 @@ def run_bench(args):
 
 
 if __name__ == "__main__":               # an engine's process: python -m minigrad.apps.bench jobs
-    run_jobs(sys.argv[2], keep_freed_memory="malloc-defaults" not in sys.argv[3:])
+    run_jobs(sys.argv[2])

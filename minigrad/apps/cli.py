@@ -104,8 +104,9 @@ def _add_train(commands):
                             "(slower; see minigrad.detect_anomaly)")
     train.add_argument("--no-progress", dest="progress", action="store_false")
     train.add_argument("--no-keep-freed-memory", dest="keep_freed_memory", action="store_false",
-                       help="let malloc give freed memory back to the OS as it likes (to "
-                            "compare; see minigrad.kernels.scratch.keep_freed_memory)")
+                       help="have malloc give freed memory back to the OS, which minigrad "
+                            "otherwise asks it to keep (to compare; see "
+                            "minigrad.kernels.scratch.keep_freed_memory)")
     train.set_defaults(run=run_train)
 
 
@@ -166,12 +167,8 @@ def _train(args, config, out, started):
     from minigrad.runs import Run
     from minigrad.train import fit
 
-    if args.keep_freed_memory:
-        # Steps of one size, over and over: keeping freed pages for the next step saves the OS
-        # zero-filling them again, and opting in makes the speed not depend on how loading the
-        # data set happened to set malloc up (benchmarks/README.md). A process-wide policy, so
-        # the application opts in, not the library.
-        scratch.keep_freed_memory()
+    if not args.keep_freed_memory:
+        scratch.return_freed_memory()      # the library keeps freed memory by default (#29)
     print(f"minigrad train: {json.dumps(config)}\nwriting to {out}/", flush=True)
     if uncached_kernels():
         _compile_kernels()

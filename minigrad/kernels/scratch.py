@@ -13,6 +13,7 @@ Only buffers that never leave an op are recycled (a Function's saved `cols` is g
 `release()`, after backward); arrays handed to the caller are always new. The pool keeps at most
 MAX_SPARE buffers per shape and MAX_BYTES in all, so it cannot grow without bound.
 """
+import os
 import threading
 
 import numpy as np
@@ -54,18 +55,37 @@ def clear():
         _bytes = 0
 
 
+GLIBC_DEFAULT = 128 * 2 ** 10   # glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD before any change
+
+
 def keep_freed_memory(mmap_threshold=32 * 2 ** 20, trim_threshold=256 * 2 ** 20):
-    """Opt-in (process-wide): ask glibc's malloc to keep freed memory for reuse.
+    """Ask glibc's malloc to keep freed memory for reuse (process-wide; the library's default).
 
     The scratch pool above covers conv's internal buffers only; every op's output is still a new
-    array, and glibc serves big ones as fresh (zero-filled) pages from the OS. With arrays up to
-    `mmap_threshold` served from the heap and up to `trim_threshold` of free memory kept, a
-    training step reuses the previous step's pages; the price is that the process keeps that
-    memory. Same as the environment variables MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_.
-    Returns False (and does nothing) where there is no glibc `mallopt` (macOS, Windows, musl).
-    The library never calls it by itself; `minigrad train` does (`--no-keep-freed-memory` to
-    compare), as do the training examples. Figures: benchmarks/README.md.
+    array, and glibc serves big ones as fresh pages from the OS, which zero-fills each on first
+    touch (~1,300 page faults a LeNet-5 step at batch 64). With arrays up to `mmap_threshold`
+    served from the heap and up to `trim_threshold` of free memory kept, a training step reuses
+    the previous step's pages; the price is that the process keeps up to that much freed memory
+    instead of returning it to the OS (its peak stays the same). Same as the environment
+    variables MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_. Returns False (and does
+    nothing) where there is no glibc `mallopt` (macOS, Windows, musl).
+
+    Called when minigrad is imported (below), so that a learner's own loop runs as fast as
+    `minigrad train`; MINIGRAD_KEEP_FREED_MEMORY=0 in the environment (or a MALLOC_* setting
+    of one's own) leaves malloc untouched, `return_freed_memory()` turns it off later.
+    Figures: benchmarks/README.md (#29).
     """
+    return _mallopt(mmap_threshold, trim_threshold)
+
+
+def return_freed_memory():
+    """Undo keep_freed_memory(): glibc's default thresholds again, so freed memory goes back to
+    the OS. (glibc's own adaptive threshold, off since any setting, stays off: for the untouched
+    allocator start the process with MINIGRAD_KEEP_FREED_MEMORY=0.) False where unsupported."""
+    return _mallopt(GLIBC_DEFAULT, GLIBC_DEFAULT)
+
+
+def _mallopt(mmap_threshold, trim_threshold):
     import ctypes
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -74,3 +94,18 @@ def keep_freed_memory(mmap_threshold=32 * 2 ** 20, trim_threshold=256 * 2 ** 20)
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3                 # from glibc's <malloc.h>
     return bool(mallopt(M_MMAP_THRESHOLD, int(mmap_threshold))
                 and mallopt(M_TRIM_THRESHOLD, int(trim_threshold)))
+
+
+def _malloc_left_alone():
+    """True when the environment says so, or already tunes malloc itself (then it is theirs)."""
+    return (os.environ.get("MINIGRAD_KEEP_FREED_MEMORY") == "0"
+            or any(name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_",
+                                                   "MALLOC_TRIM_THRESHOLD_"))
+            or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""))
+
+
+# Why a library sets a process-wide policy by default: without it a hand-written training loop
+# ran up to 2x slower than the same steps in `minigrad train` (benchmarks/README.md, #29), and
+# the cost (freed memory kept, not the peak) is small next to a training process's own.
+if not _malloc_left_alone():
+    keep_freed_memory()

@@ -51,11 +51,11 @@ def test_help_lists_the_subcommands(capsys):
     assert "train" in out and "evaluate" in out
 
 
-@pytest.mark.parametrize("flag, expected_calls", [([], 1), (["--no-keep-freed-memory"], 0)])
+@pytest.mark.parametrize("flag, expected_calls", [([], 0), (["--no-keep-freed-memory"], 1)])
 def test_train_keeps_freed_memory_unless_told_not_to(tmp_path, monkeypatch, flag, expected_calls):
-    from minigrad.kernels import scratch
+    from minigrad.kernels import scratch                  # keeping it is the library's default
     calls = []
-    monkeypatch.setattr(scratch, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(scratch, "return_freed_memory", lambda: calls.append(1) or True)
     code = main(["train", "--epochs", "1", "--limit", "64", "--batch-size", "32",
                  "--val-size", "32", "--out", str(tmp_path), "--no-progress"] + flag)
     assert code == 0 and len(calls) == expected_calls

@@ -1,9 +1,11 @@
-"""The recycled work buffers of kernels/scratch.py, and the opt-in malloc setting."""
+"""The recycled work buffers of kernels/scratch.py, and the malloc setting minigrad makes."""
+import os
 import platform
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from minigrad.kernels import scratch
 
@@ -27,14 +29,45 @@ def test_take_reuses_what_was_given_back_and_respects_the_limits(monkeypatch):
     assert scratch._bytes == 0 and scratch.take((100,), np.float64).shape == (100,)
 
 
-def test_keep_freed_memory_is_opt_in_and_reports_success():
+def test_keep_freed_memory_and_its_undo_report_success():
     """Process-wide, so it runs in a child process; True on glibc, False where unsupported."""
     code = ("from minigrad.kernels import scratch; r = scratch.keep_freed_memory(); "
-            "import numpy as np; a = np.ones(10**6); print(type(r).__name__, r, a.sum())")
+            "u = scratch.return_freed_memory(); import numpy as np; a = np.ones(10**6); "
+            "print(type(r).__name__, r, u, a.sum())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    glibc = platform.libc_ver()[0] == "glibc"
-    assert out.stdout.split() == ["bool", str(glibc), "1000000.0"]
+    glibc = str(platform.libc_ver()[0] == "glibc")
+    assert out.stdout.split() == ["bool", glibc, glibc, "1000000.0"]
+
+
+# In a child process: resident MB after an 8 MB array is filled, and after it is freed.
+KEPT_OR_RETURNED = """
+import numpy as np, minigrad
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return int(status.read().split("VmRSS:")[1].split()[0]) / 1024
+a = np.ones(2 ** 20)
+filled = rss_mb()
+del a
+print(filled, rss_mb())
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                    reason="glibc's mallopt and /proc only")
+@pytest.mark.parametrize("environment, kept", [({}, True),
+                                               ({"MINIGRAD_KEEP_FREED_MEMORY": "0"}, False),
+                                               ({"MALLOC_MMAP_THRESHOLD_": "131072"}, False)])
+def test_importing_minigrad_keeps_freed_memory_unless_the_environment_chose(environment, kept):
+    """The library's default (#29): freed arrays stay in the process for the next step; left
+    alone when the environment says so or sets malloc up itself."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("MINIGRAD_KEEP_FREED_MEMORY", "MALLOC_MMAP_THRESHOLD_",
+                           "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")}
+    out = subprocess.run([sys.executable, "-c", KEPT_OR_RETURNED], capture_output=True,
+                         text=True, check=True, env={**env, **environment})
+    filled, freed = map(float, out.stdout.split())
+    assert (filled - freed < 4) == kept, (filled, freed)     # 8 MB kept, or given back
 
 
 def test_the_pool_counts_its_bytes_and_keeps_no_more_than_max_bytes_in_all(monkeypatch):
