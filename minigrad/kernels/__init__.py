@@ -125,6 +125,18 @@ def bcos_conv2d_backward(grad, saved, weight, x_shape, geometry, units, b, detac
                                                          needs_input_grad)
 
 
+def bcos_linear_forward(x, weight, units, b, eps):
+    """-> (out, saved), `saved` naming its twin as conv2d_forward's does."""
+    out, saved = _twin(_bcos, "bcos_linear_forward")(x, weight, units, b, eps)
+    return out, (_backend, saved)
+
+
+def bcos_linear_backward(grad, saved, weight, units, b, detach, needs_input_grad):
+    backend, saved = saved
+    return _twin(_bcos, "bcos_linear_backward", backend)(grad, saved, weight, units, b, detach,
+                                                         needs_input_grad)
+
+
 def matmul(a, b):
     return _twin(_gemm, "matmul")(a, b)
 

@@ -1,9 +1,11 @@
-"""B-cos convolution forward and backward on arrays, from one im2col (the math: ops/bcos.py,
-`BcosConv`; the layout: kernels/im2col.py).
+"""B-cos convolution and linear layer forward and backward on arrays, the convolution from one
+im2col (the math: ops/bcos.py, `BcosConv`, `BcosDense`; the layout: kernels/im2col.py).
 
     bcos_conv2d_forward_*(x, weight, geometry, units, b, eps)   -> (out, saved)
     bcos_conv2d_backward_*(grad, saved, weight, x_shape, geometry, units, b, detach,
                            needs_input_grad)                     -> (dx, dW)
+    bcos_linear_forward_*(x, weight, units, b, eps)             -> (out, saved)
+    bcos_linear_backward_*(grad, saved, weight, units, b, detach, needs_input_grad) -> (dx, dW)
 
 The patch norms are the column norms of the im2col matrix the convolution builds anyway, so
 they cost a sum of squares, not a second convolution:
@@ -21,13 +23,17 @@ and backward, with dl = g B s (detach: g s) and dn = sum_k g (1-B) out / n (deta
     dcols = W^T @ dz + cols * dn / n          (d n / d cols = cols / n)
     dx    = col2im(dcols)
 
+The linear layer is the same column math with one column per sample: cols = x^T (D, N).
+
 `saved` is what backward needs: cols, n, s = |l/n|^(B-1), out and the winning units. The
-readable twin, `*_numpy`, is these lines. The fast twin, `*_numba`, computes the same with
+readable twin, `*_numpy`, is these lines (`bcos_columns_numpy` and its backward, shared by
+both layers). The fast twin, `*_numba`, computes the same with
 conv2d's fast pieces (kernels/conv.py: the batch in parts on threads, recycled buffers, dx in
 blocks), one compiled loop for the norms, MaxOut and the scale together, and the norms from
 the per-pixel squared norms q = sum_c x**2 (the window sums of q are the column sums of
-cols**2, from a matrix C times smaller: KH*KW rows, not C*KH*KW). The twins agree to rounding
-(the fast one sums in other orders).
+cols**2, from a matrix C times smaller: KH*KW rows, not C*KH*KW); the linear layer's fast
+twin runs the same compiled loops after gemm.py's products. The twins agree to rounding (the
+fast one sums in other orders).
 """
 import numpy as np
 
@@ -35,6 +41,7 @@ from minigrad.kernels import parallel, scratch
 from minigrad.kernels._numba import njit
 from minigrad.kernels.conv import (PartColumns, dx_col2im, grouped_matmul, nchw_to_columns,
                                    unfold, weight_grad_transposed, weight_matrix)
+from minigrad.kernels.gemm import matmul_numba
 from minigrad.kernels.im2col import col2im_numba, col2im_numpy, im2col_numpy
 
 
@@ -43,37 +50,65 @@ from minigrad.kernels.im2col import col2im_numba, col2im_numpy, im2col_numpy
 # ------------------------------------------------------------------------------------------------
 def bcos_conv2d_forward_numpy(x, weight, geometry, units, b, eps):
     """out = |l/n|^(B-1) l with l the MaxOut of W @ cols and n the column norms of cols."""
-    N, K = x.shape[0], weight.shape[0] // units
     cols = im2col_numpy(x, *geometry)                               # (D, P)
-    z = (weight_matrix(weight) @ cols).reshape(K, units, -1)        # (K, M, P)
-    winner = z.argmax(axis=1)                                       # (K, P)
-    l = np.take_along_axis(z, winner[:, None], axis=1)[:, 0]        # (K, P)
-    n = np.sqrt((cols * cols).sum(axis=0) + eps)                    # (P,)
-    s = np.abs(l / n) ** (b - 1)
-    out = l * s
-    y = out.reshape(K, N, geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(y), (cols, n, s, out, winner)
+    out, kept = bcos_columns_numpy(weight_matrix(weight), cols, units, b, eps)
+    y = out.reshape(out.shape[0], x.shape[0], geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(y), (cols, kept)
 
 
 def bcos_conv2d_backward_numpy(grad, saved, weight, x_shape, geometry, units, b, detach,
                                needs_input_grad):
     """dW = dz @ cols^T,  dx = col2im(W^T @ dz + cols * dn / n)."""
-    cols, n, s, out, winner = saved
-    K = weight.shape[0] // units
-    g = grad.transpose(1, 0, 2, 3).reshape(K, -1)                   # (K, P)
-    dz = np.zeros((K, units, g.shape[1]), dtype=g.dtype)
+    cols, kept = saved
+    g = grad.transpose(1, 0, 2, 3).reshape(grad.shape[1], -1)      # (K, P)
+    dcols, dw = bcos_columns_backward_numpy(g, kept, cols, weight_matrix(weight), units, b,
+                                            detach, needs_input_grad)
+    dx = None if dcols is None else col2im_numpy(dcols, x_shape, *geometry)
+    return dx, None if dw is None else dw.reshape(weight.shape)
+
+
+def bcos_linear_forward_numpy(x, weight, units, b, eps):
+    """The convolution's column math with one column per sample, cols = x^T: -> (N, K)."""
+    out, kept = bcos_columns_numpy(weight, x.T, units, b, eps)
+    return np.ascontiguousarray(out.T), (x, kept)
+
+
+def bcos_linear_backward_numpy(grad, saved, weight, units, b, detach, needs_input_grad):
+    """dW = dz @ x,  dx = (W^T @ dz + x^T * dn / n)^T."""
+    x, kept = saved
+    dcols, dw = bcos_columns_backward_numpy(grad.T, kept, x.T, weight, units, b, detach,
+                                            needs_input_grad)
+    return (None if dcols is None else np.ascontiguousarray(dcols.T)), dw
+
+
+def bcos_columns_numpy(w, cols, units, b, eps):
+    """B-cos units of the weight rows w (K*M, D) on the columns of cols (D, P): the forward's
+    lines. -> (out (K, P), kept = (n, s, out, winner))."""
+    z = (w @ cols).reshape(w.shape[0] // units, units, -1)          # (K, M, P)
+    winner = z.argmax(axis=1)                                       # (K, P)
+    l = np.take_along_axis(z, winner[:, None], axis=1)[:, 0]        # (K, P)
+    n = np.sqrt((cols * cols).sum(axis=0) + eps)                    # (P,)
+    s = np.abs(l / n) ** (b - 1)
+    out = l * s
+    return out, (n, s, out, winner)
+
+
+def bcos_columns_backward_numpy(g, kept, cols, w, units, b, detach, needs_input_grad):
+    """The backward's lines, for g = dL/dout (K, P): -> (dcols (D, P), dW (K*M, D)), each None
+    unless asked for."""
+    n, s, out, winner = kept
+    dz = np.zeros((g.shape[0], units, g.shape[1]), dtype=g.dtype)
     np.put_along_axis(dz, winner[:, None], (g * s * (1 if detach else b))[:, None], axis=1)
-    dz = dz.reshape(K * units, -1)                                  # (K*M, P)
-    dx = dw = None
+    dz = dz.reshape(w.shape[0], -1)                                 # (K*M, P)
+    dcols = dw = None
     if needs_input_grad[1]:
-        dw = (dz @ cols.T).reshape(weight.shape)                    # (K*M, D)
+        dw = dz @ cols.T                                            # (K*M, D)
     if needs_input_grad[0]:
-        dcols = weight_matrix(weight).T @ dz                        # (D, P)
+        dcols = w.T @ dz                                            # (D, P)
         if not detach:
             dn = (g * (1 - b) * out).sum(axis=0) / n                # dL/dn, (P,)
             dcols += cols * (dn / n)
-        dx = col2im_numpy(dcols, x_shape, *geometry)
-    return dx, dw
+    return dcols, dw
 
 
 # ------------------------------------------------------------------------------------------------
@@ -91,14 +126,12 @@ def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps):
         cols = unfold(x[part], geometry)                            # (D, p)
         z = grouped_matmul(w, cols, 1)                              # (K*M, p)
         q_cols = unfold(_squared_norms(x[part]), geometry)          # (KH*KW, p)
-        n, s, out = (np.empty(shape, x.dtype) for shape in ((z.shape[1],), (K, z.shape[1]),
-                                                             (K, z.shape[1])))
-        winner = np.empty((K, z.shape[1]), np.int64)
-        _bcos_columns(q_cols, z, units, b, eps, n, s, out, winner)
+        kept = _scaled_columns(q_cols, z, units, b, eps)
         scratch.give(z)
         scratch.give(q_cols)
+        out = kept[2]
         np.copyto(y[part], out.reshape(K, -1, geometry.OH, geometry.OW).transpose(1, 0, 2, 3))
-        return cols, (n, s, out, winner)
+        return cols, kept
 
     with parallel.blas_held():
         parts = parallel.split(x.shape[0], y.size * units)
@@ -116,11 +149,9 @@ def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b,
     dx = np.empty(x_shape, dtype=grad.dtype) if needs_input_grad[0] else None
 
     def backward_part(part, cols, kept):
-        n, s, out, winner = kept
         g = nchw_to_columns(grad[part])                             # (K, p)
         dz = scratch.take((w.shape[0], g.shape[1]), g.dtype)        # (K*M, p)
-        dn_over_n = np.empty(g.shape[1], g.dtype)
-        _bcos_grad_columns(g, n, s, out, winner, units, b, detach, dz, dn_over_n)
+        dn_over_n = _column_grads(g, kept, units, b, detach, dz)
         scratch.give(g)
         dw_t = weight_grad_transposed(dz, cols, w.shape, 1) if needs_input_grad[1] else None
         if needs_input_grad[0]:
@@ -138,6 +169,46 @@ def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b,
     dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(weight.shape) \
         if needs_input_grad[1] else None
     return dx, dw
+
+
+def bcos_linear_forward_numba(x, weight, units, b, eps):
+    """Fast twin of `bcos_linear_forward_numpy`: the GEMM on minigrad's threads (gemm.py), the
+    rows' squared norms by einsum, the norms, MaxOut and scale in the convolution's loop."""
+    z = matmul_numba(weight, x.T)                                   # (K*M, N)
+    squared = np.einsum("nd,nd->n", x, x)[None]                     # (1, N): its column sums
+    kept = _scaled_columns(squared, z, units, b, eps)
+    return np.ascontiguousarray(kept[2].T), (x, kept)
+
+
+def bcos_linear_backward_numba(grad, saved, weight, units, b, detach, needs_input_grad):
+    """Fast twin of `bcos_linear_backward_numpy`."""
+    x, kept = saved
+    dz = np.empty((weight.shape[0], x.shape[0]), grad.dtype)        # (K*M, N)
+    dn_over_n = _column_grads(np.ascontiguousarray(grad.T), kept, units, b, detach, dz)
+    dw = matmul_numba(dz, x) if needs_input_grad[1] else None
+    dx = None
+    if needs_input_grad[0]:
+        dx = matmul_numba(dz.T, weight)                             # (N, D)
+        if not detach:
+            dx += x * dn_over_n[:, None]
+    return dx, dw
+
+
+def _scaled_columns(q_cols, z, units, b, eps):
+    """The forward's loop (`_bcos_columns`) on fresh arrays: -> (n, s, out, winner)."""
+    K, P = z.shape[0] // units, z.shape[1]
+    n, s, out = np.empty(P, z.dtype), np.empty((K, P), z.dtype), np.empty((K, P), z.dtype)
+    winner = np.empty((K, P), np.int64)
+    _bcos_columns(q_cols, z, units, b, eps, n, s, out, winner)
+    return n, s, out, winner
+
+
+def _column_grads(g, kept, units, b, detach, dz):
+    """The backward's loop (`_bcos_grad_columns`) into dz (K*M, P): -> dL/dn / n (P,)."""
+    n, s, out, winner = kept
+    dn_over_n = np.empty(g.shape[1], g.dtype)
+    _bcos_grad_columns(g, n, s, out, winner, units, b, detach, dz, dn_over_n)
+    return dn_over_n
 
 
 @njit(cache=True, nogil=True)

@@ -17,16 +17,18 @@ MaxOut (max_out = M units per output, as in the paper: M = 2) each output is the
 such responses; since out is increasing in l at fixed n, max over out = out of the max l, so
 the max is taken on l.
 
-Backward of out = sign(l) |l|^B n^(1-B), for B >= 1 (the op's only Function, BcosScale):
+Backward of out = sign(l) |l|^B n^(1-B), for B >= 1:
 
     d out / d l = B |l|^(B-1) n^(1-B)  = B |c|^(B-1)         (= B s)
     d out / d n = (1-B) sign(l)|l|^B n^(-B) = (1-B) out / n
 
-and n's own backward, d n / d x = x / n, comes from the sqrt and sum ops it is built of in
-bcos_linear. The convolution is one op, `BcosConv`: its patch norms are the column norms of the
-im2col matrix that the convolution builds anyway, so they cost a sum of squares rather than a
-second convolution (the arrays work: kernels/bcos.py). `bcos_conv2d_simple` builds the same
-unit from primitives (the patch norms as conv2d(x*x, ones)): use it to check `bcos_conv2d`.
+and n's own, d n / d x = x / n. Each layer is one op: the convolution, `BcosConv`, takes its
+patch norms from the im2col matrix that it builds anyway (its column norms), so they cost a sum
+of squares rather than a second convolution; the linear layer, `BcosDense`, is the same column
+math with one column per sample (the arrays work of both: kernels/bcos.py).
+`bcos_conv2d_simple` and `bcos_linear_simple` build the same units from primitives (the
+norms as conv2d(x*x, ones) and sqrt(sum(x*x) + eps), the scale as the Function BcosScale,
+differentiated by autograd): use them to check the ops.
 At l = 0 (x orthogonal to w, or x = 0): out = 0, d out/dl = B * 0^(B-1) = 0 for B > 1 (and 1
 for B = 1, where 0^0 = 1: the linear unit), d out/dn = 0; nothing is divided by zero, since
 n >= sqrt(eps) > 0. Without eps, x = 0 would be 0/0: the unit is positively homogeneous,
@@ -44,7 +46,7 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.function import Function
-from minigrad.ops._args import as_array
+from minigrad.ops._args import as_array, check_floating
 from minigrad.ops.conv import checked_geometry, conv2d
 from minigrad.ops.elementwise import abs, sqrt
 from minigrad.ops.linalg import linear
@@ -122,12 +124,70 @@ def _checked(x, weight, b, units, where):
     return b, (x if isinstance(x, Tensor) else Tensor(x))
 
 
+class BcosDense(Function):
+    """B-cos linear layer of x (N, D) by unit-norm weight rows (K*M, D), BcosConv's math with
+    one column per sample (cols = x^T):  l = max over output k's M units of x @ W^T,
+    n = sqrt(||x||^2 + eps) per sample,  out = |l/n|^(B-1) l -> (N, K);
+    with dz, dn as in BcosConv:  dL/dW = dz^T @ x,  dL/dx = dz @ W + x * dn / n."""
+
+    def forward(self, x, weight, units, b, eps, detach):
+        self.weight, self.units, self.b, self.eps, self.detach = weight, units, b, eps, detach
+        out, self.saved = kernels.bcos_linear_forward(x, weight, units, b, eps)
+        return out                                                   # (N, K)
+
+    def backward(self, grad):
+        return kernels.bcos_linear_backward(grad, self.saved, self.weight, self.units, self.b,
+                                            self.detach, self.needs_input_grad)
+
+    def differentiable_backward(self, grad, out, x, weight):
+        """The second-order rule of the unit built from primitives (bcos_linear_simple's
+        graph), differentiated with create_graph."""
+        again = _bcos_linear_from_primitives(x, weight, self.b, self.units, self.eps,
+                                             self.detach)
+        return _recorded_gradients(self, again, grad, (x, weight))
+
+
 def bcos_linear(x, weight, b=2.0, units=2, eps=1e-6, detach=False):
     """B-cos linear layer. x: (N, in_features), weight (out_features * units, in_features)
-    -> (N, out_features): MaxOut over `units` B-cos units |cos(x, w)|^(B-1) w^T x."""
+    -> (N, out_features): MaxOut over `units` B-cos units |cos(x, w)|^(B-1) w^T x (one op,
+    BcosDense)."""
     b, x = _checked(x, weight, b, units, "bcos_linear")
+    _check_linear_shapes(as_array(x), as_array(weight))
+    return BcosDense.apply(x, unit_norm(weight), units=int(units), b=b, eps=float(eps),
+                           detach=bool(detach))
+
+
+def bcos_linear_simple(x, weight, b=2.0, units=2, eps=1e-6, detach=False):
+    """Readable reference for `bcos_linear`, built from primitives that autograd
+    differentiates: the norms are sqrt(sum(x * x) + eps)."""
+    b, x = _checked(x, weight, b, units, "bcos_linear_simple")
+    return _bcos_linear_from_primitives(x, unit_norm(weight), b, units, eps, detach)
+
+
+def _bcos_linear_from_primitives(x, w_hat, b, units, eps, detach):
     norm = sqrt((x * x).sum(axis=-1, keepdims=True) + eps)                # (N, 1)
-    return bcos_scale(max_out(linear(x, unit_norm(weight)), units), norm, b, detach)
+    return bcos_scale(max_out(linear(x, w_hat), units), norm, b, detach)
+
+
+def _check_linear_shapes(xa, wa):
+    if wa.ndim != 2:
+        raise ValueError(f"bcos_linear: expected a weight of shape (out_features * units, "
+                         f"in_features), got {wa.shape}")
+    if xa.ndim != 2 or xa.shape[1] != wa.shape[1]:
+        raise ValueError(f"bcos_linear: expected an input of shape (N, {wa.shape[1]}) for a "
+                         f"weight of shape {wa.shape}, got {xa.shape}")
+    check_floating(xa, "bcos_linear")
+    if xa.dtype != wa.dtype:
+        raise TypeError(f"bcos_linear: input dtype {xa.dtype} and weight dtype {wa.dtype} "
+                        f"differ")
+
+
+def _recorded_gradients(op, again, grad, inputs):
+    """The gradients of `again` (op's output rebuilt from primitives) with respect to those of
+    `inputs` op needs, recorded (create_graph): op's differentiable_backward."""
+    wanted = [t for t, need in zip(inputs, op.needs_input_grad) if need]
+    found = iter(gradients(again, wanted, grad, create_graph=True, allow_unused=True))
+    return tuple(next(found) if need else None for need in op.needs_input_grad)
 
 
 class BcosConv(Function):
@@ -157,9 +217,7 @@ class BcosConv(Function):
         g = self.geometry
         again = _bcos_conv_from_primitives(x, weight, self.b, self.units, (g.SH, g.SW),
                                            self.padding, (g.DH, g.DW), self.eps, self.detach)
-        wanted = [t for t, need in zip((x, weight), self.needs_input_grad) if need]
-        found = iter(gradients(again, wanted, grad, create_graph=True, allow_unused=True))
-        return tuple(next(found) if need else None for need in self.needs_input_grad)
+        return _recorded_gradients(self, again, grad, (x, weight))
 
 
 def bcos_conv2d(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,

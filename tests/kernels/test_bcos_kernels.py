@@ -1,6 +1,7 @@
-"""kernels/bcos.py: the fast twin of the B-cos convolution against the readable one (equal to
-rounding: it takes the patch norms from the per-pixel squared norms and sums in other
-orders), on one part of the batch and on two threads."""
+"""kernels/bcos.py: the fast twins of the B-cos convolution and linear layer against the
+readable ones (equal to rounding: the fast convolution takes the patch norms from the per-pixel
+squared norms, and both sum in other orders), the convolution on one part of the batch and on
+two threads."""
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
@@ -13,22 +14,39 @@ from minigrad.ops.conv import conv_geometry
 needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
 
 
+def upstream(out):
+    """dL/dout, the same for both twins: a function of out's shape, not of its values (from
+    each twin's own out, cos(out) amplified float32 rounding of out ~ 50 into the gradients)."""
+    return np.cos(np.arange(out.size)).reshape(out.shape).astype(out.dtype)
+
+
 def twin_result(twin, x, w, geometry, units, b, detach, needs=(True, True)):
-    """(out, dx, dW) of one twin, its backward after its own forward, dL/dout = cos(out)."""
+    """(out, dx, dW) of one convolution twin, its backward after its own forward."""
     out, saved = getattr(K, f"bcos_conv2d_forward_{twin}")(x, w, geometry, units, b, 1e-6)
-    grads = getattr(K, f"bcos_conv2d_backward_{twin}")(np.cos(out), saved, w, x.shape,
+    grads = getattr(K, f"bcos_conv2d_backward_{twin}")(upstream(out), saved, w, x.shape,
                                                        geometry, units, b, detach, needs)
     return (out, *grads)
 
 
+def linear_twin_result(twin, x, w, units, b, detach, needs=(True, True)):
+    """(out, dx, dW) of one linear twin, its backward after its own forward."""
+    out, saved = getattr(K, f"bcos_linear_forward_{twin}")(x, w, units, b, 1e-6)
+    grads = getattr(K, f"bcos_linear_backward_{twin}")(upstream(out), saved, w, units, b,
+                                                       detach, needs)
+    return (out, *grads)
+
+
 def assert_twins_agree(x, w, geometry, units, b, detach, needs=(True, True)):
-    readable, fast = (twin_result(twin, x, w, geometry, units, b, detach, needs)
-                      for twin in ("numpy", "numba"))
-    tolerance = 1e-11 if x.dtype == np.float64 else 1e-4
+    assert_equal_results(*(twin_result(twin, x, w, geometry, units, b, detach, needs)
+                           for twin in ("numpy", "numba")), x.dtype)
+
+
+def assert_equal_results(readable, fast, dtype):
+    tolerance = 1e-11 if dtype == np.float64 else 1e-4
     for r, f in zip(readable, fast):
         assert (r is None) == (f is None)
         if r is not None:
-            assert r.dtype == f.dtype == x.dtype
+            assert r.dtype == f.dtype == dtype
             np.testing.assert_allclose(f, r, rtol=tolerance, atol=tolerance)
 
 
@@ -68,3 +86,18 @@ def test_parts_of_the_batch_on_two_threads_give_the_whole_batch_result(two_threa
     for a, c in zip(whole, split):
         np.testing.assert_allclose(c, a, rtol=1e-12, atol=1e-12)
     assert_twins_agree(x, w, geometry, units, b, detach)
+
+
+@needs_numba
+@settings(deadline=None, max_examples=60)
+@given(shape=st.tuples(st.integers(1, 5), st.integers(1, 9), st.integers(1, 4), st.integers(1, 3)),
+       dtype=st.sampled_from([np.float64, np.float32]), b=st.sampled_from([1.0, 1.5, 2.0, 2.5]),
+       detach=st.booleans(),
+       needs=st.sampled_from([(True, True), (True, False), (False, True)]))
+def test_the_fast_linear_twin_equals_the_readable_twin(shape, dtype, b, detach, needs):
+    n, features, outputs, units = shape
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal((n, features)).astype(dtype)
+    w = rng.standard_normal((outputs * units, features)).astype(dtype)
+    assert_equal_results(*(linear_twin_result(twin, x, w, units, b, detach, needs)
+                           for twin in ("numpy", "numba")), dtype)

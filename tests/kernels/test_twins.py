@@ -55,6 +55,11 @@ def arguments():
                 dy[:, :2], getattr(kernels.bcos, f"bcos_conv2d_forward_{twin}")(
                     x, w, geometry, 2, 2.0, 1e-6)[1], w, x.shape, geometry, 2, 2.0, False,
                 (True, True)),
+            "bcos_linear_forward": (x[0, 0], w.reshape(4, -1)[:, :6], 2, 2.0, 1e-6),
+            "bcos_linear_backward": lambda twin: (      # x (5, 6), w (2 * 2, 6), dy (5, 2)
+                x[1, 0, :, :2], getattr(kernels.bcos, f"bcos_linear_forward_{twin}")(
+                    x[0, 0], w.reshape(4, -1)[:, :6], 2, 2.0, 1e-6)[1], w.reshape(4, -1)[:, :6],
+                2, 2.0, False, (True, True)),
             "matmul": (x, rng.standard_normal((6, 4)))}
 
 
@@ -69,7 +74,7 @@ NOT_COMPILED = {"matmul"}      # the fast twin is NumPy's own product, in parts 
 
 def dispatcher_arguments(name, backend):
     """The dispatcher's arguments for the twin's: a backward's saved state names its twin."""
-    if not name.endswith("conv2d_backward"):
+    if name not in ("conv2d_backward", "bcos_conv2d_backward", "bcos_linear_backward"):
         return CALLS[name]
     grad, cols, *rest = twin_arguments(name, backend)
     return (grad, (backend, cols), *rest)
@@ -111,13 +116,13 @@ def test_the_numba_twin_runs_compiled_code_and_the_numpy_twin_none(name, compile
     assert compiled_calls == [], f"{name}_numpy ran compiled code {compiled_calls}"
     result = getattr(module, f"{name}_numba")(*twin_arguments(name, "numba"))
     assert bool(compiled_calls) == (name not in NOT_COMPILED), f"{name}_numba: {compiled_calls}"
-    if name == "bcos_conv2d_forward":       # each twin saves for backward in a form of its own
+    if name.startswith("bcos_") and name.endswith("_forward"):    # each twin saves in its own form
         result, expected = result[0], expected[0]
     for a, b in zip(*[r if isinstance(r, tuple) else (r,) for r in (result, expected)]):
         assert (a is None) == (b is None)
         if a is None:
             continue
-        if "conv2d" in name:        # the same sums in another order (see test_conv_kernels)
+        if "conv2d" in name or "bcos" in name:  # the same sums in another order (test_conv_kernels)
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
         else:
             np.testing.assert_array_equal(a, b)

@@ -6,7 +6,8 @@ from hypothesis import assume, given, settings, strategies as st
 
 import minigrad as mg
 from minigrad.gradcheck import gradgradcheck
-from minigrad.ops.bcos import bcos_conv2d, bcos_conv2d_simple, bcos_linear, bcos_scale
+from minigrad.ops.bcos import (bcos_conv2d, bcos_conv2d_simple, bcos_linear, bcos_linear_simple,
+                               bcos_scale)
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -108,19 +109,66 @@ def test_bcos_conv2d_forward_and_backward_equal_torch(b, units, stride, padding)
     np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
-def test_bcos_linear_backward_equals_torch():
+@pytest.mark.parametrize("b, units, detach", [(2.5, 2, False), (2.0, 1, False), (2.0, 1, True),
+                                               (1.5, 3, True)])
+def test_bcos_linear_forward_and_backward_equal_torch(b, units, detach):
+    """The paper's layer in torch; detach: the scale |l| / n held fixed, as the v2 authors'
+    BcosLinear in explanation mode."""
     torch = torch_or_skip()
     rng = np.random.default_rng(1)
-    x, w = rng.normal(size=(3, 5)), rng.normal(size=(8, 5))
+    x, w = rng.normal(size=(3, 5)), rng.normal(size=(4 * units, 5))
     tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
     w_hat = tw / tw.norm(dim=1, keepdim=True)
-    l = (tx @ w_hat.T).unflatten(1, (-1, 2)).max(dim=2).values
+    l = (tx @ w_hat.T).unflatten(1, (-1, units)).max(dim=2).values
     norm = ((tx ** 2).sum(dim=1, keepdim=True) + 1e-6).sqrt()
-    (l * (l / norm).abs() ** 1.5).sum().backward()
+    scale = (l / norm).abs() ** (b - 1)
+    expected = l * (scale.detach() if detach else scale)
+    weights = rng.normal(size=tuple(expected.shape))
+    (expected * torch.tensor(weights)).sum().backward()
     mx, mw = leaf(x), leaf(w)
-    bcos_linear(mx, mw, 2.5, 2).sum().backward()
-    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9)
-    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9)
+    got = bcos_linear(mx, mw, b, units, detach=detach)
+    (got * mg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+linear_fused_cases = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3),
+                               st.integers(1, 3))
+
+
+@settings(deadline=None, max_examples=60)
+@given(data=st.data(), case=linear_fused_cases, b=bees, detach=st.booleans())
+def test_the_fused_linear_op_equals_the_unit_built_from_primitives(data, case, b, detach):
+    """BcosDense against bcos_linear_simple (the layer as it was built before, from linear,
+    sum, sqrt, amax and bcos_scale): forward and both gradients, in and out of explanation
+    mode, to 1e-12. Away from MaxOut ties (there BcosDense gives the gradient to the first
+    unit, as torch.max; amax shares it)."""
+    n, features, outputs, units = case
+    x = data.draw(arrays((n, features)))
+    w = data.draw(arrays((outputs * units, features), away_from=0.0, margin=0.1))
+    w = w + 0.01 * np.arange(w.size).reshape(w.shape)        # no two units alike
+    pairs = (x @ (w / np.linalg.norm(w, axis=1, keepdims=True)).T).reshape(n, outputs, units)
+    assume(units == 1 or np.abs(np.diff(np.sort(pairs, axis=2), axis=2)).min() > 1e-9)
+    assert_ops_agree((bcos_linear, bcos_linear_simple), x, w, b, units, 1e-12, detach=detach)
+
+
+def assert_ops_agree(ops, x, w, b, units, rtol, **options):
+    """The ops' outputs and both gradients (of sum(out * cos(position))) agree to rtol."""
+    results = []
+    for op in ops:
+        mx, mw = leaf(x), leaf(w)
+        out = op(mx, mw, b, units, **options)
+        (out * mg.tensor(np.cos(np.arange(out.data.size)).reshape(out.shape))).sum().backward()
+        results.append((out.data, mx.grad.data, mw.grad.data))
+    for fused, simple in zip(*results):
+        np.testing.assert_allclose(fused, simple, rtol=rtol, atol=1e-12)
+
+
+def test_second_derivatives_of_the_fused_linear_op_match_central_differences():
+    rng = np.random.default_rng(8)
+    x, w = rng.normal(size=(3, 5)), rng.normal(size=(6, 5))
+    gradgradcheck(lambda x_, w_: bcos_linear(x_, w_, 2.5, 2), leaf(x), leaf(w))
 
 
 def test_b_equal_to_one_is_the_linear_unit_of_the_normalised_weight(rng=np.random.default_rng(2)):
@@ -166,6 +214,17 @@ def test_a_bcos_unit_is_positively_homogeneous(rng=np.random.default_rng(3)):
      r"3 output units do not split into groups of max_out=2"),
     (lambda: bcos_linear(np.ones((1, 2)), np.ones((2, 2)), 2.0, 0), ValueError,
      r"max_out must be an int >= 1, got 0"),
+    (lambda: bcos_linear(np.ones((1, 3)), np.ones((2, 2)), 2.0, 1), ValueError,
+     r"bcos_linear: expected an input of shape \(N, 2\) for a weight of shape \(2, 2\), "
+     r"got \(1, 3\)"),
+    (lambda: bcos_linear(np.ones((1, 2, 2)), np.ones((2, 2)), 2.0, 1), ValueError,
+     r"expected an input of shape \(N, 2\)"),
+    (lambda: bcos_linear(np.ones((1, 2)), np.ones((2, 2, 1)), 2.0, 1), ValueError,
+     r"expected a weight of shape \(out_features \* units, in_features\), got \(2, 2, 1\)"),
+    (lambda: bcos_linear(np.ones((1, 2), np.float32), np.ones((2, 2)), 2.0, 1), TypeError,
+     r"bcos_linear: input dtype float32 and weight dtype float64 differ"),
+    (lambda: bcos_linear(np.ones((1, 2), np.int64), np.ones((2, 2)), 2.0, 1), TypeError,
+     r"bcos_linear: expected a floating-point input, got dtype int64"),
 ])
 def test_bad_arguments_are_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
@@ -196,14 +255,7 @@ def test_the_fused_op_equals_the_unit_built_from_primitives(data, case, b, detac
     pairs = responses.reshape(n, outputs, units, -1) / np.sqrt((w ** 2).sum(axis=(1, 2, 3))
                                                                ).reshape(outputs, units, 1)
     assume(units == 1 or np.abs(pairs[:, :, 0] - pairs[:, :, 1]).min() > 1e-9)
-    results = []
-    for op in (bcos_conv2d, bcos_conv2d_simple):
-        mx, mw = leaf(x), leaf(w)
-        out = op(mx, mw, b, units, **options)
-        (out * mg.tensor(np.cos(np.arange(out.data.size)).reshape(out.shape))).sum().backward()
-        results.append((out.data, mx.grad.data, mw.grad.data))
-    for fused, simple in zip(*results):
-        np.testing.assert_allclose(fused, simple, rtol=1e-10, atol=1e-12)
+    assert_ops_agree((bcos_conv2d, bcos_conv2d_simple), x, w, b, units, 1e-10, **options)
 
 
 def test_second_derivatives_of_the_fused_op_match_central_differences():
