@@ -4,7 +4,7 @@ import numpy as np
 from minigrad import kernels
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_floating
-from minigrad.ops.shape import Transpose, reshape, transpose
+from minigrad.ops.shape import reshape, transpose
 
 
 class MatMul(Function):
@@ -84,12 +84,54 @@ def mm(input, mat2):
     return matmul(input, mat2)
 
 
-def linear(x, weight, bias=None):
-    """y = x @ weight^T + bias, as torch.nn.functional.linear: x (..., in), weight (out, in),
-    bias (out,) or None -> y (..., out). Built from matmul and add, so its backward is theirs.
+class Linear(Function):
+    """y = x @ W^T + b, one node for the whole layer: x (..., in), W (out, in), b (out,) or None.
+    dL/dx = dL/dy @ W,  dL/dW = dL/dy^T @ x,  dL/db = dL/dy summed over every axis but the last.
 
     Leading axes are merged first: NumPy multiplies a stack (N, L, in) @ (in, out) one (L, in)
-    matrix at a time, and the weight's gradient would then be N products summed afterwards."""
+    matrix at a time, and the weight's gradient would then be N products summed afterwards.
+    """
+
+    def forward(self, x, weight, bias):
+        self.x2 = x.reshape(-1, weight.shape[1])                   # (M, in), M = N * ...
+        self.weight, self.x_shape = weight, x.shape
+        y = kernels.matmul(self.x2, weight.T)                      # (M, in) @ (in, out)
+        if bias is not None:      # in place where the dtype allows: y is this op's own array
+            y = np.add(y, bias, out=y if np.result_type(y, bias) == y.dtype else None)
+        return y.reshape(x.shape[:-1] + weight.shape[:1])          # (..., out)
+
+    def backward(self, grad):
+        grad = grad.reshape(-1, self.weight.shape[0])              # (M, out)
+        grad_x = grad_w = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_x = kernels.matmul(grad, self.weight).reshape(self.x_shape)   # (M, in)
+        if self.needs_input_grad[1]:
+            grad_w = kernels.matmul(grad.T, self.x2)               # (out, M) @ (M, in)
+        if self.needs_input_grad[2]:
+            grad_b = grad.sum(axis=0)                              # (out,)
+        return grad_x, grad_w, grad_b
+
+    def differentiable_backward(self, grad, y, x, weight, bias):
+        """The same three products, recorded (linear in each input: no second-order terms of
+        its own)."""
+        grad = reshape(grad, (-1, weight.shape[0]))
+        grad_x = grad_w = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_x = reshape(MatMul.apply(grad, weight), x.shape)
+        if self.needs_input_grad[1]:
+            grad_w = MatMul.apply(transpose(grad, 0, 1), reshape(x, (-1, weight.shape[1])))
+        if self.needs_input_grad[2]:
+            grad_b = grad.sum(axis=0)
+        return grad_x, grad_w, grad_b
+
+    def piecewise_linear(self, varies):
+        """Bilinear in x and W (plus a constant b): linear while only one of them varies."""
+        return sum(varies) <= 1
+
+
+def linear(x, weight, bias=None):
+    """y = x @ weight^T + bias, as torch.nn.functional.linear: x (..., in), weight (out, in),
+    bias (out,) or None -> y (..., out). One op, `Linear`."""
     x_shape, w_shape = as_array(x).shape, as_array(weight).shape
     if len(w_shape) != 2:
         raise ValueError(f"linear: expected a weight of shape (out_features, in_features), got "
@@ -102,9 +144,4 @@ def linear(x, weight, bias=None):
     if bias is not None and as_array(bias).shape != w_shape[:1]:
         raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
                          f"{as_array(bias).shape}")
-    if len(x_shape) > 2:       # (N, L, in) -> (N * L, in): one GEMM, and dW needs no batch sum
-        y = matmul(reshape(x, (-1, w_shape[1])), Transpose.apply(weight, axes=None))
-        y = reshape(y, x_shape[:-1] + (w_shape[0],))
-    else:
-        y = matmul(x, Transpose.apply(weight, axes=None))
-    return y if bias is None else y + bias
+    return Linear.apply(x, weight, bias)

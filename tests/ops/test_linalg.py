@@ -4,7 +4,7 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 from minigrad import functional as F
-from minigrad.testing import arrays, assert_gradients_match
+from minigrad.testing import arrays, assert_gradients_match, assert_second_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
 
@@ -100,3 +100,61 @@ def test_linear_refuses_integer_inputs_instead_of_promoting_them(dtype, hint):
     with pytest.raises(TypeError, match=rf"linear: expected a floating-point input, got dtype "
                                         rf"{np.dtype(dtype)}{hint}"):
         F.linear(x, mg.tensor(np.ones((4, 3), np.float32)))
+
+
+@given(st.lists(st.integers(1, 3), max_size=2), st.integers(1, 4), st.integers(1, 4),
+       st.booleans(), st.data())
+def test_linear_differentiates_twice(batch, n_in, n_out, with_bias, data):
+    """Linear is one node (#29), with a second-order rule of its own: gradients of its gradients
+    against float64 central differences."""
+    x = data.draw(arrays(tuple(batch) + (n_in,)))
+    w, b = data.draw(arrays((n_out, n_in))), data.draw(arrays((n_out,)))
+    inputs = (x, w, b) if with_bias else (x, w)
+    assert_second_gradients_match(lambda *args: F.linear(*args).tanh(), *inputs)
+    plain, recorded = [leaf(v) for v in inputs], [leaf(v) for v in inputs]
+    F.linear(*plain).tanh().sum().backward()          # the same first gradients either way
+    firsts = mg.autograd.grad(F.linear(*recorded).tanh().sum(), recorded, create_graph=True)
+    for tensor, first in zip(plain, firsts):
+        np.testing.assert_allclose(first.data, tensor.grad.data, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_is_one_node_and_fills_only_the_gradients_wanted():
+    """A first layer: the data needs no gradient, the weight and bias do."""
+    from minigrad.ops.linalg import Linear
+    rng = np.random.default_rng(5)
+    x, w, b, g = (rng.normal(size=s) for s in ((2, 3, 4), (5, 4), (5,), (2, 3, 5)))
+    tx, tw, tb = mg.tensor(x), leaf(w), leaf(b)
+    y = F.linear(tx, tw, tb)
+    assert type(y.grad_fn) is Linear and y.grad_fn.inputs == (tx, tw, tb)
+    y.backward(g)
+    assert tx.grad is None
+    np.testing.assert_allclose(tw.grad, g.reshape(-1, 5).T @ x.reshape(-1, 4), rtol=1e-12)
+    np.testing.assert_allclose(tb.grad, g.sum(axis=(0, 1)), rtol=1e-12)
+    assert Linear().piecewise_linear([True, False, False])
+    assert not Linear().piecewise_linear([True, True, False])
+
+
+@pytest.mark.parametrize("bias_dtype", [np.float32, np.float64])
+def test_linear_in_float32_promotes_as_numpy_does(bias_dtype):
+    rng = np.random.default_rng(6)
+    x, w = rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
+    b = rng.normal(size=2).astype(bias_dtype)
+    y = F.linear(mg.tensor(x), mg.tensor(w), mg.tensor(b))
+    expected = x @ w.T + b
+    assert y.dtype == expected.dtype
+    np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.data())
+def test_linear_on_stacks_against_torch(n, length, n_in, n_out, data):
+    torch = torch_or_skip()
+    x, w, b = (data.draw(arrays(s)) for s in ((n, length, n_in), (n_out, n_in), (n_out,)))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    ty = torch.nn.functional.linear(tx, tw, tb)
+    (ty * ty).sum().backward()
+    mx, mw, mb = leaf(x), leaf(w), leaf(b)
+    my = F.linear(mx, mw, mb)
+    (my * my).sum().backward()
+    np.testing.assert_allclose(my.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for mine, theirs in ((mx, tx), (mw, tw), (mb, tb)):
+        np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
