@@ -3,8 +3,10 @@
     x     (N, C, H, W)         input
     out   (N, C, OH, OW)       out[n, c, oh, ow] pools the window of rows oh*SH - PH + [0, KH)
                                and columns ow*SW - PW + [0, KW)
-    arg   (N, C, OH, OW) int32 max pooling only: the winner's flat index h*W + w in its input plane
-                               (int32, not int64: half the memory traffic; planes < 2**31 elements)
+    arg   (N, C, OH, OW)       max pooling only: where the winner is in its window, kh*KW + kw,
+                               as uint8 (int32 for windows of more than 256 elements): a quarter
+                               of int32's memory traffic; `max_pool2d_winners` turns it into the
+                               winner's flat index h*W + w in its input plane
 
 Max pooling pads with -inf, so padding never wins (a zero pad would beat negative inputs).
 Tie rule (as PyTorch on CPU): the *first* maximum in row-major window order wins, because a later
@@ -43,32 +45,49 @@ def _window(xp, kh, kw, OH, OW, SH, SW):
     return xp[:, :, kh:kh + SH * (OH - 1) + 1:SH, kw:kw + SW * (OW - 1) + 1:SW]
 
 
+def window_index_dtype(KH, KW):
+    """The dtype of max pooling's `arg`: the smallest that holds every offset kh*KW + kw."""
+    return np.uint8 if KH * KW <= 256 else np.int32
+
+
 def max_pool2d_forward_numpy(x, KH, KW, OH, OW, SH, SW, PH, PW):
-    """x (N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW) int32). Readable twin."""
+    """x (N, C, H, W) -> (out (N, C, OH, OW), arg (N, C, OH, OW): the winner's kh*KW + kw).
+    Readable twin."""
     N, C, H, W = x.shape
     xp = _pad(x, OH, OW, KH, KW, SH, SW, PH, PW, -np.inf)
     h_start = np.arange(OH) * SH - PH                   # first input row of each window
     w_start = np.arange(OW) * SW - PW
     out = np.full((N, C, OH, OW), -np.inf, dtype=x.dtype)
     # until something beats -inf, point at the window's first real element (as PyTorch does)
-    first = np.maximum(h_start, 0)[:, None] * W + np.maximum(w_start, 0)[None, :]
-    arg = np.broadcast_to(first, (N, C, OH, OW)).astype(np.int64)
+    first = (np.maximum(h_start, 0) - h_start)[:, None] * KW + \
+        (np.maximum(w_start, 0) - w_start)[None, :]
+    arg = np.broadcast_to(first, (N, C, OH, OW)).astype(window_index_dtype(KH, KW))
     for kh in range(KH):
         for kw in range(KW):
             v = _window(xp, kh, kw, OH, OW, SH, SW)
             better = (v > out) | np.isnan(v)           # strict '>': the first maximum keeps ties
             out = np.where(better, v, out)
-            index = (h_start + kh)[:, None] * W + (w_start + kw)[None, :]   # h*W + w, (OH, OW)
-            arg = np.where(better, index, arg)
-    return out, arg.astype(np.int32)
+            arg[better] = kh * KW + kw
+    return out, arg
 
 
-def max_pool2d_backward_numpy(dout, arg, x_shape):
-    """Route each dout element to its window's arg-max: dx.flat[arg] += dout. Readable twin."""
+def max_pool2d_winners(arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW):
+    """Each window's winner as its flat index h*W + w in its input plane, from its offset
+    kh*KW + kw in the window (the `arg` of max_pool2d_forward). -> int64 (N, C, OH, OW)."""
+    W = x_shape[3]
+    kh, kw = np.divmod(arg.astype(np.int64), KW)
+    h = (np.arange(OH) * SH - PH)[:, None] + kh         # (N, C, OH, OW)
+    w = (np.arange(OW) * SW - PW)[None, :] + kw
+    return h * W + w
+
+
+def max_pool2d_backward_numpy(dout, arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW):
+    """Route each dout element to its window's winner: dx.flat[winner] += dout. Readable twin."""
     N, C, H, W = x_shape
+    winners = max_pool2d_winners(arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW)
     dx = np.zeros((N * C, H * W), dtype=dout.dtype)
     plane = np.arange(N * C)[:, None]                   # which (n, c) plane each output is in
-    np.add.at(dx, (plane, arg.reshape(N * C, -1)), dout.reshape(N * C, -1))   # shared winners add
+    np.add.at(dx, (plane, winners.reshape(N * C, -1)), dout.reshape(N * C, -1))   # shared add
     return dx.reshape(N, C, H, W)
 
 
@@ -131,57 +150,106 @@ def _on_parts(kernel, visits, *arrays_then_args):
 def max_pool2d_forward_numba(x, KH, KW, OH, OW, SH, SW, PH, PW):
     """Fast twin of `max_pool2d_forward_numpy` (same tie rule)."""
     out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
-    arg = np.empty(x.shape[:2] + (OH, OW), dtype=np.int32)
+    arg = np.empty(x.shape[:2] + (OH, OW), dtype=window_index_dtype(KH, KW))
     _on_parts(_max_pool2d_forward, out.size * KH * KW, x, out, arg, KH, KW, SH, SW, PH, PW)
     return out, arg
 
 
+# The window's size and stride as compile-time constants make the loops over the window
+# unrollable, and LLVM then turns the compares into selects over several windows at once: ~10x
+# faster at LeNet's 2x2 pool than the same loop with the sizes as variables (benchmarks/README.md,
+# #29). So the usual windows get a call with constants of their own; the others, the same loop.
 @njit(cache=True, nogil=True)
 def _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW):
-    N, C, H, W = x.shape
+    H, W = x.shape[2], x.shape[3]
     OH, OW = out.shape[2], out.shape[3]
-    xf, of, af = x.reshape(-1), out.reshape(-1), arg.reshape(-1)   # flat views, as in im2col:
-    u = np.uint64                                  # unsigned indices skip the wraparound branch
-    for nc in range(N * C):                        # (~20% faster here than x[n, c, h, w])
-        plane = u(nc * H * W)                      # xf[plane + h*W + w] is x[n, c, h, w]
-        for oh in range(OH):
-            h0 = oh * SH - PH
-            h_lo, h_hi = max(h0, 0), min(h0 + KH, H)
-            for ow in range(OW):
-                w0 = ow * SW - PW
-                w_lo, w_hi = max(w0, 0), min(w0 + KW, W)
-                best_i = h_lo * W + w_lo           # start from the window's first real element
-                best = xf[plane + u(best_i)]       # (same result as -inf: it is visited again)
-                for h in range(h_lo, h_hi):
-                    for w in range(w_lo, w_hi):
-                        i = h * W + w
-                        v = xf[plane + u(i)]
-                        if v > best or v != v:     # v != v: NaN (np.isnan was slower here)
-                            best = v
-                            best_i = i
-                o = u((nc * OH + oh) * OW + ow)
-                of[o] = best
-                af[o] = best_i
-
-
-def max_pool2d_backward_numba(dout, arg, x_shape):
-    """Fast twin of `max_pool2d_backward_numpy`."""
-    N, C, H, W = x_shape
-    dx = np.empty((N, C, H * W), dtype=dout.dtype)
-    _on_parts(_max_pool2d_backward, dout.size, dout, arg, dx)
-    return dx.reshape(N, C, H, W)
+    if PH or PW or (OH - 1) * SH + KH > H or (OW - 1) * SW + KW > W:
+        _max_pool2d_clipped(x, out, arg, KH, KW, SH, SW, PH, PW)   # windows reach outside
+    elif KH == 2 and KW == 2 and SH == 2 and SW == 2:
+        _max_pool2d_inside(x, out, arg, 2, 2, 2, 2)
+    elif KH == 3 and KW == 3 and SH == 2 and SW == 2:
+        _max_pool2d_inside(x, out, arg, 3, 3, 2, 2)
+    elif KH == 3 and KW == 3 and SH == 1 and SW == 1:
+        _max_pool2d_inside(x, out, arg, 3, 3, 1, 1)
+    else:
+        _max_pool2d_inside(x, out, arg, KH, KW, SH, SW)
 
 
 @njit(cache=True, nogil=True)
-def _max_pool2d_backward(dout, arg, dx):
+def _max_pool2d_inside(x, out, arg, KH, KW, SH, SW):
+    """Every window inside the input (no padding, no ceil_mode overhang): nothing to clip."""
+    N, C = x.shape[0], x.shape[1]
+    OH, OW = out.shape[2], out.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                o, a = out[n, c, oh], arg[n, c, oh]
+                for ow in range(OW):
+                    best, best_k = x[n, c, oh * SH, ow * SW], 0
+                    for kh in range(KH):
+                        row = x[n, c, oh * SH + kh]
+                        for kw in range(KW):
+                            v = row[ow * SW + kw]
+                            if v > best or v != v:         # v != v: NaN, which propagates
+                                best, best_k = v, kh * KW + kw
+                    o[ow], a[ow] = best, best_k
+
+
+@njit(cache=True, nogil=True)
+def _max_pool2d_clipped(x, out, arg, KH, KW, SH, SW, PH, PW):
+    """Any windows: each one clipped to the input (-inf padding never wins)."""
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                h0 = oh * SH - PH
+                h_lo, h_hi = max(h0, 0), min(h0 + KH, H)
+                for ow in range(OW):
+                    w0 = ow * SW - PW
+                    w_lo, w_hi = max(w0, 0), min(w0 + KW, W)
+                    best = x[n, c, h_lo, w_lo]             # the window's first real element
+                    best_k = (h_lo - h0) * KW + w_lo - w0
+                    for h in range(h_lo, h_hi):
+                        for w in range(w_lo, w_hi):
+                            v = x[n, c, h, w]
+                            if v > best or v != v:
+                                best, best_k = v, (h - h0) * KW + w - w0
+                    out[n, c, oh, ow], arg[n, c, oh, ow] = best, best_k
+
+
+def max_pool2d_backward_numba(dout, arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW):
+    """Fast twin of `max_pool2d_backward_numpy`."""
+    dx = np.empty(tuple(x_shape), dtype=dout.dtype)
+    _on_parts(_max_pool2d_backward, dout.size, dout, arg, dx, KH, KW, SH, SW, PH, PW)
+    return dx
+
+
+@njit(cache=True, nogil=True)
+def _max_pool2d_backward(dout, arg, dx, KH, KW, SH, SW, PH, PW):
+    if PH == 0 and PW == 0 and KH == 2 and KW == 2 and SH == 2 and SW == 2:
+        _max_pool2d_scatter(dout, arg, dx, 2, 2, 2, 2, 0, 0)       # constants, as in forward
+    elif PH == 0 and PW == 0 and KH == 3 and KW == 3 and SH == 2 and SW == 2:
+        _max_pool2d_scatter(dout, arg, dx, 3, 3, 2, 2, 0, 0)
+    else:
+        _max_pool2d_scatter(dout, arg, dx, KH, KW, SH, SW, PH, PW)
+
+
+@njit(cache=True, nogil=True)
+def _max_pool2d_scatter(dout, arg, dx, KH, KW, SH, SW, PH, PW):
     N, C, OH, OW = dout.shape
-    for nc in range(N * C):
-        n = nc // C
-        c = nc - n * C
-        dx[n, c, :] = 0                            # zeroed here: in parallel, and in cache
-        for oh in range(OH):
-            for ow in range(OW):
-                dx[n, c, arg[n, c, oh, ow]] += dout[n, c, oh, ow]
+    H, W = dx.shape[2], dx.shape[3]
+    df = dx.reshape(-1)                  # flat, unsigned indices: no wraparound branch (im2col)
+    u = np.uint64
+    for n in range(N):
+        for c in range(C):
+            plane = (n * C + c) * H * W
+            df[plane:plane + H * W] = 0                # zeroed here: in parallel, and in cache
+            for oh in range(OH):
+                for ow in range(OW):
+                    kh, kw = divmod(u(arg[n, c, oh, ow]), u(KW))      # the winner's window place
+                    corner = plane + (oh * SH - PH) * W + ow * SW - PW  # may lie in the padding
+                    df[u(corner) + kh * u(W) + kw] += dout[n, c, oh, ow]
 
 
 @njit(cache=True, nogil=True)

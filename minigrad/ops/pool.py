@@ -30,19 +30,21 @@ class MaxPool2d(Function):
     piecewise_linear = True
 
     def forward(self, x, geometry):
-        self.x_shape = x.shape
+        self.x_shape, self.geometry = x.shape, geometry
         y, self.argmax = kernels.max_pool2d_forward(np.ascontiguousarray(x), *geometry)
-        return y
+        return y                                # argmax: each winner's place in its window
 
     def backward(self, grad):
-        return kernels.max_pool2d_backward(np.ascontiguousarray(grad), self.argmax, self.x_shape)
+        return kernels.max_pool2d_backward(np.ascontiguousarray(grad), self.argmax, self.x_shape,
+                                           *self.geometry)
 
     def differentiable_backward(self, grad, y, x):
         """d2y/dx2 = 0 (away from ties): dL/dy added at the winners, an IndexAdd per (n, c)
         plane (the winner's index in its plane is h * W + w)."""
         N, C, H, W = self.x_shape
         planes = np.arange(N * C)[:, None]
-        winners = (planes, self.argmax.reshape(N * C, -1))
+        flat = kernels.max_pool2d_winners(self.argmax, self.x_shape, *self.geometry)
+        winners = (planes, flat.reshape(N * C, -1))
         grad_x = IndexAdd.apply(reshape(grad, (N * C, -1)), shape=(N * C, H * W), index=winners)
         return reshape(grad_x, self.x_shape)
 

@@ -44,7 +44,7 @@ def arguments():
     dout = rng.standard_normal((2, 3, 3, 3))
     arg = kernels.max_pool2d_forward(x, *pool)[1]
     return {"im2col": (x, *conv), "col2im": (cols, x.shape, *conv),
-            "max_pool2d_forward": (x, *pool), "max_pool2d_backward": (dout, arg, x.shape),
+            "max_pool2d_forward": (x, *pool), "max_pool2d_backward": (dout, arg, x.shape, *pool),
             "avg_pool2d_forward": (x, *pool, False),
             "avg_pool2d_backward": (dout, x.shape, *pool, True),
             "erf": (x.astype(np.float32),),
