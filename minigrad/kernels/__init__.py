@@ -153,8 +153,15 @@ def max_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW):
     return _twin(_pool, "max_pool2d_forward")(x, KH, KW, OH, OW, SH, SW, PH, PW)
 
 
-def max_pool2d_backward(dout, arg, x_shape):
-    return _twin(_pool, "max_pool2d_backward")(dout, arg, tuple(x_shape))
+def max_pool2d_backward(dout, arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW):
+    return _twin(_pool, "max_pool2d_backward")(dout, arg, tuple(x_shape), KH, KW, OH, OW, SH, SW,
+                                               PH, PW)
+
+
+def max_pool2d_winners(arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW):
+    """Max pooling's winners as flat indices h*W + w in their planes (one NumPy function: no
+    hot loop)."""
+    return _pool.max_pool2d_winners(arg, tuple(x_shape), KH, KW, OH, OW, SH, SW, PH, PW)
 
 
 def avg_pool2d_forward(x, KH, KW, OH, OW, SH, SW, PH, PW, count_include_pad):
