@@ -1,5 +1,5 @@
 """Training throughput and memory: images/s and peak RSS of full training steps (forward, loss,
-backward, SGD step), minigrad against PyTorch CPU, and the DeZero/Chainer peers on LeNet-5.
+backward, SGD step), minigrad against PyTorch CPU, and the peers DeZero, Chainer and tinygrad.
 
     python benchmarks/bench_train.py                 # LeNet-5 b64, b256, AlexNet-lite b64
     python benchmarks/bench_train.py --train         # + a whole `minigrad train` and its twin
@@ -18,7 +18,9 @@ The engines' processes are those of `minigrad bench` (minigrad/apps/bench.py): m
 get the same architecture with the same weights and the same random batch; the torch process
 (minigrad/apps/torch_twin.py) imports only NumPy and torch and rebuilds the net from the minigrad
 model's layer list and state dict. The peers (benchmarks/peers.py) build the
-same LeNet-5 with their own initial weights, under `--peers-python` (default: this Python).
+same networks with their own initial weights: DeZero and Chainer LeNet-5 under `--peers-python`
+(default: this Python), tinygrad LeNet-5 and AlexNet-lite under this Python, its first two
+steps (kernel compilation, JIT capture) reported apart from the timed ones.
 """
 import argparse
 import cProfile
@@ -40,7 +42,8 @@ from minigrad.models import get_model
 
 HERE = Path(__file__).resolve().parent
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-PEERS = ("dezero", "chainer")
+PEERS = {"dezero": ("lenet5",), "chainer": ("lenet5",), "tinygrad": ("lenet5", "alexnet_lite")}
+NUMPY1_PEERS = ("dezero", "chainer")           # they need NumPy 1: run under --peers-python
 
 
 def child_env(machine_env):
@@ -71,17 +74,19 @@ def run_case(spec, steps, repeats, engines, env, peers_python):
             for engine in engines:
                 if isinstance(results[engine], str):
                     continue
-                command = [peers_python, str(HERE / "peers.py"), engine, str(spec[1]),
-                           str(steps)] if engine in PEERS else \
+                command = [peers_python if engine in NUMPY1_PEERS else sys.executable,
+                           str(HERE / "peers.py"), engine, str(spec[1]), str(steps), spec[0]] \
+                    if engine in PEERS else \
                     engine_command(engine, [["step", case_file, steps]])
                 reply = json.loads(run_measured(command, env)[0][-1])
                 if "error" in reply:
-                    results[engine] = f"does not run on NumPy {reply['numpy']}: {reply['error']}"
+                    results[engine] = f"does not run ({reply['about']}): {reply['error']}"
                     continue
                 results[engine].append((reply.get("rate") or reply["results"][0],
                                         reply["peak_mb"]))
-                if engine in PEERS:
-                    notes[engine] = f"NumPy {reply['numpy']}"
+                if engine in PEERS:              # what it ran on; its first two steps, s
+                    notes.setdefault(engine, [reply["about"]]).append(
+                        "{:.1f}+{:.1f}".format(*reply["first_steps_s"]))
     return results, notes
 
 
@@ -111,7 +116,8 @@ def report_case(spec, results, notes):
         best, median, peak = summary(runs)
         vs = f", {best / theirs[0]:.2f}x / {median / theirs[1]:.2f}x torch" if theirs else ""
         print(f"   {engine}: best {best:,.0f} img/s, median {median:,.0f}{vs}, "
-              f"peak {peak:.0f} MB{', ' + notes[engine] if engine in notes else ''}", flush=True)
+              f"peak {peak:.0f} MB; {notes[engine][0]}; first two steps "
+              f"{', '.join(notes[engine][1:])} s", flush=True)
 
 
 def train_data_file(path):
@@ -208,7 +214,8 @@ def main():
             continue
         engines = ["minigrad"] + (["minigrad-malloc-defaults"] if args.malloc_defaults else []) \
             + (["torch"] if have_torch else []) \
-            + (list(PEERS) if spec[0] == "lenet5" and not args.no_peers else [])
+            + ([] if args.no_peers else [peer for peer, models in PEERS.items()
+                                         if spec[0] in models])
         report_case(spec, *run_case(spec, steps, args.repeats, engines, env, args.peers_python))
     if args.train:
         bench_train_command(max(1, args.repeats // 2), env)
