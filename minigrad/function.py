@@ -168,8 +168,10 @@ def _as_tensors(inputs):
     Without this, `x * 2.0` on a float32 `x` would turn into float64 (a 0-d float64 array is not a
     "weak" scalar for NumPy type promotion).
     """
-    dtype = next((x.dtype for x in inputs
-                  if isinstance(x, Tensor) and np.issubdtype(x.dtype, np.floating)), None)
+    if all(x is None or isinstance(x, Tensor) for x in inputs):
+        return inputs                   # the common case, every op of a network: nothing to wrap
+    dtype = next((x.dtype for x in inputs if isinstance(x, Tensor) and x.dtype.kind == "f"),
+                 None)
     wrapped = []
     for x in inputs:
         if x is None or isinstance(x, Tensor):
