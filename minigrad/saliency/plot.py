@@ -9,6 +9,8 @@ backend works.
     plot_attention_maps a vision transformer's attention, every block and head, for one image
     plot_rollout        attention rollout over the image
     plot_bcos_grid      images, their B-cos RGB+alpha explanations, and other methods' maps
+    plot_bcos_against_gradcam  a B-cos network's explanation of the true class beside a
+                        plain network's Grad-CAM, titled with the truth and predictions
     plot_image_rows     rows of small images: a layer's maximising inputs (features.py)
     plot_top_patches    each channel's top-activating receptive-field patches (features.py)
 """
@@ -16,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from minigrad.saliency import explain
-from minigrad.saliency.core import as_batch, untouched
+from minigrad.saliency.core import as_batch, predict, untouched
 from minigrad.saliency.transformer import attention_maps, class_row, patch_grid
 
 
@@ -31,6 +33,11 @@ def _displayable(image):
 def _show_image(ax, image, title=None):
     picture = _displayable(image)
     ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+    _bare(ax, title)
+
+
+def _bare(ax, title=None):
+    """No ticks; the title, if any, in small print."""
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -160,27 +167,57 @@ def plot_rollout(model, image, discard_ratio=0.0):
                         cell=2.4)
 
 
-def plot_bcos_grid(images, rgba, maps_by_method=None, titles=None, cell=1.6):
+def plot_bcos_grid(images, rgba, maps_by_method=None, titles=None, cell=1.6,
+                   rgba_title="B-cos W(x)", map_titles=None):
     """images (N, C, H, W); rgba (N, H, W, 4), the B-cos rendering (Explanation.info['rgba'])
-    -> Figure of N rows: the image, the explanation over black (as in the paper: what the
-    alpha hides is dark), then each of `maps_by_method` {name: (N, H, W)} over the image
-    ('jet', each map divided by its largest value)."""
-    maps_by_method = maps_by_method or {}
+    -> Figure of N rows: the image, the rendering drawn as it is over black (as in the paper:
+    what the alpha hides is dark), then each of `maps_by_method` {name: (N, H, W)} over the
+    image ('jet', each map divided by its largest value). Titles: titles[i] over image i,
+    rgba_title over the first rendering, and over each map map_titles[name][i] if given, else
+    the method's name over the first row."""
+    maps_by_method, map_titles = maps_by_method or {}, map_titles or {}
     n, columns = len(images), 2 + len(maps_by_method)
     fig = Figure(figsize=(cell * columns, cell * n + 0.3))
     axes = np.asarray(fig.subplots(n, columns, squeeze=False))
     for i in range(n):
         _show_image(axes[i, 0], images[i], titles[i] if titles else "image")
-        rgb, alpha = rgba[i, ..., :3], rgba[i, ..., 3:]
-        _show_image(axes[i, 1], (rgb * alpha).transpose(2, 0, 1), "B-cos W(x)" if i == 0
-                    else None)
+        axes[i, 1].set_facecolor("black")
+        axes[i, 1].imshow(rgba[i])
+        _bare(axes[i, 1], rgba_title if i == 0 else None)
         for j, (name, maps) in enumerate(maps_by_method.items()):
             saliency = np.asarray(maps[i], dtype=np.float64)
-            _show_image(axes[i, j + 2], images[i], name if i == 0 else None)
+            title = map_titles[name][i] if name in map_titles else (name if i == 0 else None)
+            _show_image(axes[i, j + 2], images[i], title)
             axes[i, j + 2].imshow(saliency / (np.abs(saliency).max() or 1.0), cmap="jet",
                                   alpha=0.5, vmin=0.0, vmax=1.0)
     fig.tight_layout()
     return fig
+
+
+def plot_bcos_against_gradcam(images, labels, class_names, bcos_model, plain_model,
+                              bcos_input=None, plain_input=None, plain_name="plain model",
+                              cell=1.8):
+    """A B-cos network and a plain one on the same images (N, C, H, W), both explaining the
+    TRUE class labels (N,) -> plot_bcos_grid's Figure: each image, titled
+    "truth: heart / predicted: triangle" (the B-cos network's prediction), the B-cos network's
+    own explanation W(x) in the paper's RGB+alpha rendering, and the plain network's Grad-CAM
+    over the image, titled with what the plain network predicted.
+
+    bcos_input, plain_input: what turns the images into each network's input (e.g. its
+    recipe's transforms of uint8 images); None: the images as they are."""
+    bcos_x = images if bcos_input is None else bcos_input(images)
+    plain_x = images if plain_input is None else plain_input(images)
+    _, bcos = explain(bcos_model, bcos_x, labels, "bcos", return_explanation=True)
+    gradcam = explain(plain_model, plain_x, labels, "gradcam")
+    bcos_predicted = predict(bcos_model, bcos_x).argmax(axis=1)
+    plain_predicted = predict(plain_model, plain_x).argmax(axis=1)
+    name = f"Grad-CAM ({plain_name})"
+    titles = [f"truth: {class_names[t]}\npredicted: {class_names[p]}"
+              for t, p in zip(labels, bcos_predicted)]
+    map_titles = [f"{name}\npredicted: {class_names[p]}" if i == 0 else
+                  f"predicted: {class_names[p]}" for i, p in enumerate(plain_predicted)]
+    return plot_bcos_grid(images, bcos.info["rgba"], {name: gradcam}, titles, cell,
+                          "B-cos W(x), the truth", {name: map_titles})
 
 
 def _show_in_range(ax, image, value_range):
