@@ -30,6 +30,11 @@ is None. The readable twin, `*_numpy`, comes first: it is the specification. The
     The unfolded matrix has channels*KH*KW rows, so unfolding dY (OC channels) instead of
     producing dcols (C channels) and folding it back moves less memory when OC < C, and col2im's
     scattered adds become im2col's plain copies.
+  * dx by that same correlation, tap by tap in a compiled loop (no GEMM), when the layer keeps
+    the image size (stride 1, 'same' padding) with few output channels and a 3x3 or 5x5 kernel
+    (LeNet's conv1): W^T @ dY is then a GEMM with a short inner dimension (OC) that mostly moves
+    `dcols` to memory and back, where the loop keeps each dx element in a register while it
+    adds its KH*KW taps.
 
 Why each of these, with the figures: benchmarks/README.md. The two twins agree to rounding (the
 fast one sums dW and db over the parts in another order).
@@ -37,6 +42,7 @@ fast one sums dW and db over the parts in another order).
 import numpy as np
 
 from minigrad.kernels import parallel, scratch
+from minigrad.kernels._numba import njit
 from minigrad.kernels.im2col import Geometry, col2im_numba, col2im_numpy, im2col_numba, \
     im2col_numpy
 
@@ -114,13 +120,17 @@ def conv2d_backward_numba(grad, cols, weight, x_shape, geometry, groups, needs_i
     need_x, need_w, need_b = needs_input_grad
     w = weight_matrix(weight)                                       # (OC, Cg*KH*KW)
     by_correlation = need_x and dx_by_correlation(weight.shape, geometry, groups)
+    by_taps = need_x and not by_correlation and dx_by_taps(weight.shape, x_shape, geometry, groups)
     dx = np.empty(x_shape, dtype=grad.dtype) if need_x else None
+    grad = np.ascontiguousarray(grad)
 
     def backward_part(part, cols):
         dy = nchw_to_columns(grad[part])                            # (OC, n*OH*OW)
         dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else None
         db = None
-        if by_correlation:
+        if by_taps:
+            _dx_taps(grad[part], weight, dx[part], geometry.PH, geometry.PW)
+        elif by_correlation:
             dx_correlation(grad[part], weight, x_shape, geometry, out=dx[part])
         elif need_x:
             dx_col2im(w, dy, geometry, groups, dx[part])
@@ -162,6 +172,65 @@ def dx_by_correlation(weight_shape, geometry, groups):
     g = geometry
     return (OC < Cg and groups == 1 and (g.SH, g.SW, g.DH, g.DW) == (1, 1, 1, 1)
             and g.PH <= g.KH - 1 and g.PW <= g.KW - 1)
+
+
+def dx_by_taps(weight_shape, x_shape, geometry, groups):
+    """dx tap by tap (`_dx_taps`) when the output keeps the input's size (stride 1, 'same'
+    padding), OC <= 16 and the kernel is 3x3 or 5x5 (compiled with its size as constants); a
+    layer that narrows the channels takes `dx_correlation` first.
+    Measured at LeNet's convs, one thread: conv1 (1 -> 6, 28x28) 1.2 -> 0.44 ms; conv2 (6 -> 16,
+    14 -> 10, no padding: the loop would add a zero tap for every one it needs) 0.73 -> 1.41 ms,
+    so not there; AlexNet-lite's conv1 (3 -> 64) a tie (benchmarks/README.md, #29)."""
+    OC, _, KH, KW = weight_shape
+    g = geometry
+    return (groups == 1 and OC <= 16 and (KH, KW) in ((3, 3), (5, 5))
+            and (g.SH, g.SW, g.DH, g.DW) == (1, 1, 1, 1) and (g.OH, g.OW) == tuple(x_shape[2:]))
+
+
+@njit(cache=True, nogil=True)
+def _dx_taps(grad, weight, dx, PH, PW):
+    # the kernel's size as constants, so that LLVM unrolls the taps (with the size as variables
+    # the loop ran ~25x slower); dx_by_taps lets only 5x5 and 3x3 kernels come here
+    if weight.shape[2] == 5:
+        _dx_taps_sized(grad, weight, dx, PH, PW, 5, 5)
+    else:
+        _dx_taps_sized(grad, weight, dx, PH, PW, 3, 3)
+
+
+@njit(cache=True, nogil=True)
+def _dx_taps_sized(grad, weight, dx, PH, PW, KH, KW):
+    """dx = corr(pad(dY), rot180(W)^T) (dx_correlation's formula) into dx (n, C, H, W), one
+    sample at a time. dY's planes sit in a zero frame, Wf = W + KW - 1 wide, so that tap (i, j)
+    of every dx element is the frame read i*Wf + j further on: one long, vectorisable loop over
+    the dx elements in the frame's layout (its last KW - 1 columns are computed and dropped)."""
+    N, OC, OH, OW = grad.shape
+    C, H, W = dx.shape[1], dx.shape[2], dx.shape[3]
+    QH, QW = KH - 1 - PH, KW - 1 - PW           # dY's padding
+    Wf = W + KW - 1
+    plane = (H + KH) * Wf                       # one spare row: the dropped columns' taps read on
+    L = H * Wf
+    frame = np.zeros(OC * plane, dtype=grad.dtype)       # only dY's own places are written
+    total = np.empty(L, dtype=grad.dtype)
+    u = np.uint64                               # unsigned indices: no wraparound branch
+    for n in range(N):
+        for oc in range(OC):
+            for oh in range(OH):
+                for ow in range(OW):
+                    frame[oc * plane + (oh + QH) * Wf + ow + QW] = grad[n, oc, oh, ow]
+        for c in range(C):
+            total[:] = 0
+            for oc in range(OC):
+                flipped = weight[oc, c, ::-1, ::-1]
+                start = u(oc * plane)
+                for e in range(u(L)):
+                    t = total[e]
+                    for i in range(KH):
+                        for j in range(KW):
+                            t += flipped[i, j] * frame[start + e + u(i * Wf + j)]
+                    total[e] = t
+            for h in range(H):
+                for w in range(W):
+                    dx[n, c, h, w] = total[h * Wf + w]
 
 
 def dx_correlation(grad, weight, x_shape, geometry, out):

@@ -72,7 +72,7 @@ def test_parts_of_the_batch_on_two_threads_give_the_whole_batch_result(two_threa
 
 
 def count_calls(monkeypatch, name):
-    """Count the calls kernels/conv.py makes to `name` (a kernel of im2col.py)."""
+    """Count the calls kernels/conv.py makes to `name` (a kernel of im2col.py, or its own)."""
     calls, real = [], getattr(K, name)
     monkeypatch.setattr(K, name, lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
     return calls
@@ -119,6 +119,51 @@ def test_narrowing_layer_unfolds_dy_instead_of_folding_dcols(case):
     assert (len(unfolds), len(folds)) == (2, 0)
     for a, c in zip(twin_result("numpy", x, w, b, geometry, 1, np.cos), fast):
         np.testing.assert_allclose(c, a, rtol=1e-12, atol=1e-12)
+
+
+def test_layers_that_keep_the_image_size_with_few_output_channels_take_the_taps_path():
+    for (OC, C, K_), (H, W), geometry, groups, expected in [
+            ((6, 1, 5), (28, 28), (28, 28, 1, 1, 2, 2, 1, 1), 1, True),     # LeNet conv1
+            ((16, 6, 5), (14, 14), (10, 10, 1, 1, 0, 0, 1, 1), 1, False),   # LeNet conv2: valid
+            ((16, 3, 3), (8, 9), (8, 9, 1, 1, 0, 2, 1, 1), 1, True),        # asymmetric 'same'
+            ((32, 3, 3), (8, 8), (8, 8, 1, 1, 1, 1, 1, 1), 1, False),       # OC > 16
+            ((8, 3, 7), (8, 8), (8, 8, 1, 1, 3, 3, 1, 1), 1, False),        # 7x7
+            ((8, 3, 3), (8, 8), (4, 4, 2, 2, 1, 1, 1, 1), 1, False),        # stride 2
+            ((8, 2, 3), (8, 8), (8, 8, 1, 1, 1, 1, 1, 1), 2, False)]:       # groups
+        geometry = kernels.Geometry(K_, K_, *geometry)
+        assert K.dx_by_taps((OC, C, K_, K_), (2, C * groups, H, W), geometry, groups) == expected
+
+
+@st.composite
+def taps_cases(draw):
+    """x, w, b and a 'same' geometry (stride 1, padding top+bottom = KH-1, maybe uneven) with
+    a 3x3 or 5x5 kernel and OC <= 16 output channels, at least as many as C."""
+    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    OC = draw(st.integers(C, 16))
+    KH = KW = draw(st.sampled_from([3, 5]))
+    H, W = draw(st.integers(1, 11)), draw(st.integers(1, 11))
+    PT, PL = draw(st.integers(0, KH - 1)), draw(st.integers(0, KW - 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x, w, b = (rng.standard_normal(s) for s in ((N, C, H, W), (OC, C, KH, KW), (OC,)))
+    return x, w, b, conv_geometry(x.shape, (KH, KW), (1, 1), (PT, KH - 1 - PT, PL, KW - 1 - PL),
+                                  (1, 1))
+
+
+@needs_numba
+@given(taps_cases(), st.sampled_from([np.float64, np.float32]),
+       st.sampled_from([(True, True, True), (True, False, False)]))
+def test_dx_by_taps_equals_the_readable_twin(case, dtype, needs):
+    x, w, b, geometry = (a.astype(dtype) if isinstance(a, np.ndarray) else a for a in case)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        taps = count_calls(monkeypatch, "_dx_taps")
+        fast = twin_result("numba", x, w, b, geometry, 1, np.cos, needs)
+    assert len(taps) >= 1                               # (once per part of the batch)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    for readable, result in zip(twin_result("numpy", x, w, b, geometry, 1, np.cos, needs), fast):
+        assert (readable is None) == (result is None)
+        if readable is not None:
+            assert result.dtype == dtype
+            np.testing.assert_allclose(result, readable, rtol=tolerance, atol=tolerance)
 
 
 @needs_numba
