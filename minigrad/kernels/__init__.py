@@ -184,7 +184,7 @@ def uncached_kernels():
     if not HAVE_NUMBA or _backend != "numba":
         return []
     missing = []
-    for module in (_im2col, _pool, _special, _bcos):     # (conv.py, gemm.py: nothing)
+    for module in (_im2col, _pool, _special, _bcos, _conv):     # (gemm.py: nothing)
         for name, kernel in vars(module).items():
             if isinstance(kernel, numba.core.dispatcher.Dispatcher):
                 index = os.path.join(glob.escape(kernel.stats.cache_path),
