@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from minigrad import nn
-from minigrad.models import AlexNetLite, LeNet5, get_model
+from minigrad.models import AlexNetLite, LeNet5, bcos_lenet, get_model
+from minigrad.nn.bcos import BcosConv2d, BcosLinear
 from minigrad.tensor import Tensor, no_grad
 from tests.helpers import torch_or_skip
 
@@ -30,6 +31,25 @@ def test_lenet5_variants_use_the_chosen_layers(activation, layer, pooling, pool_
     kinds = [type(module) for module in model.features]
     assert kinds.count(layer) == 2 and kinds.count(pool_layer) == 2
     assert forward(model, (1, 1, 28, 28))[1].shape == (1, 10)
+
+
+@pytest.mark.parametrize("build", [LeNet5, bcos_lenet])
+def test_lenet_for_64x64_colour_images_strides_its_first_conv_only(build):
+    """image_size=64 (shapes v3): conv1 strides 2 to a 32x32 map, so the last pooled map is
+    6x6 and the first fully connected layer takes 16 * 6 * 6 = 576 inputs; plain and B-cos
+    keep the same shape."""
+    model = build(in_channels=3, image_size=64).eval()
+    strides = [m.stride for m in model.modules() if isinstance(m, (nn.Conv2d, BcosConv2d))]
+    assert strides == [(2, 2), (1, 1)]
+    first_linear = next(m for m in model.modules() if isinstance(m, (nn.Linear, BcosLinear)))
+    assert first_linear.in_features == 576
+    assert forward(model, (2, 3, 64, 64))[1].shape == (2, 10)
+
+
+@pytest.mark.parametrize("build", [LeNet5, bcos_lenet])
+def test_lenet_refuses_an_image_size_it_has_no_stride_for(build):
+    with pytest.raises(ValueError, match=r"image_size must be one of \[28, 64\], got 32"):
+        build(image_size=32)
 
 
 def test_lenet5_rejects_unknown_variants():

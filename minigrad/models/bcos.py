@@ -9,6 +9,7 @@ y = W(x) x with W(x) the dynamic linear map (saliency.dynamic_linear_map).
     bcos-lenet         x (N, 1, 28, 28) -> [x, 1-x] (N, 2, 28, 28)
                        bcos conv 5x5 -> 6, pad 2, maxpool 2 -> bcos conv 5x5 -> 16, maxpool 2
                        -> flatten 400 -> bcos fc 120 -> bcos fc 84 -> bcos fc 10, / temperature
+                       (x (N, 3, 64, 64): conv1 strides 2, as in LeNet-5: flatten 576)
     bcos-alexnet-lite  x (N, 3, 32, 32) -> (N, 6, 32, 32), AlexNet-lite's five convolutions
                        and three pools, fc 1152 -> 512 -> 256 -> 10, / temperature
                        (x (N, 3, 64, 64): the first convolution strides 2, as AlexNet-lite's)
@@ -26,6 +27,7 @@ magnitudes layer by layer whatever the depth. The network stays y = W(x) x.
 """
 from minigrad import nn
 from minigrad.models.alexnet_lite import CONV_LAYERS, first_stride
+from minigrad.models.lenet import lenet_geometry
 from minigrad.nn.bcos import (AddInverse, BatchNormUncentered1d, BatchNormUncentered2d,
                               BcosConv2d, BcosLinear)
 
@@ -82,12 +84,16 @@ def bcos_classifier(widths, b, design="v1", scale_fact=100.0):
     return nn.Sequential(*(layers if design == "v1" else layers[:-1]))
 
 
-def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=10.0, design="v1"):
-    """B-cos LeNet-5 for (N, in_channels, 28, 28) images in [0, 1] -> (N, num_classes)."""
-    features = nn.Sequential(*bcos_conv(2 * in_channels, 6, 5, b, design, padding=2),
+def bcos_lenet(num_classes=10, in_channels=1, b=2.0, temperature=10.0, design="v1",
+               image_size=28):
+    """B-cos LeNet-5 for (N, in_channels, image_size, image_size) images in [0, 1] ->
+    (N, num_classes); image_size 28 or 64."""
+    stride, side = lenet_geometry(image_size)
+    features = nn.Sequential(*bcos_conv(2 * in_channels, 6, 5, b, design, stride=stride,
+                                        padding=2),
                              nn.MaxPool2d(2), *bcos_conv(6, 16, 5, b, design), nn.MaxPool2d(2))
-    return BcosNet(features, bcos_classifier((16 * 5 * 5, 120, 84, num_classes), b, design),
-                   temperature)
+    return BcosNet(features, bcos_classifier((16 * side * side, 120, 84, num_classes), b,
+                                             design), temperature)
 
 
 def bcos_alexnet_lite(num_classes=10, in_channels=3, b=2.0, temperature=10.0, scale_fact=600.0,
