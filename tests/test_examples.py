@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from minigrad.apps.recipes import save_trained
+from minigrad.models import LeNet5
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -344,7 +347,20 @@ def test_feature_visualisation_climbs_and_crops_the_fields(in_tmp, monkeypatch, 
     assert len(re.findall(r"gradient reaches \d+ pixels, 0 outside", out)) == 4
     assert re.search(r"conv1: the exact maximum .* the climb reaches \d+%\.\.\d+% of it", out)
     assert out.count("claim not checked") == 2
-    assert is_png(in_tmp / "fv.png") and is_png(in_tmp / "fv_patches.png")
+    assert is_png(in_tmp / "fv.png") and is_png(in_tmp / "fv_patches_conv2.png")
+
+
+def test_feature_visualisation_looks_into_a_saved_model(in_tmp, monkeypatch, capsys):
+    """--model-path: a model of `minigrad train` (here an untrained LeNet-5 of the MNIST
+    recipe), its own layers found, on its data set's test images."""
+    save_trained(LeNet5(), {"model": "lenet5", "dataset": "mnist"}, in_tmp / "model.npz")
+    out = run_example("feature_visualisation.py", monkeypatch, capsys, "--tiny", "--model-path",
+                      in_tmp / "model.npz", "--channels", 3, "--patch-layers", "conv1", "conv2",
+                      "--out", in_tmp / "fv")
+    assert len(re.findall(r"gradient reaches \d+ pixels, 0 outside", out)) == 4
+    assert re.search(r"^conv2: the maximiser reaches \[\S+ +\S+ +\S+\]$", out, re.MULTILINE)
+    assert all(is_png(in_tmp / f"fv{end}.png") for end in ("", "_patches_conv1",
+                                                          "_patches_conv2"))
 
 
 def test_polysemantic_units_tabulates_both_networks(in_tmp, monkeypatch, capsys):
