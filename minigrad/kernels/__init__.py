@@ -111,18 +111,19 @@ def conv2d_backward(grad, saved, weight, x_shape, geometry, groups, needs_input_
                                                     groups, needs_input_grad)
 
 
-def bcos_conv2d_forward(x, weight, geometry, units, b, eps):
+def bcos_conv2d_forward(x, weight, geometry, units, b, eps, encoded):
     """-> (out, saved), `saved` naming its twin as conv2d_forward's does."""
-    out, saved = _twin(_bcos, "bcos_conv2d_forward")(x, weight, geometry, units, b, eps)
+    out, saved = _twin(_bcos, "bcos_conv2d_forward")(x, weight, geometry, units, b, eps,
+                                                     encoded)
     return out, (_backend, saved)
 
 
 def bcos_conv2d_backward(grad, saved, weight, x_shape, geometry, units, b, detach,
-                         needs_input_grad):
+                         needs_input_grad, encoded):
     backend, saved = saved
     return _twin(_bcos, "bcos_conv2d_backward", backend)(grad, saved, weight, tuple(x_shape),
                                                          geometry, units, b, detach,
-                                                         needs_input_grad)
+                                                         needs_input_grad, encoded)
 
 
 def bcos_linear_forward(x, weight, units, b, eps):

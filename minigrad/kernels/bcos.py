@@ -1,9 +1,9 @@
 """B-cos convolution and linear layer forward and backward on arrays, the convolution from one
 im2col (the math: ops/bcos.py, `BcosConv`, `BcosDense`; the layout: kernels/im2col.py).
 
-    bcos_conv2d_forward_*(x, weight, geometry, units, b, eps)   -> (out, saved)
+    bcos_conv2d_forward_*(x, weight, geometry, units, b, eps, encoded)   -> (out, saved)
     bcos_conv2d_backward_*(grad, saved, weight, x_shape, geometry, units, b, detach,
-                           needs_input_grad)                     -> (dx, dW)
+                           needs_input_grad, encoded)                     -> (dx, dW)
     bcos_linear_forward_*(x, weight, units, b, eps)             -> (out, saved)
     bcos_linear_backward_*(grad, saved, weight, units, b, detach, needs_input_grad) -> (dx, dW)
 
@@ -24,6 +24,10 @@ and backward, with dl = g B s (detach: g s) and dn = sum_k g (1-B) out / n (deta
     dx    = col2im(dcols)
 
 The linear layer is the same column math with one column per sample: cols = x^T (D, N).
+`encoded`: the convolution of u = [x, 1 - x] (the B-cos input encoding, 2C channels) given x;
+the readable twin builds u, the fast one never does (`_encoded_filters`): W @ u_cols is
+(W_1 - W_2) @ x_cols plus a map over positions, the same for every image, and u's squared
+norm at a pixel is sum_c x**2 + (1 - x)**2: half the columns and half the GEMM.
 
 `saved` is what backward needs: cols, n, s = |l/n|^(B-1), out and the winning units. The
 readable twin, `*_numpy`, is these lines (`bcos_columns_numpy` and its backward, shared by
@@ -48,8 +52,11 @@ from minigrad.kernels.im2col import col2im_numba, col2im_numpy, im2col_numpy
 # ------------------------------------------------------------------------------------------------
 # the readable twin
 # ------------------------------------------------------------------------------------------------
-def bcos_conv2d_forward_numpy(x, weight, geometry, units, b, eps):
-    """out = |l/n|^(B-1) l with l the MaxOut of W @ cols and n the column norms of cols."""
+def bcos_conv2d_forward_numpy(x, weight, geometry, units, b, eps, encoded):
+    """out = |l/n|^(B-1) l with l the MaxOut of W @ cols and n the column norms of cols.
+    encoded: of u = [x, 1 - x] (weight with 2C input channels), spelt out."""
+    if encoded:
+        x = np.concatenate([x, 1 - x], axis=1)                      # u, (N, 2C, H, W)
     cols = im2col_numpy(x, *geometry)                               # (D, P)
     out, kept = bcos_columns_numpy(weight_matrix(weight), cols, units, b, eps)
     y = out.reshape(out.shape[0], x.shape[0], geometry.OH, geometry.OW).transpose(1, 0, 2, 3)
@@ -57,14 +64,20 @@ def bcos_conv2d_forward_numpy(x, weight, geometry, units, b, eps):
 
 
 def bcos_conv2d_backward_numpy(grad, saved, weight, x_shape, geometry, units, b, detach,
-                               needs_input_grad):
-    """dW = dz @ cols^T,  dx = col2im(W^T @ dz + cols * dn / n)."""
+                               needs_input_grad, encoded):
+    """dW = dz @ cols^T,  dx = col2im(W^T @ dz + cols * dn / n)  (encoded: that is du, and
+    dx = du_1 - du_2, u = [x, 1 - x])."""
     cols, kept = saved
     g = grad.transpose(1, 0, 2, 3).reshape(grad.shape[1], -1)      # (K, P)
     dcols, dw = bcos_columns_backward_numpy(g, kept, cols, weight_matrix(weight), units, b,
                                             detach, needs_input_grad)
-    dx = None if dcols is None else col2im_numpy(dcols, x_shape, *geometry)
-    return dx, None if dw is None else dw.reshape(weight.shape)
+    dw = None if dw is None else dw.reshape(weight.shape)
+    if dcols is None:
+        return None, dw
+    C = x_shape[1]
+    du = col2im_numpy(dcols, (x_shape[0], 2 * C if encoded else C) + tuple(x_shape[2:]),
+                      *geometry)
+    return (du[:, :C] - du[:, C:] if encoded else du), dw
 
 
 def bcos_linear_forward_numpy(x, weight, units, b, eps):
@@ -114,18 +127,25 @@ def bcos_columns_backward_numpy(g, kept, cols, w, units, b, detach, needs_input_
 # ------------------------------------------------------------------------------------------------
 # the fast twin: conv2d's parts and buffers; the norms from a one-channel im2col
 # ------------------------------------------------------------------------------------------------
-def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps):
+def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps, encoded):
     """Fast twin of `bcos_conv2d_forward_numpy`. A patch's squared norm is the window sum of
     the per-pixel squared norms q = sum_c x**2: the column sums of im2col(q), a matrix C times
-    smaller than cols. `saved` is kept per part of the batch."""
-    x, w = np.ascontiguousarray(x), weight_matrix(weight)
+    smaller than cols. `saved` is kept per part of the batch. encoded: u = [x, 1 - x] is never
+    built (`_encoded_filters`): the GEMM is on x's C channels, not u's 2C, and
+    q = sum_c x**2 + (1 - x)**2."""
+    x = np.ascontiguousarray(x)
+    w, position_map, _ = _encoded_filters(weight, geometry, x.shape[2:]) if encoded else \
+        (weight_matrix(weight), None, None)
     K = w.shape[0] // units
     y = np.empty((x.shape[0], K, geometry.OH, geometry.OW), dtype=x.dtype)
 
     def forward_part(part):
         cols = unfold(x[part], geometry)                            # (D, p)
         z = grouped_matmul(w, cols, 1)                              # (K*M, p)
-        q_cols = unfold(_squared_norms(x[part]), geometry)          # (KH*KW, p)
+        if encoded:                                                 # + W_2 @ ones_cols
+            per_image = z.reshape(w.shape[0], -1, position_map.shape[1])
+            per_image += position_map[:, None]
+        q_cols = unfold(_squared_norms(x[part], encoded), geometry)  # (KH*KW, p)
         kept = _scaled_columns(q_cols, z, units, b, eps)
         scratch.give(z)
         scratch.give(q_cols)
@@ -140,12 +160,15 @@ def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps):
 
 
 def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b, detach,
-                               needs_input_grad):
+                               needs_input_grad, encoded):
     """Fast twin of `bcos_conv2d_backward_numpy`: dW is the sum of the parts'. The norms'
     share of dx, col2im(cols * dn / n), is x * col2im of dn / n repeated for each of the KH*KW
-    window positions (one channel), as d ||patch|| / d x = x / ||patch|| at every pixel."""
+    window positions (one channel), as d ||patch|| / d x = x / ||patch|| at every pixel.
+    encoded: dx = du_1 - du_2 = col2im((W_1 - W_2)^T @ dz) + (x - (1 - x)) * spread, and
+    dW = [dz @ cols^T, dz @ ones_cols^T - dz @ cols^T] (u_2 = 1 - x inside the image)."""
     x, cols, kept = saved
-    w = weight_matrix(weight)
+    w, _, ones = _encoded_filters(weight, geometry, x_shape[2:]) if encoded else \
+        (weight_matrix(weight), None, None)
     dx = np.empty(x_shape, dtype=grad.dtype) if needs_input_grad[0] else None
 
     def backward_part(part, cols, kept):
@@ -153,22 +176,31 @@ def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b,
         dz = scratch.take((w.shape[0], g.shape[1]), g.dtype)        # (K*M, p)
         dn_over_n = _column_grads(g, kept, units, b, detach, dz)
         scratch.give(g)
-        dw_t = weight_grad_transposed(dz, cols, w.shape, 1) if needs_input_grad[1] else None
+        dw_t = dz_sum = None
+        if needs_input_grad[1]:
+            dw_t = weight_grad_transposed(dz, cols, w.shape, 1)
+            if encoded:                                             # sum over the images
+                dz_sum = dz.reshape(w.shape[0], -1, ones.shape[1]).sum(axis=1)
         if needs_input_grad[0]:
             dx_col2im(w, dz, geometry, 1, dx[part])
             if not detach:
                 rows = np.broadcast_to(dn_over_n, (geometry.KH * geometry.KW, len(dn_over_n)))
                 spread = col2im_numba(np.ascontiguousarray(rows),
                                       (dx[part].shape[0], 1) + x_shape[2:], *geometry)
-                _add_times(dx[part], x[part], spread)               # dx += x * spread
+                _add_times(dx[part], x[part], spread, encoded)      # dx += x * spread
         scratch.give(dz)
-        return dw_t
+        return dw_t, dz_sum
 
     with parallel.blas_held():
-        dw_ts = parallel.map(backward_part, cols.parts, cols, kept)
-    dw = np.ascontiguousarray(sum(dw_ts[1:], dw_ts[0]).T).reshape(weight.shape) \
-        if needs_input_grad[1] else None
-    return dx, dw
+        dw_ts, dz_sums = zip(*parallel.map(backward_part, cols.parts, cols, kept))
+    if not needs_input_grad[1]:
+        return dx, None
+    dw = sum(dw_ts[1:], dw_ts[0]).T                                 # (K*M, C*KH*KW)
+    if encoded:
+        dw = dw.reshape(w.shape[0], x_shape[1], -1)
+        ones_part = (sum(dz_sums[1:], dz_sums[0]) @ ones.T)[:, None]   # (K*M, 1, KH*KW)
+        dw = np.concatenate([dw, ones_part - dw], axis=1)
+    return dx, np.ascontiguousarray(dw).reshape(weight.shape)
 
 
 def bcos_linear_forward_numba(x, weight, units, b, eps):
@@ -211,16 +243,31 @@ def _column_grads(g, kept, units, b, detach, dz):
     return dn_over_n
 
 
+def _encoded_filters(weight, geometry, image_shape):
+    """For u = [x, 1 - x] and weight [W_1, W_2]: W @ u_cols = (W_1 - W_2) @ x_cols +
+    W_2 @ ones_cols, ones_cols being im2col of an image of ones, zero-padded as u is: the same
+    for every image and every channel, so W_2 @ ones_cols = (W_2 summed over the channels) @
+    ones_cols of one channel. -> (W_1 - W_2 (K*M, C*KH*KW), that map (K*M, OH*OW), ones_cols
+    of one channel (KH*KW, OH*OW))."""
+    C = weight.shape[1] // 2
+    ones = im2col_numpy(np.ones((1, 1) + tuple(image_shape), weight.dtype), *geometry)
+    w2 = weight[:, C:]
+    position_map = w2.sum(axis=1).reshape(w2.shape[0], -1) @ ones
+    return weight_matrix(weight[:, :C] - w2), position_map, ones
+
+
 @njit(cache=True, nogil=True)
-def _squared_norms(x):
-    """q[n, 0] = sum_c x[n, c]**2: (N, C, H, W) -> (N, 1, H, W)."""
+def _squared_norms(x, encoded):
+    """q[n, 0] = sum_c x[n, c]**2 (encoded: + (1 - x[n, c])**2, u = [x, 1 - x]'s):
+    (N, C, H, W) -> (N, 1, H, W)."""
     N, C, H, W = x.shape
     q = np.zeros((N, 1, H, W), x.dtype)
     for i in range(N):
         for c in range(C):
             for h in range(H):
                 for j in range(W):
-                    q[i, 0, h, j] += x[i, c, h, j] * x[i, c, h, j]
+                    v = x[i, c, h, j]
+                    q[i, 0, h, j] += v * v + (1 - v) * (1 - v) if encoded else v * v
     return q
 
 
@@ -271,11 +318,13 @@ def _bcos_grad_columns(g, n, s, out, winner, M, b, detach, dz, dn_over_n):
 
 
 @njit(cache=True, nogil=True)
-def _add_times(dx, x, spread):
-    """dx += x * spread, spread (N, 1, H, W) broadcast over the channels."""
+def _add_times(dx, x, spread, encoded):
+    """dx += x * spread (encoded: (x - (1 - x)) * spread), spread (N, 1, H, W) broadcast over
+    the channels."""
     N, C, H, W = x.shape
     for i in range(N):
         for c in range(C):
             for h in range(H):
                 for j in range(W):
-                    dx[i, c, h, j] += x[i, c, h, j] * spread[i, 0, h, j]
+                    v = 2 * x[i, c, h, j] - 1 if encoded else x[i, c, h, j]
+                    dx[i, c, h, j] += v * spread[i, 0, h, j]

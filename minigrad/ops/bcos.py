@@ -51,6 +51,7 @@ from minigrad.ops.conv import checked_geometry, conv2d
 from minigrad.ops.elementwise import abs, sqrt
 from minigrad.ops.linalg import linear
 from minigrad.ops.reduce import amax
+from minigrad.ops.shape import concatenate
 from minigrad.tensor import Tensor, grad as gradients
 
 
@@ -198,50 +199,74 @@ class BcosConv(Function):
     with dl = dout B s, dn = sum_k dout (1-B) out / n (detach: dl = dout s, dn = 0), s = |l/n|^(B-1):
         dL/dW = dz @ cols^T,  dL/dx = col2im(W^T @ dz + cols * dn / n),
     dz being dl at each output's winning unit and 0 at the others (at a tie: the first unit,
-    as torch.max and the authors' layer; bcos_conv2d_simple's amax shares it out)."""
+    as torch.max and the authors' layer; bcos_conv2d_simple's amax shares it out).
+    add_inverse: the same of u = [x, 1 - x], weight (K*M, 2C, KH, KW), and dL/dx = du_1 - du_2
+    (the kernels never build u)."""
 
-    def forward(self, x, weight, geometry, padding, units, b, eps, detach):
+    def forward(self, x, weight, geometry, padding, units, b, eps, detach, add_inverse):
         self.x_shape, self.weight, self.geometry, self.padding = x.shape, weight, geometry, padding
         self.units, self.b, self.eps, self.detach = units, b, eps, detach
-        out, self.saved = kernels.bcos_conv2d_forward(x, weight, geometry, units, b, eps)
+        self.add_inverse = add_inverse
+        out, self.saved = kernels.bcos_conv2d_forward(x, weight, geometry, units, b, eps,
+                                                      add_inverse)
         return out                                                   # (N, K, OH, OW)
 
     def backward(self, grad):
         return kernels.bcos_conv2d_backward(grad, self.saved, self.weight, self.x_shape,
                                             self.geometry, self.units, self.b, self.detach,
-                                            self.needs_input_grad)
+                                            self.needs_input_grad, self.add_inverse)
 
     def differentiable_backward(self, grad, out, x, weight):
         """The second-order rule of the same unit built from primitives (bcos_conv2d_simple's
         graph), differentiated with create_graph."""
         g = self.geometry
         again = _bcos_conv_from_primitives(x, weight, self.b, self.units, (g.SH, g.SW),
-                                           self.padding, (g.DH, g.DW), self.eps, self.detach)
+                                           self.padding, (g.DH, g.DW), self.eps, self.detach,
+                                           self.add_inverse)
         return _recorded_gradients(self, again, grad, (x, weight))
 
 
 def bcos_conv2d(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,
-                detach=False):
+                detach=False, add_inverse=False):
     """B-cos convolution. x: (N, C, H, W), weight (out_channels * units, C, KH, KW)
     -> (N, out_channels, OH, OW): at each position, MaxOut over `units` B-cos units of the
-    k x k patch (one op, BcosConv: the patch norms come from the im2col columns)."""
+    k x k patch (one op, BcosConv: the patch norms come from the im2col columns).
+    add_inverse: the convolution of [x, 1 - x] (AddInverse's encoding; weight with 2C input
+    channels), without building it."""
     b, x = _checked(x, weight, b, units, "bcos_conv2d")
-    geometry = checked_geometry(as_array(x), as_array(weight), stride, padding, dilation, 1,
-                                "bcos_conv2d")
+    xa, wa = as_array(x), as_array(weight)
+    if add_inverse:                         # the geometry and checks of x's half of the filters
+        wa = _half_of_encoded(xa, wa, "bcos_conv2d")
+    geometry = checked_geometry(xa, wa, stride, padding, dilation, 1, "bcos_conv2d")
     return BcosConv.apply(x, unit_norm(weight), geometry=geometry, padding=padding,
-                          units=int(units), b=b, eps=float(eps), detach=bool(detach))
+                          units=int(units), b=b, eps=float(eps), detach=bool(detach),
+                          add_inverse=bool(add_inverse))
+
+
+def _half_of_encoded(xa, wa, where):
+    """wa's filters on x (the first half of the channels), or a clear error unless wa has
+    2C input channels for x's C, as the convolution of [x, 1 - x] needs."""
+    if xa.ndim == wa.ndim == 4 and wa.shape[1] != 2 * xa.shape[1]:
+        raise ValueError(f"{where}: with add_inverse the weight needs 2 * C = "
+                         f"{2 * xa.shape[1]} input channels (for x and 1 - x), got a weight "
+                         f"{wa.shape} for an input {xa.shape}")
+    return wa[:, :xa.shape[1]] if wa.ndim == 4 else wa
 
 
 def bcos_conv2d_simple(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=1, eps=1e-6,
-                       detach=False):
+                       detach=False, add_inverse=False):
     """Readable reference for `bcos_conv2d`, built from primitives that autograd differentiates:
-    the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps)."""
+    the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps); add_inverse: of
+    x = [x, 1 - x]."""
     b, x = _checked(x, weight, b, units, "bcos_conv2d_simple")
     return _bcos_conv_from_primitives(x, unit_norm(weight), b, units, stride, padding, dilation,
-                                      eps, detach)
+                                      eps, detach, add_inverse)
 
 
-def _bcos_conv_from_primitives(x, w_hat, b, units, stride, padding, dilation, eps, detach):
+def _bcos_conv_from_primitives(x, w_hat, b, units, stride, padding, dilation, eps, detach,
+                               add_inverse):
+    if add_inverse:
+        x = concatenate([x, 1.0 - x], axis=1)
     ones = np.ones((1,) + tuple(w_hat.shape[1:]), dtype=x.dtype)
     patch_norm = sqrt(conv2d(x * x, ones, None, stride, padding, dilation) + eps)  # (N,1,OH,OW)
     response = conv2d(x, w_hat, None, stride, padding, dilation)

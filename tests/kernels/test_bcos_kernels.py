@@ -20,11 +20,13 @@ def upstream(out):
     return np.cos(np.arange(out.size)).reshape(out.shape).astype(out.dtype)
 
 
-def twin_result(twin, x, w, geometry, units, b, detach, needs=(True, True)):
+def twin_result(twin, x, w, geometry, units, b, detach, needs=(True, True), encoded=False):
     """(out, dx, dW) of one convolution twin, its backward after its own forward."""
-    out, saved = getattr(K, f"bcos_conv2d_forward_{twin}")(x, w, geometry, units, b, 1e-6)
+    out, saved = getattr(K, f"bcos_conv2d_forward_{twin}")(x, w, geometry, units, b, 1e-6,
+                                                           encoded)
     grads = getattr(K, f"bcos_conv2d_backward_{twin}")(upstream(out), saved, w, x.shape,
-                                                       geometry, units, b, detach, needs)
+                                                       geometry, units, b, detach, needs,
+                                                       encoded)
     return (out, *grads)
 
 
@@ -36,8 +38,8 @@ def linear_twin_result(twin, x, w, units, b, detach, needs=(True, True)):
     return (out, *grads)
 
 
-def assert_twins_agree(x, w, geometry, units, b, detach, needs=(True, True)):
-    assert_equal_results(*(twin_result(twin, x, w, geometry, units, b, detach, needs)
+def assert_twins_agree(x, w, geometry, units, b, detach, needs=(True, True), encoded=False):
+    assert_equal_results(*(twin_result(twin, x, w, geometry, units, b, detach, needs, encoded)
                            for twin in ("numpy", "numba")), x.dtype)
 
 
@@ -59,33 +61,40 @@ cases = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(4, 8), st.in
 @settings(deadline=None, max_examples=60)
 @given(case=cases, dtype=st.sampled_from([np.float64, np.float32]),
        b=st.sampled_from([1.0, 1.5, 2.0, 2.5]), detach=st.booleans(),
-       needs=st.sampled_from([(True, True), (True, False), (False, True)]))
-def test_the_fast_twin_equals_the_readable_twin(case, dtype, b, detach, needs):
+       needs=st.sampled_from([(True, True), (True, False), (False, True)]),
+       encoded=st.booleans())
+def test_the_fast_twin_equals_the_readable_twin(case, dtype, b, detach, needs, encoded):
+    """encoded: the readable twin builds [x, 1 - x], the fast one works on x alone."""
     n, c, size, k_out, kernel, padding, stride, dilation, units = case
     rng = np.random.default_rng(sum(case))
     x = rng.standard_normal((n, c, size, size)).astype(dtype)
-    w = rng.standard_normal((k_out * units, c, kernel, kernel)).astype(dtype)
+    w = rng.standard_normal((k_out * units, 2 * c if encoded else c, kernel, kernel)
+                            ).astype(dtype)
     assume(dilation * (kernel - 1) + 1 <= size + 2 * padding)      # else no window fits
     geometry = conv_geometry(x.shape, (kernel, kernel), (stride, stride),
                              (padding,) * 4, (dilation, dilation))
-    assert_twins_agree(x, w, geometry, units, b, detach, needs)
+    assert_twins_agree(x, w, geometry, units, b, detach, needs, encoded)
 
 
 @needs_numba
-@pytest.mark.parametrize("units, b, detach", [(1, 2.0, False), (2, 2.0, False), (2, 1.5, True)])
+@pytest.mark.parametrize("units, b, detach, encoded", [(1, 2.0, False, False),
+                                                       (2, 2.0, False, False),
+                                                       (2, 1.5, True, False),
+                                                       (1, 2.0, False, True)])
 def test_parts_of_the_batch_on_two_threads_give_the_whole_batch_result(two_threads, units, b,
-                                                                       detach):
+                                                                       detach, encoded):
     rng = np.random.default_rng(5)
-    x, w = rng.standard_normal((5, 3, 7, 7)), rng.standard_normal((4 * units, 3, 3, 3))
+    x = rng.standard_normal((5, 3, 7, 7))
+    w = rng.standard_normal((4 * units, 6 if encoded else 3, 3, 3))
     geometry = conv_geometry(x.shape, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
     parallel.set_num_threads(1)
-    whole = twin_result("numba", x, w, geometry, units, b, detach)
+    whole = twin_result("numba", x, w, geometry, units, b, detach, encoded=encoded)
     parallel.set_num_threads(2)
-    split = twin_result("numba", x, w, geometry, units, b, detach)
+    split = twin_result("numba", x, w, geometry, units, b, detach, encoded=encoded)
     assert two_threads[-1] == 2                    # the backward really ran in two parts
     for a, c in zip(whole, split):
         np.testing.assert_allclose(c, a, rtol=1e-12, atol=1e-12)
-    assert_twins_agree(x, w, geometry, units, b, detach)
+    assert_twins_agree(x, w, geometry, units, b, detach, encoded=encoded)
 
 
 @needs_numba

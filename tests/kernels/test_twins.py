@@ -50,11 +50,11 @@ def arguments():
             "erf": (x.astype(np.float32),),
             "conv2d_forward": (x, w, w[:, 0, 0, 0], geometry, 1, False),
             "conv2d_backward": (dy, None, w, x.shape, geometry, 1, (True, False, True)),
-            "bcos_conv2d_forward": (x, w, geometry, 2, 2.0, 1e-6),
+            "bcos_conv2d_forward": (x, w, geometry, 2, 2.0, 1e-6, False),
             "bcos_conv2d_backward": lambda twin: (
                 dy[:, :2], getattr(kernels.bcos, f"bcos_conv2d_forward_{twin}")(
-                    x, w, geometry, 2, 2.0, 1e-6)[1], w, x.shape, geometry, 2, 2.0, False,
-                (True, True)),
+                    x, w, geometry, 2, 2.0, 1e-6, False)[1], w, x.shape, geometry, 2, 2.0,
+                False, (True, True), False),
             "bcos_linear_forward": (x[0, 0], w.reshape(4, -1)[:, :6], 2, 2.0, 1e-6),
             "bcos_linear_backward": lambda twin: (      # x (5, 6), w (2 * 2, 6), dy (5, 2)
                 x[1, 0, :, :2], getattr(kernels.bcos, f"bcos_linear_forward_{twin}")(

@@ -8,6 +8,7 @@ import minigrad as mg
 from minigrad.gradcheck import gradgradcheck
 from minigrad.ops.bcos import (bcos_conv2d, bcos_conv2d_simple, bcos_linear, bcos_linear_simple,
                                bcos_scale)
+from minigrad.ops.shape import concatenate
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
 
@@ -94,17 +95,26 @@ def torch_bcos_conv2d(torch, x, w, b, units, stride, padding, eps=1e-6):
 @pytest.mark.parametrize("b, units, stride, padding", [(2.0, 2, 1, 1), (1.5, 1, 2, 0),
                                                        (3.0, 2, 1, 2), (1.0, 2, 1, 1)])
 def test_bcos_conv2d_forward_and_backward_equal_torch(b, units, stride, padding):
-    torch = torch_or_skip()
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4 * units, 3, 3, 3))
+    assert_equals_torch(lambda torch, tx, tw: torch_bcos_conv2d(torch, tx, tw, b, units, stride,
+                                                                padding),
+                        lambda mx, mw: bcos_conv2d(mx, mw, b, units, stride=stride,
+                                                   padding=padding), x, w, rng)
+
+
+def assert_equals_torch(torch_layer, layer, x, w, rng, rtol=1e-10):
+    """layer(x, w) and torch_layer(torch, x, w): the outputs, and both gradients of the sum of
+    the outputs times random weights, in float64."""
+    torch = torch_or_skip()
     tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
-    expected = torch_bcos_conv2d(torch, tx, tw, b, units, stride, padding)
+    expected = torch_layer(torch, tx, tw)
     weights = rng.normal(size=tuple(expected.shape))
     (expected * torch.tensor(weights)).sum().backward()
     mx, mw = leaf(x), leaf(w)
-    got = bcos_conv2d(mx, mw, b, units, stride=stride, padding=padding)
+    got = layer(mx, mw)
     (got * mg.tensor(weights)).sum().backward()
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=rtol, atol=1e-12)
     np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)
 
@@ -114,23 +124,18 @@ def test_bcos_conv2d_forward_and_backward_equal_torch(b, units, stride, padding)
 def test_bcos_linear_forward_and_backward_equal_torch(b, units, detach):
     """The paper's layer in torch; detach: the scale |l| / n held fixed, as the v2 authors'
     BcosLinear in explanation mode."""
-    torch = torch_or_skip()
+    def torch_bcos_linear(torch, tx, tw):
+        w_hat = tw / tw.norm(dim=1, keepdim=True)
+        l = (tx @ w_hat.T).unflatten(1, (-1, units)).max(dim=2).values
+        norm = ((tx ** 2).sum(dim=1, keepdim=True) + 1e-6).sqrt()
+        scale = (l / norm).abs() ** (b - 1)
+        return l * (scale.detach() if detach else scale)
+
     rng = np.random.default_rng(1)
     x, w = rng.normal(size=(3, 5)), rng.normal(size=(4 * units, 5))
-    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
-    w_hat = tw / tw.norm(dim=1, keepdim=True)
-    l = (tx @ w_hat.T).unflatten(1, (-1, units)).max(dim=2).values
-    norm = ((tx ** 2).sum(dim=1, keepdim=True) + 1e-6).sqrt()
-    scale = (l / norm).abs() ** (b - 1)
-    expected = l * (scale.detach() if detach else scale)
-    weights = rng.normal(size=tuple(expected.shape))
-    (expected * torch.tensor(weights)).sum().backward()
-    mx, mw = leaf(x), leaf(w)
-    got = bcos_linear(mx, mw, b, units, detach=detach)
-    (got * mg.tensor(weights)).sum().backward()
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_equals_torch(torch_bcos_linear,
+                        lambda mx, mw: bcos_linear(mx, mw, b, units, detach=detach), x, w, rng,
+                        rtol=1e-12)
 
 
 linear_fused_cases = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3),
@@ -281,16 +286,76 @@ def torch_bcos_conv2d_v2(torch, x, w, padding, detach, eps=1e-6):
 
 @pytest.mark.parametrize("detach", [False, True])
 def test_bcos_conv2d_equals_the_v2_papers_formulas_in_torch(detach):
-    torch = torch_or_skip()
     rng = np.random.default_rng(7)
     x, w = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(5, 3, 3, 3))
-    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
-    expected = torch_bcos_conv2d_v2(torch, tx, tw, 1, detach)
-    weights = rng.normal(size=tuple(expected.shape))
-    (expected * torch.tensor(weights)).sum().backward()
-    mx, mw = leaf(x), leaf(w)
-    got = bcos_conv2d(mx, mw, 2.0, 1, padding=1, detach=detach)
-    (got * mg.tensor(weights)).sum().backward()
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(mx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_equals_torch(lambda torch, tx, tw: torch_bcos_conv2d_v2(torch, tx, tw, 1, detach),
+                        lambda mx, mw: bcos_conv2d(mx, mw, 2.0, 1, padding=1, detach=detach),
+                        x, w, rng)
+
+
+def on_the_encoding(x, w, b, units, **options):
+    """The first layer of a B-cos network as the network builds it: [x, 1 - x], then the
+    convolution."""
+    return bcos_conv2d(concatenate([x, 1.0 - x], axis=1), w, b, units, **options)
+
+
+def add_inverse_conv(x, w, b, units, **options):
+    return bcos_conv2d(x, w, b, units, add_inverse=True, **options)
+
+
+def add_inverse_simple(x, w, b, units, **options):
+    return bcos_conv2d_simple(x, w, b, units, add_inverse=True, **options)
+
+
+@settings(deadline=None, max_examples=40)
+@given(data=st.data(), case=fused_cases, b=bees, detach=st.booleans())
+def test_the_convolution_of_the_encoding_equals_it_on_x_and_1_minus_x(data, case, b, detach):
+    """add_inverse (the kernels never build [x, 1 - x]) against the convolution of the
+    concatenation and against the primitives: forward and both gradients, dL/dx through the
+    encoding, in and out of explanation mode."""
+    n, channels, size, outputs, kernel, padding, stride, dilation, units = case
+    assume(dilation * (kernel - 1) + 1 <= size + 2 * padding)
+    x = data.draw(arrays((n, channels, size, size), min_value=0.0, max_value=1.0))
+    w = data.draw(arrays((outputs * units, 2 * channels, kernel, kernel), away_from=0.0,
+                         margin=0.1))
+    w = w + 0.01 * np.arange(w.size).reshape(w.shape)        # no two units alike
+    options = dict(stride=stride, padding=padding, dilation=dilation, detach=detach)
+    u = np.concatenate([x, 1 - x], axis=1)
+    responses = mg.functional.conv2d(u, w, stride=stride, padding=padding,
+                                     dilation=dilation).data
+    pairs = responses.reshape(n, outputs, units, -1) / np.sqrt((w ** 2).sum(axis=(1, 2, 3))
+                                                               ).reshape(outputs, units, 1)
+    assume(units == 1 or np.abs(np.diff(np.sort(pairs, axis=2), axis=2)).min() > 1e-9)
+    assert_ops_agree((add_inverse_conv, on_the_encoding), x, w, b, units, 1e-12, **options)
+    assert_ops_agree((add_inverse_conv, add_inverse_simple), x, w, b, units, 1e-10, **options)
+
+
+@settings(deadline=None, max_examples=25)
+@given(data=st.data(), b=bees, padding=st.integers(0, 2), stride=st.integers(1, 2))
+def test_the_convolution_of_the_encoding_has_the_gradients_of_central_differences(
+        data, b, padding, stride):
+    x = data.draw(arrays((2, 2, 5, 5), min_value=0.0, max_value=1.0))
+    w = data.draw(arrays((3, 4, 3, 3), away_from=0.0, margin=0.1))
+    l = mg.functional.conv2d(np.concatenate([x, 1 - x], axis=1), w, stride=stride,
+                             padding=padding).data
+    assume(np.abs(l).min() > 1e-2)          # a margin from the kink at l = 0 (for B < 2)
+    assert_gradients_match(lambda x_, w_: add_inverse_conv(x_, w_, b, 1, stride=stride,
+                                                           padding=padding), x, w)
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_the_convolution_of_the_encoding_equals_the_v2_papers_layer_in_torch(detach):
+    """The authors' v2 layer on torch.cat([x, 1 - x]), their AddInverse."""
+    rng = np.random.default_rng(9)
+    x, w = rng.random((2, 3, 6, 6)), rng.normal(size=(5, 6, 3, 3))
+    assert_equals_torch(lambda torch, tx, tw: torch_bcos_conv2d_v2(
+                            torch, torch.cat([tx, 1 - tx], dim=1), tw, 1, detach),
+                        lambda mx, mw: add_inverse_conv(mx, mw, 2.0, 1, padding=1, detach=detach),
+                        x, w, rng)
+
+
+def test_the_convolution_of_the_encoding_wants_twice_the_input_channels():
+    with pytest.raises(ValueError, match=r"bcos_conv2d: with add_inverse the weight needs "
+                                         r"2 \* C = 4 input channels \(for x and 1 - x\), got "
+                                         r"a weight \(2, 3, 3, 3\) for an input \(1, 2, 5, 5\)"):
+        add_inverse_conv(np.ones((1, 2, 5, 5)), np.ones((2, 3, 3, 3)), 2.0, 1)
