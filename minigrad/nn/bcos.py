@@ -2,7 +2,8 @@
 
     AddInverse      x -> [x, 1 - x] on the channel axis (2 channels for grey, 6 for RGB), so
                     that a dark pixel is a large input too: a B-cos unit, which has no bias,
-                    can only respond to what has a norm
+                    can only respond to what has a norm (a BcosConv2d right after it convolves
+                    x with add_inverse, never building the 2C channels, but in explanation mode)
     BcosLinear      MaxOut of `max_out` B-cos units |cos(x, w)|^(B-1) w^T x per output,
                     divided by a fixed scale sqrt(D) / scale_fact (D = in_features)
     BcosConv2d      the same for every k x k patch of an image (D = in_channels * KH * KW)
@@ -37,13 +38,19 @@ from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.bcos import bcos_conv2d, bcos_linear, check_b
 from minigrad.ops.elementwise import sqrt
 from minigrad.ops.shape import concatenate
+from minigrad.tensor import Tensor
 
 
 class AddInverse(Module):
-    """x (N, C, ...) -> [x, 1 - x] (N, 2C, ...): the B-cos input encoding, for x in [0, 1]."""
+    """x (N, C, ...) -> [x, 1 - x] (N, 2C, ...): the B-cos input encoding, for x in [0, 1].
+    The output remembers the x it encodes (`encoding_of`), so that a BcosConv2d right after
+    it can convolve x itself (bcos_conv2d's add_inverse: the same numbers for half the work)."""
 
     def forward(self, x):
-        return concatenate([x, 1.0 - x], axis=1)
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        encoded = concatenate([x, 1.0 - x], axis=1)
+        encoded.encoding_of = x
+        return encoded
 
 
 class Detachable(Module):
@@ -110,10 +117,15 @@ class BcosConv2d(_Bcos):
                          scale_fact)
 
     def forward(self, x):
+        """Of AddInverse's [x, 1 - x] outside explanation mode: x convolved with add_inverse,
+        the same output and dL/dx, but nothing flows to [x, 1 - x] itself (explanation mode
+        convolves it: its gradient is the dynamic linear map)."""
         _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
-        return _unscaled(bcos_conv2d(x, self.weight, self.b, self.max_out, self.stride,
-                                     self.padding, self.dilation, self.eps, self.explanation),
-                         self.scale)
+        source = getattr(x, "encoding_of", None)
+        fused = source is not None and not self.explanation
+        return _unscaled(bcos_conv2d(source if fused else x, self.weight, self.b, self.max_out,
+                                     self.stride, self.padding, self.dilation, self.eps,
+                                     self.explanation, add_inverse=fused), self.scale)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -9,6 +9,7 @@ from minigrad.models import bcos_alexnet_lite, bcos_lenet
 from minigrad.models.bcos import BcosNet
 from minigrad.nn.bcos import (AddInverse, BatchNormUncentered1d, BatchNormUncentered2d,
                               BcosConv2d, BcosLinear, bcos_explanation_mode)
+from minigrad.ops.shape import concatenate
 from minigrad.saliency.dynamic import dynamic_linear_map
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import torch_or_skip
@@ -18,6 +19,43 @@ def test_add_inverse_stacks_x_and_one_minus_x():
     x = np.array([[[[0.0, 0.25]]], [[[1.0, 0.5]]]])                   # (2, 1, 1, 2)
     out = AddInverse()(mg.tensor(x)).data
     np.testing.assert_array_equal(out, np.concatenate([x, 1 - x], axis=1))
+
+
+@pytest.mark.parametrize("design, training", [("v1", True), ("v2", True), ("v2", False)])
+def test_the_first_convolution_works_on_x_not_on_its_encoding_with_the_same_numbers(
+        design, training, monkeypatch):
+    """After AddInverse, BcosConv2d convolves x with add_inverse (its kernels never build
+    [x, 1 - x]): the logits, dL/dx and every parameter's gradient equal, to 1e-12 in float64,
+    those of the network on the concatenation written out."""
+    import minigrad.nn.bcos as layers
+    fused_op, calls = layers.bcos_conv2d, []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["add_inverse"])
+        return fused_op(*args, **kwargs)
+    monkeypatch.setattr(layers, "bcos_conv2d", spy)
+    nn.manual_seed(0)
+    model = bcos_lenet(design=design).double().train(training)
+
+    def written_out(x):          # a plain concatenation: no note of x for the first layer
+        encoded = concatenate([x, 1.0 - x], axis=1)
+        return model.classifier(model.flatten(model.features(encoded))) / model.temperature
+
+    x = np.random.default_rng(0).random((3, 1, 28, 28))
+    fused, reference = (outputs_and_gradients(forward, model, x)
+                        for forward in (model, written_out))
+    assert calls == [True, False, False, False]    # each run's two convolutions, in order
+    for a, b in zip(fused, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def outputs_and_gradients(forward, model, x):
+    """[y, dL/dx, dL/dp for every parameter p] for L = sum(y * cos(position))."""
+    model.zero_grad()
+    inputs = mg.tensor(x, requires_grad=True)
+    out = forward(inputs)
+    (out * mg.tensor(np.cos(np.arange(out.data.size)).reshape(out.shape))).sum().backward()
+    return [out.data, inputs.grad.data] + [p.grad.data for p in model.parameters()]
 
 
 def test_layers_divide_by_the_papers_fixed_scale():
@@ -37,7 +75,9 @@ def test_explanation_mode_keeps_the_forward_and_is_restored():
     before = model(x).data
     with pytest.raises(RuntimeError), bcos_explanation_mode(model) as layers:
         assert len(layers) == 5 and all(layer.explanation for layer in layers)
-        np.testing.assert_array_equal(model(x).data, before)
+        # the same to rounding: in explanation mode the first layer convolves [x, 1 - x], out
+        # of it x with add_inverse (the same math in another order)
+        np.testing.assert_allclose(model(x).data, before, rtol=1e-12, atol=1e-15)
         raise RuntimeError
     assert not any(getattr(m, "explanation", False) for m in model.modules())
 
