@@ -4,6 +4,7 @@ it -- model(x), cross_entropy, zero_grad, backward, SGD step -- with no minigrad
 
     python benchmarks/bench_plain_loop.py                  # LeNet-5 b64, b256, AlexNet-lite b64
     python benchmarks/bench_plain_loop.py --repeats 3 --only lenet5
+    python benchmarks/bench_plain_loop.py --count --only lenet5      # ops a step, where it goes
 
 Target (issue #29): the same speed as `minigrad train`'s step (benchmarks/bench_train.py).
 The protocol is bench_train.py's: every repeat of every engine in a fresh process of its own,
@@ -46,6 +47,47 @@ def plain_loop_rate(case_file, steps):
     return rate_of(step, len(case["x"]), steps)
 
 
+def count_and_profile(case_file, steps=30):
+    """The ops recorded in one step of the plain loop (Function.apply calls by op), then
+    cProfile over `steps` steps with the time inside each function grouped by where it is."""
+    import collections
+    import cProfile
+    import pstats
+    from minigrad.function import Function
+    plain_loop_rate(case_file, 1)                   # compiles, warms up, and builds the loop
+    calls, apply = collections.Counter(), Function.apply.__func__
+
+    def counted(cls, *inputs, **params):
+        calls[cls.__name__] += 1
+        return apply(cls, *inputs, **params)
+    Function.apply = classmethod(counted)
+    plain_loop_rate(case_file, 1)                   # two warm-up steps and one timed: 3 steps
+    Function.apply = classmethod(apply)
+    print(f"Function.apply calls a step: {sum(calls.values()) // 3}, "
+          f"{ {name: n // 3 for name, n in calls.items()} }")
+    profiler = cProfile.Profile()
+    profiler.runcall(plain_loop_rate, case_file, steps)
+    places = collections.Counter()
+    for (path, _, name), (_, _, inside, _, _) in pstats.Stats(profiler).stats.items():
+        places[_place(path, name)] += inside
+    for place, seconds in places.most_common():
+        print(f"  {place:<52}{1e3 * seconds / (steps + 2):7.2f} ms a step (under cProfile)")
+
+
+def _place(path, name):
+    if path == "~":                                 # C functions: NumPy, locks, builtins
+        waiting = "acquire" in name or "put" in name or "wait" in name
+        return "waiting on the other thread (locks, queues)" if waiting else "C: NumPy, builtins"
+    for part, place in (("minigrad/kernels/", "kernels/ (Numba loops and their Python)"),
+                        ("minigrad/ops/", "ops/ (the math, NumPy calls inside)"),
+                        ("minigrad/function.py", "engine (function.py, tensor.py)"),
+                        ("minigrad/tensor.py", "engine (function.py, tensor.py)"),
+                        ("minigrad/nn/", "nn/ (modules)"), ("minigrad/optim/", "optim/")):
+        if part in path:
+            return place
+    return "other Python (NumPy's wrappers, threading, the loop)"
+
+
 def engine_command(engine, case_file, steps):
     if engine == "torch":
         return [sys.executable, str(TORCH_TWIN), "jobs", json.dumps([["step", case_file, steps]])]
@@ -56,6 +98,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", choices=sorted({name for name, *_ in CASES}), action="append")
+    parser.add_argument("--count", action="store_true",
+                        help="count the ops of one minigrad step and profile it, in this process")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -64,6 +108,14 @@ def main():
         print(json.dumps({"results": [rate], "peak_mb": peak_rss_mb()}))
         return
     from bench_train import child_env, run_measured, summary
+    if args.count:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, batch_size, image_shape, steps in CASES:
+                if not args.only or name in args.only:
+                    print(f"\n{name}, batch {batch_size}")
+                    write_case(f"{tmp}/case.npz", name, batch_size, image_shape)
+                    count_and_profile(f"{tmp}/case.npz")
+        return
     env = child_env(machine_env=False)
     print(f"load average {os.getloadavg()[0]:.2f}; repeats {args.repeats}; plain loops")
     print(f"{'model':<13}{'batch':>5}{'minigrad img/s':>19}{'torch img/s':>19}"
