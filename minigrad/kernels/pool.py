@@ -200,22 +200,25 @@ def _max_pool2d_clipped(x, out, arg, KH, KW, SH, SW, PH, PW):
     """Any windows: each one clipped to the input (-inf padding never wins)."""
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                h0 = oh * SH - PH
-                h_lo, h_hi = max(h0, 0), min(h0 + KH, H)
-                for ow in range(OW):
-                    w0 = ow * SW - PW
-                    w_lo, w_hi = max(w0, 0), min(w0 + KW, W)
-                    best = x[n, c, h_lo, w_lo]             # the window's first real element
-                    best_k = (h_lo - h0) * KW + w_lo - w0
-                    for h in range(h_lo, h_hi):
-                        for w in range(w_lo, w_hi):
-                            v = x[n, c, h, w]
-                            if v > best or v != v:
-                                best, best_k = v, (h - h0) * KW + w - w0
-                    out[n, c, oh, ow], arg[n, c, oh, ow] = best, best_k
+    xf, of, af = x.reshape(-1), out.reshape(-1), arg.reshape(-1)   # flat views, as in im2col:
+    u = np.uint64                                  # unsigned indices skip the wraparound branch
+    for nc in range(N * C):                        # (~30% faster here than x[n, c, h, w])
+        plane = u(nc * H * W)                      # xf[plane + h*W + w] is x[n, c, h, w]
+        for oh in range(OH):
+            h0 = oh * SH - PH
+            h_lo, h_hi = max(h0, 0), min(h0 + KH, H)
+            for ow in range(OW):
+                w0 = ow * SW - PW
+                w_lo, w_hi = max(w0, 0), min(w0 + KW, W)
+                best = xf[plane + u(h_lo * W + w_lo)]   # the window's first real element
+                best_k = (h_lo - h0) * KW + w_lo - w0
+                for h in range(h_lo, h_hi):
+                    for w in range(w_lo, w_hi):
+                        v = xf[plane + u(h * W + w)]
+                        if v > best or v != v:
+                            best, best_k = v, (h - h0) * KW + w - w0
+                o = u((nc * OH + oh) * OW + ow)
+                of[o], af[o] = best, best_k
 
 
 def max_pool2d_backward_numba(dout, arg, x_shape, KH, KW, OH, OW, SH, SW, PH, PW):
