@@ -176,6 +176,17 @@ def test_bcos_mnist_explains_both_networks_and_draws_the_grid(in_tmp, monkeypatc
     assert is_png(in_tmp / "b.png")
 
 
+def test_bcos_shapes_checks_the_sum_scores_and_draws_both_grids(in_tmp, monkeypatch, capsys):
+    out = run_example("bcos_shapes.py", monkeypatch, capsys, "--tiny", "--out", in_tmp / "s")
+    assert "first B-cos conv takes 6 channels" in out and "units per output [1]" in out
+    relative = float(re.search(r"\[x, 1 - x\]: at most \S+, (\S+) of the largest", out)[1])
+    assert relative < 1e-12                               # the B-cos network has no bias
+    for name in ("B-cos W(x)", "Grad-CAM (plain)", "baseline: centre"):
+        assert re.search(rf"{re.escape(name)} +\d+\.\d% +\d+\.\d%", out)
+    assert out.count("claim not checked") == 2 and "claim held" not in out
+    assert is_png(in_tmp / "s_mistakes.png")            # one epoch on 128 images: mistakes
+
+
 def test_newton_beats_gradient_descent_side_by_side(in_tmp, monkeypatch, capsys):
     out = run_example("newton_vs_gradient_descent.py", monkeypatch, capsys, "--max-steps", 300)
     assert re.search(r"x\^4 - 2x\^2\s+\[2.0\]\s+6\s+35\s", out)       # Newton 6, descent 35
