@@ -8,7 +8,10 @@ design's, and max_out 2, the v1 paper's), also built the old way ("old": bcos_co
 the patch norms by a second convolution); LeNet-5 against bcos_lenet and cluttered_lenet
 against bcos_cluttered_lenet, AlexNet-lite with BatchNorm against bcos_alexnet_lite (64x64
 colour shapes' size), each B-cos net in the v2 design (no MaxOut, uncentred norms) and
-the v1 (MaxOut 2, fixed scales), the v1 also the old way.
+the v1 (MaxOut 2, fixed scales). "before": as before the session that fused the B-cos Linear
+layer (BcosDense) and the first convolution with the encoding (add_inverse): the Linear layers
+built from primitives (bcos_linear_simple) and the first convolution on [x, 1 - x]; "old":
+that and the convolutions built from primitives too (bcos_conv2d_simple).
 
 Every repeat times all variants back to back (interleaved, each the median of a few steps),
 and the ratio of a pair is taken within each repeat; the table gives the medians over the
@@ -40,25 +43,43 @@ CONVS = [("LeNet conv1", 2, 6, 28, 5, 2), ("LeNet conv2", 6, 16, 14, 5, 0),
          ("cluttered conv2", 16, 32, 32, 5, 2), ("AlexNet-lite conv3", 192, 256, 7, 3, 1)]
 
 
+BEFORE = ("encoding", "bcos_linear")                 # the state at 9174b3b
+OLD = BEFORE + ("bcos_conv2d",)                      # before the fused convolution
+
+
+def plain_encoding(self, x):
+    """AddInverse without its note of x: the first convolution works on [x, 1 - x]."""
+    return bcos_layers.concatenate([x, 1.0 - x], axis=1)
+
+
 @contextmanager
-def old_patch_norms():
-    """BcosConv2d as it was before the fused op: the patch norms by conv2d(x*x, ones)."""
-    fused = bcos_layers.bcos_conv2d
-    bcos_layers.bcos_conv2d = bcos_ops.bcos_conv2d_simple
+def unfused(old):
+    """The parts named in `old` as they were: "encoding" (plain_encoding), "bcos_linear"
+    (from linear, sum, sqrt, amax and bcos_scale), "bcos_conv2d" (the patch norms by
+    conv2d(x*x, ones)); () as now."""
+    ops = [name for name in old if name != "encoding"]
+    fused = {name: getattr(bcos_layers, name) for name in ops}
+    noting = bcos_layers.AddInverse.forward
+    for name in ops:
+        setattr(bcos_layers, name, getattr(bcos_ops, f"{name}_simple"))
+    if "encoding" in old:
+        bcos_layers.AddInverse.forward = plain_encoding
     try:
         yield
     finally:
-        bcos_layers.bcos_conv2d = fused
+        for name, op in fused.items():
+            setattr(bcos_layers, name, op)
+        bcos_layers.AddInverse.forward = noting
 
 
-def step_time(model, x, labels, steps, old=False):
+def step_time(model, x, labels, steps, old=()):
     """Median seconds of `steps` forward+backward passes: cross-entropy against `labels` for
     a network's logits, the plain sum for a layer's output (whose backward, a broadcast of
     ones, costs next to nothing beside the layer's)."""
     times = []
     for _ in range(steps):
         start = time.perf_counter()
-        with old_patch_norms() if old else _nothing():
+        with unfused(old):
             out = model(x)
         loss = mg.functional.cross_entropy(out, labels) if out.ndim == 2 else out.sum()
         model.zero_grad()
@@ -67,25 +88,20 @@ def step_time(model, x, labels, steps, old=False):
     return float(np.median(times))
 
 
-@contextmanager
-def _nothing():
-    yield
-
-
 def conv_pairs(batch):
-    """(name, {variant: (model, x, old)}) per conv shape."""
+    """(name, {variant: (model, x, old)}) per conv shape, old as for `unfused`."""
     rng = np.random.default_rng(0)
     for name, c_in, c_out, size, k, pad in CONVS:
         x = mg.tensor(rng.random((batch, c_in, size, size), dtype=np.float32),
                       requires_grad=True)
         nn.manual_seed(0)
         variants = {"plain": (nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=pad), nn.ReLU()),
-                              x, False)}
+                              x, ())}
         for units in (1, 2):                     # M = 1 as in the v2 design: no fixed scale
             layer = bcos_layers.BcosConv2d(c_in, c_out, k, padding=pad, max_out=units,
                                            scale_fact=None if units == 1 else 100.0)
-            variants[f"bcos M={units}"] = (layer, x, False)
-            variants[f"bcos M={units} old"] = (layer, x, True)
+            variants[f"bcos M={units}"] = (layer, x, ())
+            variants[f"bcos M={units} old"] = (layer, x, ("bcos_conv2d",))
         yield name, variants
 
 
@@ -97,21 +113,24 @@ def model_pairs(batch):
     canvases = mg.tensor(rng.random((batch, 1, 64, 64), dtype=np.float32))
     nn.manual_seed(0)
     # "2ch": LeNet-5 with the two input channels of the B-cos net's [x, 1 - x] (the same shapes)
-    yield "LeNet-5 / bcos_lenet", {"plain": (LeNet5(), digits, False),
-                                   "plain 2ch": (LeNet5(in_channels=2), encoded, False),
-                                   "v2": (bcos_lenet(design="v2"), digits, False),
-                                   "v1": (bcos_lenet(), digits, False),
-                                   "v1 old": (bcos_lenet(), digits, True)}
+    v2, v1 = bcos_lenet(design="v2"), bcos_lenet()
+    yield "LeNet-5 / bcos_lenet", {"plain": (LeNet5(), digits, ()),
+                                   "plain 2ch": (LeNet5(in_channels=2), encoded, ()),
+                                   "v2": (v2, digits, ()), "v2 before": (v2, digits, BEFORE),
+                                   "v1": (v1, digits, ()), "v1 before": (v1, digits, BEFORE),
+                                   "v1 old": (v1, digits, OLD)}
     nn.manual_seed(0)
     colour = mg.tensor(rng.random((batch, 3, 64, 64), dtype=np.float32))
+    v2 = bcos_alexnet_lite(image_size=64, temperature=1.0, design="v2")
     yield "AlexNet-lite-BN / bcos", {
-        "plain": (AlexNetLite(batch_norm=True, image_size=64), colour, False),
-        "v2": (bcos_alexnet_lite(image_size=64, temperature=1.0, design="v2"), colour, False),
-        "v1": (bcos_alexnet_lite(image_size=64), colour, False)}
-    yield "cluttered_lenet / bcos", {"plain": (cluttered_lenet(), canvases, False),
-                                     "v2": (bcos_cluttered_lenet(design="v2"), canvases, False),
-                                     "v1": (bcos_cluttered_lenet(), canvases, False),
-                                     "v1 old": (bcos_cluttered_lenet(), canvases, True)}
+        "plain": (AlexNetLite(batch_norm=True, image_size=64), colour, ()),
+        "v2": (v2, colour, ()), "v2 before": (v2, colour, BEFORE),
+        "v1": (bcos_alexnet_lite(image_size=64), colour, ())}
+    v2, v1 = bcos_cluttered_lenet(design="v2"), bcos_cluttered_lenet()
+    yield "cluttered_lenet / bcos", {"plain": (cluttered_lenet(), canvases, ()),
+                                     "v2": (v2, canvases, ()),
+                                     "v2 before": (v2, canvases, BEFORE),
+                                     "v1": (v1, canvases, ()), "v1 old": (v1, canvases, OLD)}
 
 
 def measure(name, variants, repeats, steps, batch):
