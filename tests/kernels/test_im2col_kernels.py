@@ -91,6 +91,32 @@ def test_numba_twin_stride1_same_width_path(geom, seed):
     np.testing.assert_array_equal(K.im2col_numba(x32, *g), K.im2col_numpy(x32, *g))
 
 
+@st.composite
+def inside_geometries(draw):
+    """Stride 1, no padding, every window inside the input (OH, OW up to their largest): the
+    Numba twin's unclipped copies (_inside_windows)."""
+    N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    DH, DW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    H, W = draw(st.integers(DH * (KH - 1) + 1, 12)), draw(st.integers(DW * (KW - 1) + 1, 12))
+    OH = draw(st.integers(1, H - DH * (KH - 1)))
+    OW = draw(st.integers(1, W - DW * (KW - 1)))
+    return (N, C, H, W), (KH, KW, OH, OW, 1, 1, 0, 0, DH, DW)
+
+
+@given(inside_geometries(), st.sampled_from([np.float64, np.float32]), st.integers(0, 2**32 - 1))
+def test_numba_twin_windows_inside_the_input_path(geom, dtype, seed):
+    shape, g = geom
+    assert K._inside_stride_one(*shape[2:], *g)             # the path under test is taken
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    expected = im2col_by_definition(x, *g)
+    out = np.full(expected.shape, np.nan, dtype)    # a recycled buffer: every entry is written
+    np.testing.assert_array_equal(K.im2col_numba(x, *g, out=out), expected)
+    c = rng.standard_normal(expected.shape).astype(dtype)
+    np.testing.assert_array_equal(K.col2im_numba(c, shape, *g), K.col2im_numpy(c, shape, *g))
+
+
 @given(geometries(), st.integers(0, 2**32 - 1))
 def test_numba_twin_equals_numpy_twin_in_float32(geom, seed):
     shape, g = geom
