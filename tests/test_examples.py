@@ -384,3 +384,16 @@ def test_polysemantic_units_tabulates_both_networks(in_tmp, monkeypatch, capsys)
     assert all(0 <= float(entropy) <= 3.33 for *_, entropy in rows)      # log2(10) = 3.32
     assert out.count("claim not checked") == 2
     assert (in_tmp / "poly.md").read_text().count("\n") == 10 and is_png(in_tmp / "poly.png")
+
+
+def test_polysemantic_units_takes_the_colour_shapes(in_tmp, monkeypatch, capsys):
+    """--dataset shapes: 3-channel 64x64 images, both networks' first conv strided, the same
+    four layers and widths measured."""
+    out = run_example("polysemantic_units.py", monkeypatch, capsys, "--tiny", "--dataset",
+                      "shapes", "--out", in_tmp / "poly")
+    rows = re.findall(r"^\| (conv1|conv2|fc1|fc2) \| (LeNet-5|B-cos LeNet) \| (\d+) \|", out,
+                      re.MULTILINE)
+    assert [(layer, units) for layer, _, units in rows] == [
+        (layer, units) for layer, units in (("conv1", "6"), ("conv2", "16"), ("fc1", "120"),
+                                            ("fc2", "84")) for _ in range(2)]
+    assert "200 test images (shapes)" in out and is_png(in_tmp / "poly.png")
