@@ -95,7 +95,8 @@ def bcos_cluttered_lenet(num_classes=10, temperature=10.0, size=CLUTTERED_SIZE, 
 
 # B-cos networks: no ReLU and no Conv2d, so no CAM family or ReLU rules; the gradient methods,
 # occlusion and their own explanation
-BCOS_ARCHITECTURES = ("bcos_alexnet_lite", "bcos_cluttered_lenet", "bcos_cluttered_lenet_v2")
+BCOS_ARCHITECTURES = ("bcos_alexnet_lite", "bcos_alexnet_lite_v2", "bcos_cluttered_lenet",
+                      "bcos_cluttered_lenet_v2")
 BCOS_BENCHMARK_METHODS = ("vanilla", "grad_x_input", "smoothgrad", "integrated_gradients",
                           "occlusion", "bcos")
 ARCHITECTURES = ("lenet5", "alexnet_lite", "alexnet_lite_bn", "cluttered_lenet",
@@ -113,7 +114,7 @@ def benchmark_methods(architecture):
 
 def build_model(architecture):
     """An untrained model of one of ARCHITECTURES (weights seeded for reproducibility)."""
-    from minigrad.models import AlexNetLite, LeNet5, bcos_alexnet_lite, tiny_vit
+    from minigrad.models import AlexNetLite, LeNet5, bcos_alexnet_lite, get_model, tiny_vit
     builders = {"lenet5": LeNet5, "alexnet_lite": partial(AlexNetLite, image_size=SHAPES_SIZE),
                 "alexnet_lite_bn": partial(AlexNetLite, batch_norm=True, image_size=SHAPES_SIZE),
                 "cluttered_lenet": cluttered_lenet,
@@ -121,6 +122,8 @@ def build_model(architecture):
                 "bcos_cluttered_lenet_v2": partial(bcos_cluttered_lenet, temperature=1.0,
                                                    design="v2"),
                 "bcos_alexnet_lite": partial(bcos_alexnet_lite, image_size=SHAPES_SIZE),
+                "bcos_alexnet_lite_v2": partial(get_model, "bcos_alexnet_lite_v2",
+                                                image_size=SHAPES_SIZE),
                 **{name: partial(tiny_vit, **sizes) for name, sizes in VIT_ARCHITECTURES.items()}}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; expected one of "
