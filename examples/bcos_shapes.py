@@ -37,8 +37,9 @@
 # with other kernel changes in between; 4.2-4.7 minutes of CPU time, 9-14 minutes of wall time
 # at load 7-11): the B-cos network reached 44.6% and 31.6% on 500 test images, its plain twin
 # 53.0% and 50.4%: the same seed gave other networks once the kernels' rounding had changed
-# (whether one tree repeats itself exactly was not checked), so expect your numbers to differ,
-# the B-cos network's most (its accuracy moved 13 points, the twin's 2.6). The
+# (on one tree two runs of --train-size 2000 --epochs 2 --n 100 printed the same to the last
+# digit), so expect your numbers to differ, the B-cos network's most (its accuracy moved 13
+# points, the twin's 2.6). The
 # B-cos explanation of the true class pointed into the object on 63.6% and 78.2% of the
 # images, the centre prior on 40.2%: the claim held in both runs, with 8 and 23 points to spare.
 # The plain twin's Grad-CAM pointed into the object on 77.6% and 77.8%: this lesson does not
