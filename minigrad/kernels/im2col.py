@@ -130,7 +130,7 @@ def _im2col_into(x, cols, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
         _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW)
         return
     if _inside_stride_one(H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
-        _inside_windows(x, cols, KH, KW, OH, OW, DH, DW, False)
+        _inside_windows(x, cols, KH, KW, OH, OW, DH, DW)
         return
     L = OH * OW
     P = N * L
@@ -166,30 +166,43 @@ def _inside_stride_one(H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
 
 
 @njit(cache=True, nogil=True)
-def _inside_windows(x, cols, KH, KW, OH, OW, DH, DW, fold):
-    """im2col (x -> cols) or, with `fold`, col2im (cols added into x) when `_inside_stride_one`:
-    each window row is a plain run of OW elements, with no test for the padding and only
-    unsigned indices (LeNet conv2, runs of 10: im2col 0.28 -> 0.20 ms, col2im 0.30 -> 0.23,
-    benchmarks/README.md #29). `fold` is the same for the whole loop: LLVM hoists the test."""
+def _inside_windows(x, cols, KH, KW, OH, OW, DH, DW):
+    """im2col (x -> cols) when `_inside_stride_one`: each window row is a plain run of OW
+    elements, with no test for the padding and only unsigned indices (LeNet conv2, runs of 10:
+    0.28 -> 0.20 ms, benchmarks/README.md #29). `_fold_inside_windows` is its mirror image: one
+    loop for both, with a flag, does not compile for a read-only x or cols, and a generator of
+    the offsets made both 1.5x slower."""
     N, C, H, W = x.shape
     L = OH * OW
-    P = N * L
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
     u = np.uint64
     for row in range(C * KH * KW):
         c, h_off, w_off = _row_offsets(row, KH, KW, 0, 0, DH, DW)
         for n in range(N):
-            at_x = u(((n * C + c) * H + h_off) * W + w_off)
-            at_cols = u(row * P + n * L)
+            at_x, at_cols = u(((n * C + c) * H + h_off) * W + w_off), u((row * N + n) * L)
             for oh in range(u(OH)):
                 i, j = at_x + oh * u(W), at_cols + oh * u(OW)
-                if fold:
-                    for ow in range(u(OW)):
-                        xf[i + ow] += cf[j + ow]
-                else:
-                    for ow in range(u(OW)):
-                        cf[j + ow] = xf[i + ow]
+                for ow in range(u(OW)):
+                    cf[j + ow] = xf[i + ow]
+
+
+@njit(cache=True, nogil=True)
+def _fold_inside_windows(cols, dx, KH, KW, OH, OW, DH, DW):
+    """col2im (cols added into dx) when `_inside_stride_one` (LeNet conv2: 0.30 -> 0.22 ms)."""
+    N, C, H, W = dx.shape
+    L = OH * OW
+    xf = dx.reshape(-1)
+    cf = cols.reshape(-1)
+    u = np.uint64
+    for row in range(C * KH * KW):
+        c, h_off, w_off = _row_offsets(row, KH, KW, 0, 0, DH, DW)
+        for n in range(N):
+            at_x, at_cols = u(((n * C + c) * H + h_off) * W + w_off), u((row * N + n) * L)
+            for oh in range(u(OH)):
+                i, j = at_x + oh * u(W), at_cols + oh * u(OW)
+                for ow in range(u(OW)):
+                    xf[i + ow] += cf[j + ow]
 
 
 @njit(cache=True, nogil=True)
@@ -238,7 +251,7 @@ def _im2col_rows_into(x, cols, KH, KW, OH, OW, PH, PW, DH, DW):
 def _col2im_into(cols, dx, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
     N, C, H, W = dx.shape
     if _inside_stride_one(H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
-        _inside_windows(dx, cols, KH, KW, OH, OW, DH, DW, True)
+        _fold_inside_windows(cols, dx, KH, KW, OH, OW, DH, DW)
         return
     L = OH * OW
     P = N * L

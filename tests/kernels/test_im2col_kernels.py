@@ -94,7 +94,7 @@ def test_numba_twin_stride1_same_width_path(geom, seed):
 @st.composite
 def inside_geometries(draw):
     """Stride 1, no padding, every window inside the input (OH, OW up to their largest): the
-    Numba twin's unclipped copies (_inside_windows)."""
+    Numba twin's unclipped copies (_inside_windows, _fold_inside_windows)."""
     N, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     DH, DW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
@@ -110,10 +110,12 @@ def test_numba_twin_windows_inside_the_input_path(geom, dtype, seed):
     assert K._inside_stride_one(*shape[2:], *g)             # the path under test is taken
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
+    x.flags.writeable = False                       # read-only inputs compile too
     expected = im2col_by_definition(x, *g)
     out = np.full(expected.shape, np.nan, dtype)    # a recycled buffer: every entry is written
     np.testing.assert_array_equal(K.im2col_numba(x, *g, out=out), expected)
     c = rng.standard_normal(expected.shape).astype(dtype)
+    c.flags.writeable = False
     np.testing.assert_array_equal(K.col2im_numba(c, shape, *g), K.col2im_numpy(c, shape, *g))
 
 
