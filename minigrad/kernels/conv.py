@@ -19,6 +19,10 @@ is None. The readable twin, `*_numpy`, comes first: it is the specification. The
     (and zero-filled by the OS) anew. The kept `cols` go back when the op lets go of them.
   * dx in blocks of samples: dcols = W^T @ dY is unfolded and folded by col2im at most
     DCOLS_ELEMENTS at a time (one sample's columns are consecutive), not whole.
+  * Small layers at big batches (LeNet's at batch 256) in blocks of samples whose `cols` fit in
+    the L2 cache (`sample_blocks`): each block is unfolded and multiplied at once, and in
+    backward gives its dW, dcols and dx, so that `cols` and `dcols` are not written whole to
+    memory and read back.
   * dW as the transposed product dW^T = cols @ dY^T, and long, thin GEMMs (a `cols` of few rows)
     in slices of 4096 columns: the shapes at which OpenBLAS runs fastest.
   * dx by correlation when the layer narrows the channels (OC < C; stride 1, dilation 1,
@@ -86,20 +90,56 @@ DCOLS_ELEMENTS = 2 ** 21    # the largest block of dcols that dx is folded from 
 
 
 def conv2d_forward_numba(x, weight, bias, geometry, groups, keep_cols=True):
-    """Fast twin of `conv2d_forward_numpy`; `cols` is kept as one array per part of the batch."""
+    """Fast twin of `conv2d_forward_numpy`; `cols` is kept as one array per part of the batch,
+    block after block (`sample_blocks`)."""
     x, w = np.ascontiguousarray(x), weight_matrix(weight)          # w: (OC, Cg*KH*KW)
     y = np.empty((x.shape[0], w.shape[0], geometry.OH, geometry.OW), dtype=x.dtype)
+    rows, L = w.shape[1] * groups, geometry.OH * geometry.OW
 
     def forward_part(part):
-        cols = unfold(x[part], geometry)                            # (C*KH*KW, n*OH*OW)
-        columns_to_nchw(grouped_matmul(w, cols, groups), geometry, y[part], bias)
+        blocks = sample_blocks(part, rows * L * x.itemsize)
+        buffer = scratch.take((rows * L * (part.stop - part.start),), x.dtype)
+        for block, cols in zip(blocks, block_columns(buffer, blocks, rows, L)):
+            im2col_numba(x[block], *geometry, out=cols)             # (C*KH*KW, b*OH*OW)
+            columns_to_nchw(grouped_matmul(w, cols, groups), geometry, y[block], bias)
         if keep_cols:
-            return cols
-        scratch.give(cols)                                          # free for the next layer
+            return buffer
+        scratch.give(buffer)                                        # free for the next layer
     with parallel.blas_held():
         parts = parallel.split(x.shape[0], y.size)
         cols = parallel.map(forward_part, parts)                    # one `cols` per part
     return y, (PartColumns(cols, parts) if keep_cols else None)
+
+
+COLS_BLOCK_BYTES = 2 ** 20  # a block of samples' columns: one core's L2 cache (1 MiB)
+MIN_BLOCK_SAMPLES = 8       # fewer samples to a block: the GEMMs get narrow, the calls many
+
+
+def sample_blocks(part, sample_bytes):
+    """The part of the batch in blocks of samples whose `cols` (`sample_bytes` a sample) fit in
+    COLS_BLOCK_BYTES, so that each block is unfolded and multiplied (and in backward its dcols
+    made and folded) while it is in the cache, instead of the whole `cols` going to memory and
+    back in between. Only where that pays (benchmarks/README.md, #29): for a part whose `cols`
+    is more than 4 blocks (below that it stays in the shared L3 cache, and each block costs
+    some 30 us of calls: LeNet conv2 at batch 64, 3.8 MB, gains nothing) and a layer with at
+    least MIN_BLOCK_SAMPLES samples to a block. LeNet conv2 at batch 256, one thread, 15 MB:
+    forward+backward 0.79x the time (the forward alone ~0.65x)."""
+    per_block = COLS_BLOCK_BYTES // max(sample_bytes, 1)
+    samples = part.stop - part.start
+    if per_block < MIN_BLOCK_SAMPLES or samples * sample_bytes <= 4 * COLS_BLOCK_BYTES:
+        return [part]
+    return [slice(first, min(first + per_block, part.stop))
+            for first in range(part.start, part.stop, per_block)]
+
+
+def block_columns(buffer, blocks, rows, L):
+    """One part's `cols` buffer as each block's (rows, b*L) matrix, one after the other."""
+    views, offset = [], 0
+    for block in blocks:
+        size = rows * L * (block.stop - block.start)
+        views.append(buffer[offset:offset + size].reshape(rows, -1))
+        offset += size
+    return views
 
 
 class PartColumns(list):
@@ -116,28 +156,35 @@ class PartColumns(list):
 
 
 def conv2d_backward_numba(grad, cols, weight, x_shape, geometry, groups, needs_input_grad):
-    """Fast twin of `conv2d_backward_numpy`: dW and db are the sums of the parts'."""
+    """Fast twin of `conv2d_backward_numpy`: dW and db are the sums of the blocks'. Each block
+    of samples computes its dW from its `cols` and its dx while its dY is in the cache."""
     need_x, need_w, need_b = needs_input_grad
     w = weight_matrix(weight)                                       # (OC, Cg*KH*KW)
     by_correlation = need_x and dx_by_correlation(weight.shape, geometry, groups)
     by_taps = need_x and not by_correlation and dx_by_taps(weight.shape, x_shape, geometry, groups)
     dx = np.empty(x_shape, dtype=grad.dtype) if need_x else None
     grad = np.ascontiguousarray(grad)
+    rows, L = w.shape[1] * groups, geometry.OH * geometry.OW
 
-    def backward_part(part, cols):
-        dy = nchw_to_columns(grad[part])                            # (OC, n*OH*OW)
-        dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else None
-        db = None
+    def backward_block(block, cols):
+        dy = nchw_to_columns(grad[block])                           # (OC, b*OH*OW)
+        dw_t = weight_grad_transposed(dy, cols, w.shape, groups) if need_w else 0
         if by_taps:
-            _dx_taps(grad[part], weight, dx[part], geometry.PH, geometry.PW)
+            _dx_taps(grad[block], weight, dx[block], geometry.PH, geometry.PW)
         elif by_correlation:
-            dx_correlation(grad[part], weight, x_shape, geometry, out=dx[part])
+            dx_correlation(grad[block], weight, x_shape, geometry, out=dx[block])
         elif need_x:
-            dx_col2im(w, dy, geometry, groups, dx[part])
-        if need_b:
-            db = dy.sum(axis=1)                  # = dY summed over n, OH, OW
+            dx_col2im(w, dy, geometry, groups, dx[block])
+        db = dy.sum(axis=1) if need_b else 0        # = dY summed over b, OH, OW
         scratch.give(dy)
         return dw_t, db
+
+    def backward_part(part, buffer):
+        itemsize = grad.itemsize if buffer is None else buffer.itemsize     # as in forward
+        blocks = sample_blocks(part, rows * L * itemsize)
+        kept = block_columns(buffer, blocks, rows, L) if need_w else [None] * len(blocks)
+        sums = [backward_block(block, cols) for block, cols in zip(blocks, kept)]
+        return tuple(sum(terms[1:], terms[0]) for terms in zip(*sums))
 
     with parallel.blas_held():
         parts = cols.parts if need_w else parallel.split(x_shape[0], grad.size)

@@ -71,6 +71,47 @@ def test_parts_of_the_batch_on_two_threads_give_the_whole_batch_result(two_threa
         np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
 
 
+@needs_numba
+@pytest.mark.parametrize("options,shapes", [
+    (dict(padding=(0, 0), stride=(1, 1), dilation=(1, 1), groups=1), ((9, 3, 8, 9), (5, 3, 3, 2))),
+    (dict(padding=(1, 2), stride=(2, 1), dilation=(1, 2), groups=2), ((9, 4, 9, 8), (6, 2, 3, 2))),
+    (dict(padding=(2, 2), stride=(1, 1), dilation=(1, 1), groups=1),     # dx by taps
+     ((9, 2, 7, 7), (3, 2, 5, 5))),
+    (dict(padding=(1, 0), stride=(1, 1), dilation=(1, 1), groups=1),     # dx by correlation
+     ((9, 6, 5, 5), (2, 6, 3, 3)))])
+def test_blocks_of_samples_give_the_whole_batch_result(monkeypatch, options, shapes):
+    """`cols` unfolded, multiplied and folded back a block of samples at a time (the last block
+    shorter) equals the whole batch at once, for each way of computing dx."""
+    rng = np.random.default_rng(14)
+    x, w, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1]), \
+        rng.standard_normal(shapes[1][0])
+    geometry, groups = geometry_of(x, w, options), options["groups"]
+    sample_bytes = w[0].size * groups * geometry.OH * geometry.OW * x.itemsize
+    monkeypatch.setattr(K, "COLS_BLOCK_BYTES", 10 ** 9)
+    whole = twin_result("numba", x, w, b, geometry, groups, np.cos)
+    monkeypatch.setattr(K, "COLS_BLOCK_BYTES", 2 * sample_bytes)        # blocks of 2 samples
+    monkeypatch.setattr(K, "MIN_BLOCK_SAMPLES", 2)
+    unfolds = count_calls(monkeypatch, "im2col_numba")
+    K.conv2d_forward_numba(x, w, b, geometry, groups, keep_cols=False)
+    assert len(unfolds) == 5                                            # 2 + 2 + 2 + 2 + 1
+    blocks = twin_result("numba", x, w, b, geometry, groups, np.cos)
+    for a, c in zip(whole, blocks):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+
+
+def test_which_parts_go_in_blocks_of_samples():
+    block = K.COLS_BLOCK_BYTES
+    per_block = K.MIN_BLOCK_SAMPLES
+    sample = block // per_block
+    many = slice(3, 3 + 5 * per_block)                  # 5 blocks' worth of columns
+    assert K.sample_blocks(many, sample) == [slice(a, a + per_block) for a in
+                                             range(3, many.stop, per_block)]
+    few = slice(3, 3 + 4 * per_block)                   # 4 blocks' worth: whole
+    assert K.sample_blocks(few, sample) == [few]
+    assert K.sample_blocks(many, sample + 1) == [many]  # fewer samples to a block: whole
+    assert K.sample_blocks(slice(0, 0), 1) == [slice(0, 0)]             # an empty batch
+
+
 def count_calls(monkeypatch, name):
     """Count the calls kernels/conv.py makes to `name` (a kernel of im2col.py, or its own)."""
     calls, real = [], getattr(K, name)
