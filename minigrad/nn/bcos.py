@@ -117,12 +117,15 @@ class BcosConv2d(_Bcos):
                          scale_fact)
 
     def forward(self, x):
-        """Of AddInverse's [x, 1 - x] outside explanation mode: x convolved with add_inverse,
-        the same output and dL/dx, but nothing flows to [x, 1 - x] itself (explanation mode
-        convolves it: its gradient is the dynamic linear map)."""
+        """Of AddInverse's [x, 1 - x]: x convolved with add_inverse (the same output and dL/dx
+        for half the work; no gradient reaches [x, 1 - x] itself), unless [x, 1 - x] must have
+        its own gradient: in explanation mode (it is the dynamic linear map), or when someone
+        asked for it (retain_grad, a hook). autograd.grad of it without either is refused as
+        'not used to compute the outputs'."""
         _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
         source = getattr(x, "encoding_of", None)
-        fused = source is not None and not self.explanation
+        gradient_wanted = self.explanation or x._retains_grad or bool(x._hooks)
+        fused = source is not None and not gradient_wanted
         return _unscaled(bcos_conv2d(source if fused else x, self.weight, self.b, self.max_out,
                                      self.stride, self.padding, self.dilation, self.eps,
                                      self.explanation, add_inverse=fused), self.scale)

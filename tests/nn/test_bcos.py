@@ -49,6 +49,25 @@ def test_the_first_convolution_works_on_x_not_on_its_encoding_with_the_same_numb
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("ask", ["retain_grad", "register_hook"])
+def test_an_encoding_whose_gradient_is_asked_for_is_convolved_itself(ask):
+    """Whoever asks for [x, 1 - x]'s gradient (retain_grad, a hook) gets it, as in PyTorch:
+    the first layer then convolves the encoding, not x."""
+    nn.manual_seed(0)
+    model = bcos_lenet(design="v2").double()
+    x = mg.tensor(np.random.default_rng(1).random((2, 1, 28, 28)), requires_grad=True)
+    encoded, seen = model.encode(x), []
+    if ask == "retain_grad":
+        encoded.retain_grad()
+    else:
+        encoded.register_hook(lambda grad: seen.append(grad))
+    model.classifier(model.flatten(model.features(encoded))).sum().backward()
+    reference = mg.tensor(encoded.data, requires_grad=True)
+    model.classifier(model.flatten(model.features(reference))).sum().backward()
+    got = encoded.grad if ask == "retain_grad" else seen[0]
+    np.testing.assert_allclose(got.data, reference.grad.data, rtol=1e-12, atol=1e-12)
+
+
 def outputs_and_gradients(forward, model, x):
     """[y, dL/dx, dL/dp for every parameter p] for L = sum(y * cos(position))."""
     model.zero_grad()
