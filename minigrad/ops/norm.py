@@ -27,6 +27,15 @@ differs inside the normalised group, so it goes in before the sums):
     dx = s / M * (M * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))    (sums over the M values)
     dgamma, dbeta = sum over the leading axes of g * xhat and of g
 
+batch_norm_uncentered, the B-cos v2 design's "bnu-linear" (Boehle et al., TPAMI 2024): per
+channel, y = gamma * x * s, s = 1 / sqrt(var + eps), the same var as above (the batch's centred,
+biased variance in training, running_var in eval) but x is not centred and there is no beta, so
+the layer only rescales each channel. running_var <- (1 - momentum) running_var + momentum * var
+(the biased var, as the authors'). With xc = x - mu and G = sum(g * x) over a channel's M values:
+
+    dgamma = s * G,   dx = gamma * s * (g - xc * s**2 * G / M)   (batch statistics: var's path)
+    dx = gamma * s * g                    (running statistics, or detach: s held fixed)
+
 dropout (inverted): in training each element is zeroed with probability p and the survivors are
 scaled by 1 / (1 - p), so the expected activation is unchanged and eval is the identity.
 
@@ -38,7 +47,8 @@ import numpy as np
 
 from minigrad.checks import non_finite_report
 from minigrad.function import Function
-from minigrad.ops._args import as_array, check_not_empty, check_number
+from minigrad.ops._args import as_array, check_floating, check_not_empty, check_number
+from minigrad.ops.elementwise import sqrt
 from minigrad.ops.reduce import mean
 from minigrad.tensor import Tensor
 
@@ -242,6 +252,95 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return LayerNorm.apply(x, weight, bias, ndim=len(shape), eps=eps)
 
 
+class BatchNormUncentered(Function):
+    """y = gamma * x / sqrt(var + eps) per channel; the module docstring derives
+    dx = gamma * s * (g - xc * s**2 * sum(g * x) / M) and dgamma = s * sum(g * x)."""
+
+    def forward(self, x, weight, *, running_var, training, detach, momentum, eps):
+        axes, self.M = (0,) + tuple(range(2, x.ndim)), x.size // x.shape[1]   # M per channel
+        if training:                                   # computed as ops/reduce.py's Var does
+            self.centered = x - x.mean(axis=axes, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):   # an empty batch: NaN, as Var
+                var = (self.centered ** 2).sum(axis=axes) / self.M
+            running_var *= 1 - momentum
+            running_var += momentum * var
+        else:
+            var = running_var.astype(x.dtype)
+        root = np.sqrt(var + eps)
+        self.inv_std, self.x, self.weight, self.axes, self.eps = 1.0 / root, x, weight, axes, eps
+        self.through_var = training and not detach     # does the gradient go through var?
+        return x * _channel_view(weight / root, x.ndim)
+
+    def backward(self, grad):
+        need_x, need_w = self.needs_input_grad[:2]
+        scale = self.weight * self.inv_std                                     # gamma * s
+        sum_gx = (grad * self.x).sum(axis=self.axes) if need_w or self.through_var else None
+        dx = None
+        if need_x:
+            dx = grad * _channel_view(scale, grad.ndim)
+            if self.through_var:
+                dx -= self.centered * _channel_view(scale * self.inv_std ** 2 * sum_gx / self.M,
+                                                    grad.ndim)
+        return dx, (self.inv_std * sum_gx if need_w else None)
+
+    def differentiable_backward(self, grad, y, x, weight):
+        """The same gradients from recorded ops, xc and s rebuilt from x when the gradient goes
+        through var (else s is a constant): the second derivatives come from the ops' rules."""
+        if self.through_var:
+            centered = x - mean(x, self.axes, keepdim=True)
+            inv_std = (mean(centered * centered, self.axes, keepdim=True) + self.eps) ** -0.5
+        else:
+            inv_std = Tensor(_channel_view(self.inv_std, x.ndim))
+        sum_gx = (grad * x).sum(axis=self.axes, keepdims=True)
+        scale = _channel_view(weight, x.ndim) * inv_std
+        dx = grad * scale
+        if self.through_var:
+            dx = dx - centered * (scale * inv_std ** 2 * sum_gx / self.M)
+        return dx, (inv_std * sum_gx).reshape(-1)
+
+    def piecewise_linear(self, varies):
+        """Linear in x with running statistics or a held s; through var it is not."""
+        return not self.through_var
+
+
+def batch_norm_uncentered(x, running_var, weight, training=False, momentum=0.1, eps=1e-5,
+                          detach=False):
+    """The B-cos v2 design's uncentred batch norm of x (N, C, ...): y = weight * x / sqrt(var +
+    eps) per channel (axis 1), var the batch's biased variance in training (running_var, an
+    ndarray (C,), then updated in place) and running_var in eval. detach: in training, s is a
+    constant in backward (bcos_explanation_mode's dynamic linear map). One op; the modules
+    nn.BatchNormUncentered1d/2d name themselves in the same checks."""
+    xa = as_array(x)
+    if xa.ndim < 2 or xa.shape[1] == 0:
+        raise ValueError(f"batch_norm_uncentered: expected an input (N, C) or (N, C, H, W) with "
+                         f"C > 0, got shape {xa.shape}")
+    check_floating(xa, "batch_norm_uncentered")
+    C = xa.shape[1]
+    if not isinstance(running_var, np.ndarray) or running_var.shape != (C,):
+        raise ValueError(f"batch_norm_uncentered: running_var must be an ndarray of shape ({C},) "
+                         f"(it is updated in place), got {getattr(running_var, 'shape', None)}")
+    if as_array(weight).shape != (C,):
+        raise ValueError(f"batch_norm_uncentered: weight must have shape ({C},) for an input with "
+                         f"{C} channels, got {as_array(weight).shape}")
+    return BatchNormUncentered.apply(x, weight, running_var=running_var, training=bool(training),
+                                     detach=bool(detach), momentum=momentum, eps=eps)
+
+
+def batch_norm_uncentered_simple(x, running_var, weight, training=False, momentum=0.1, eps=1e-5,
+                                 detach=False):
+    """Readable reference for `batch_norm_uncentered`, built from primitives that autograd
+    differentiates (the composition the modules used before the op)."""
+    channels = (1, -1) + (1,) * (x.ndim - 2)                          # (1, C, 1, ...)
+    if training:
+        seen = x.detach() if detach else x
+        var = seen.var(axis=(0, *range(2, x.ndim)), correction=0, keepdims=True)
+        running_var *= 1 - momentum
+        running_var += momentum * var.data.reshape(-1)
+    else:
+        var = running_var.reshape(channels).astype(x.dtype)
+    return x * (weight.reshape(channels) / sqrt(var + eps))
+
+
 class Dropout(Function):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  dL/dx = dL/dy * mask / (1 - p)."""
 
@@ -282,4 +381,5 @@ def dropout(x, p=0.5, training=True, *, rng=None):
     return Dropout.apply(x, p=float(p), rng=rng)
 
 
-__all__ = ["BatchNorm", "batch_norm", "LayerNorm", "layer_norm", "Dropout", "dropout"]
+__all__ = ["BatchNorm", "batch_norm", "BatchNormUncentered", "batch_norm_uncentered",
+           "batch_norm_uncentered_simple", "LayerNorm", "layer_norm", "Dropout", "dropout"]
