@@ -36,7 +36,7 @@ from minigrad.nn.layers import _check_input, _positive_int
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops._args import check_number, conv_padding, int_pair
 from minigrad.ops.bcos import bcos_conv2d, bcos_linear, check_b
-from minigrad.ops.elementwise import sqrt
+from minigrad.ops.norm import batch_norm_uncentered
 from minigrad.ops.shape import concatenate
 from minigrad.tensor import Tensor
 
@@ -150,7 +150,7 @@ class _BatchNormUncentered(Detachable):
     Eval: running_var. Explanation mode in training: var is taken of the detached input, a
     constant in backward, so the layer's gradient is its own fixed map (in eval it always is).
     dL/dx = weight / sqrt(var + eps) * dL/dy, plus, in training and outside explanation mode,
-    the path through var (from the var and sqrt ops it is built of)."""
+    the path through var: one op, ops/norm.py's batch_norm_uncentered, which derives it."""
 
     input_shapes, input_ndims = "", ()      # set by each subclass
 
@@ -166,15 +166,8 @@ class _BatchNormUncentered(Detachable):
 
     def forward(self, x):
         _check_input(self, x, self.input_ndims, self.input_shapes, self.num_features)
-        channels = (1, -1) + (1,) * (x.ndim - 2)                      # (1, C, 1, ...)
-        if self.training:
-            seen = x.detach() if self.explanation else x
-            var = seen.var(axis=(0, *range(2, x.ndim)), correction=0, keepdims=True)
-            self.running_var *= 1 - self.momentum
-            self.running_var += self.momentum * var.data.reshape(-1)
-        else:
-            var = self.running_var.reshape(channels).astype(x.dtype)
-        return x * (self.weight.reshape(channels) / sqrt(var + self.eps))
+        return batch_norm_uncentered(x, self.running_var, self.weight, self.training,
+                                     self.momentum, self.eps, detach=self.explanation)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
