@@ -33,6 +33,7 @@ from minigrad.kernels import bcos as _bcos
 from minigrad.kernels import conv as _conv
 from minigrad.kernels import gemm as _gemm
 from minigrad.kernels import im2col as _im2col
+from minigrad.kernels import norm as _norm
 from minigrad.kernels import pool as _pool
 from minigrad.kernels import special as _special
 from minigrad.kernels.im2col import Geometry
@@ -179,13 +180,26 @@ def erf(x):
     return _twin(_special, "erf")(x)
 
 
+def channel_moments(x):
+    return _twin(_norm, "channel_moments")(x)
+
+
+def scale_channels(x, scale):
+    return _twin(_norm, "scale_channels")(x, scale)
+
+
+def uncentered_norm_backward(grad, x, mu, scale, inv_std, through_var, need_x):
+    return _twin(_norm, "uncentered_norm_backward")(grad, x, mu, scale, inv_std, through_var,
+                                                    need_x)
+
+
 def uncached_kernels():
     """Names of the Numba kernels with no compiled copy in Numba's cache (`cache=True`) yet: the
     first run compiles them, a few seconds once per install, then loads them from the cache."""
     if not HAVE_NUMBA or _backend != "numba":
         return []
     missing = []
-    for module in (_im2col, _pool, _special, _bcos, _conv):     # (gemm.py: nothing)
+    for module in (_im2col, _pool, _special, _bcos, _conv, _norm):   # (gemm.py: nothing)
         for name, kernel in vars(module).items():
             if isinstance(kernel, numba.core.dispatcher.Dispatcher):
                 index = os.path.join(glob.escape(kernel.stats.cache_path),

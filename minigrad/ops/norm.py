@@ -45,6 +45,7 @@ derivatives through the batch statistics come from the mean's and the product's 
 """
 import numpy as np
 
+from minigrad import kernels
 from minigrad.checks import non_finite_report
 from minigrad.function import Function
 from minigrad.ops._args import as_array, check_floating, check_not_empty, check_number
@@ -254,33 +255,28 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 class BatchNormUncentered(Function):
     """y = gamma * x / sqrt(var + eps) per channel; the module docstring derives
-    dx = gamma * s * (g - xc * s**2 * sum(g * x) / M) and dgamma = s * sum(g * x)."""
+    dx = gamma * s * (g - xc * s**2 * sum(g * x) / M) and dgamma = s * sum(g * x) (the arrays
+    work: kernels/norm.py)."""
 
     def forward(self, x, weight, *, running_var, training, detach, momentum, eps):
-        axes, self.M = (0,) + tuple(range(2, x.ndim)), x.size // x.shape[1]   # M per channel
-        if training:                                   # computed as ops/reduce.py's Var does
-            self.centered = x - x.mean(axis=axes, keepdims=True)
-            with np.errstate(divide="ignore", invalid="ignore"):   # an empty batch: NaN, as Var
-                var = (self.centered ** 2).sum(axis=axes) / self.M
+        self.mu, self.M = None, x.size // x.shape[1]                      # M values per channel
+        if training:
+            self.mu, var = kernels.channel_moments(x)
             running_var *= 1 - momentum
             running_var += momentum * var
         else:
             var = running_var.astype(x.dtype)
         root = np.sqrt(var + eps)
-        self.inv_std, self.x, self.weight, self.axes, self.eps = 1.0 / root, x, weight, axes, eps
+        self.inv_std, self.x, self.weight, self.eps = 1.0 / root, x, weight, eps
+        self.axes = (0,) + tuple(range(2, x.ndim))
         self.through_var = training and not detach     # does the gradient go through var?
-        return x * _channel_view(weight / root, x.ndim)
+        return kernels.scale_channels(x, weight / root)
 
     def backward(self, grad):
         need_x, need_w = self.needs_input_grad[:2]
-        scale = self.weight * self.inv_std                                     # gamma * s
-        sum_gx = (grad * self.x).sum(axis=self.axes) if need_w or self.through_var else None
-        dx = None
-        if need_x:
-            dx = grad * _channel_view(scale, grad.ndim)
-            if self.through_var:
-                dx -= self.centered * _channel_view(scale * self.inv_std ** 2 * sum_gx / self.M,
-                                                    grad.ndim)
+        dx, sum_gx = kernels.uncentered_norm_backward(grad, self.x, self.mu,
+                                                      self.weight * self.inv_std, self.inv_std,
+                                                      self.through_var, need_x)
         return dx, (self.inv_std * sum_gx if need_w else None)
 
     def differentiable_backward(self, grad, y, x, weight):
