@@ -10,8 +10,10 @@ against bcos_cluttered_lenet, AlexNet-lite with BatchNorm against bcos_alexnet_l
 colour shapes' size), each B-cos net in the v2 design (no MaxOut, uncentred norms) and
 the v1 (MaxOut 2, fixed scales). "before": as before the session that fused the B-cos Linear
 layer (BcosDense) and the first convolution with the encoding (add_inverse): the Linear layers
-built from primitives (bcos_linear_simple) and the first convolution on [x, 1 - x]; "old":
-that and the convolutions built from primitives too (bcos_conv2d_simple).
+built from primitives (bcos_linear_simple), the first convolution on [x, 1 - x] and the
+uncentred norms composed of small ops (batch_norm_uncentered_simple); "old": that and the
+convolutions built from primitives too (bcos_conv2d_simple); "composed norm": only the norms
+as they were before they became one op.
 
 Every repeat times all variants back to back (interleaved, each the median of a few steps),
 and the ratio of a pair is taken within each repeat; the table gives the medians over the
@@ -37,14 +39,19 @@ from minigrad import nn  # noqa: E402
 from minigrad.models import AlexNetLite, LeNet5, bcos_alexnet_lite, bcos_lenet  # noqa: E402
 from minigrad.nn import bcos as bcos_layers  # noqa: E402
 from minigrad.ops import bcos as bcos_ops  # noqa: E402
+from minigrad.ops import norm as norm_ops  # noqa: E402
 
 # name, C_in, C_out, H (= W), kernel, padding
 CONVS = [("LeNet conv1", 2, 6, 28, 5, 2), ("LeNet conv2", 6, 16, 14, 5, 0),
          ("cluttered conv2", 16, 32, 32, 5, 2), ("AlexNet-lite conv3", 192, 256, 7, 3, 1)]
 
 
-BEFORE = ("encoding", "bcos_linear")                 # the state at 9174b3b
+COMPOSED_NORM = ("batch_norm_uncentered",)           # the state at 5a11a56
+BEFORE = ("encoding", "bcos_linear") + COMPOSED_NORM  # the state at 9174b3b
 OLD = BEFORE + ("bcos_conv2d",)                      # before the fused convolution
+REFERENCES = {"bcos_linear": bcos_ops.bcos_linear_simple,
+              "bcos_conv2d": bcos_ops.bcos_conv2d_simple,
+              "batch_norm_uncentered": norm_ops.batch_norm_uncentered_simple}
 
 
 def plain_encoding(self, x):
@@ -56,12 +63,12 @@ def plain_encoding(self, x):
 def unfused(old):
     """The parts named in `old` as they were: "encoding" (plain_encoding), "bcos_linear"
     (from linear, sum, sqrt, amax and bcos_scale), "bcos_conv2d" (the patch norms by
-    conv2d(x*x, ones)); () as now."""
+    conv2d(x*x, ones)), "batch_norm_uncentered" (var, sqrt, divide, multiply); () as now."""
     ops = [name for name in old if name != "encoding"]
     fused = {name: getattr(bcos_layers, name) for name in ops}
     noting = bcos_layers.AddInverse.forward
     for name in ops:
-        setattr(bcos_layers, name, getattr(bcos_ops, f"{name}_simple"))
+        setattr(bcos_layers, name, REFERENCES[name])
     if "encoding" in old:
         bcos_layers.AddInverse.forward = plain_encoding
     try:
@@ -117,6 +124,7 @@ def model_pairs(batch):
     yield "LeNet-5 / bcos_lenet", {"plain": (LeNet5(), digits, ()),
                                    "plain 2ch": (LeNet5(in_channels=2), encoded, ()),
                                    "v2": (v2, digits, ()), "v2 before": (v2, digits, BEFORE),
+                                   "v2 composed norm": (v2, digits, COMPOSED_NORM),
                                    "v1": (v1, digits, ()), "v1 before": (v1, digits, BEFORE),
                                    "v1 old": (v1, digits, OLD)}
     nn.manual_seed(0)
@@ -125,11 +133,13 @@ def model_pairs(batch):
     yield "AlexNet-lite-BN / bcos", {
         "plain": (AlexNetLite(batch_norm=True, image_size=64), colour, ()),
         "v2": (v2, colour, ()), "v2 before": (v2, colour, BEFORE),
+        "v2 composed norm": (v2, colour, COMPOSED_NORM),
         "v1": (bcos_alexnet_lite(image_size=64), colour, ())}
     v2, v1 = bcos_cluttered_lenet(design="v2"), bcos_cluttered_lenet()
     yield "cluttered_lenet / bcos", {"plain": (cluttered_lenet(), canvases, ()),
                                      "v2": (v2, canvases, ()),
                                      "v2 before": (v2, canvases, BEFORE),
+                                     "v2 composed norm": (v2, canvases, COMPOSED_NORM),
                                      "v1": (v1, canvases, ()), "v1 old": (v1, canvases, OLD)}
 
 
