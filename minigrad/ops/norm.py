@@ -90,7 +90,8 @@ class BatchNorm(Function):
             mu = x.mean(axis=axes)
             var = x.var(axis=axes)
             if training and running_mean is not None:    # PyTorch: unbiased var in the estimate
-                _refuse_non_finite_statistics(x, mu, var)
+                _refuse_non_finite_statistics(x, mu, var, "batch_norm",
+                                              "running mean and variance")
                 running_mean *= 1 - momentum
                 running_mean += momentum * mu
                 running_var *= 1 - momentum
@@ -185,14 +186,14 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                            training=bool(training), momentum=momentum, eps=eps)
 
 
-def _refuse_non_finite_statistics(x, mu, var):
+def _refuse_non_finite_statistics(x, mu, var, where, statistics):
     """A NaN or infinity in the batch makes its mean and variance NaN, and they would make the
     running statistics NaN for good (every later prediction NaN): refuse the step before they
     change, as the loss guard refuses the optimizer's step (minigrad/runs.py)."""
     if np.isfinite(mu).all() and np.isfinite(var).all():    # C values each: a cheap test
         return
-    raise ValueError(f"batch_norm: the batch {non_finite_report(x)}, which would make the "
-                     f"running mean and variance NaN; they were left as they were. Look for NaN "
+    raise ValueError(f"{where}: the batch {non_finite_report(x)}, which would make the "
+                     f"{statistics} NaN; nothing was updated. Look for NaN "
                      f"in the data, or in the layers before this one (minigrad.detect_anomaly)")
 
 
@@ -260,8 +261,13 @@ class BatchNormUncentered(Function):
 
     def forward(self, x, weight, *, running_var, training, detach, momentum, eps):
         self.mu, self.M = None, x.size // x.shape[1]                      # M values per channel
+        if self.M == 0:            # an empty batch (N = 0): nothing to normalise or to track
+            self.weight = weight
+            return np.empty_like(x)
         if training:
             self.mu, var = kernels.channel_moments(x)
+            _refuse_non_finite_statistics(x, self.mu, var, "batch_norm_uncentered",
+                                          "running variance")
             running_var *= 1 - momentum
             running_var += momentum * var
         else:
@@ -274,6 +280,8 @@ class BatchNormUncentered(Function):
 
     def backward(self, grad):
         need_x, need_w = self.needs_input_grad[:2]
+        if self.M == 0:
+            return np.zeros_like(grad), np.zeros_like(self.weight)
         dx, sum_gx = kernels.uncentered_norm_backward(grad, self.x, self.mu,
                                                       self.weight * self.inv_std, self.inv_std,
                                                       self.through_var, need_x)

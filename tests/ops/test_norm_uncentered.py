@@ -157,3 +157,22 @@ def test_bad_input_is_refused_before_running_var_changes(x, running_var, weight,
     with pytest.raises(error, match=match):
         batch_norm_uncentered(mg.tensor(x), running_var, mg.tensor(weight), training=True)
     np.testing.assert_array_equal(running_var, before)
+
+
+def test_a_batch_with_nan_is_refused_before_running_var_changes():
+    x, running_var = np.ones((4, 3)), np.ones(3)
+    x[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"batch_norm_uncentered: the batch holds 1 NaN.*"
+                                         r"running variance NaN; nothing was updated"):
+        batch_norm_uncentered(mg.tensor(x), running_var, mg.tensor(np.ones(3)), training=True)
+    np.testing.assert_array_equal(running_var, np.ones(3))
+
+
+def test_an_empty_batch_gives_an_empty_output_and_tracks_nothing():
+    """As batch_norm: N = 0 has no statistics to take; the output and dx are empty, dweight 0."""
+    x, weight, running_var = leaf(np.zeros((0, 3, 2, 2))), leaf(np.ones(3)), np.ones(3)
+    y = batch_norm_uncentered(x, running_var, weight, training=True)
+    y.sum().backward()
+    assert y.shape == (0, 3, 2, 2) and x.grad.shape == (0, 3, 2, 2)
+    np.testing.assert_array_equal(weight.grad, np.zeros(3))
+    np.testing.assert_array_equal(running_var, np.ones(3))
