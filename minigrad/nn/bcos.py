@@ -3,7 +3,8 @@
     AddInverse      x -> [x, 1 - x] on the channel axis (2 channels for grey, 6 for RGB), so
                     that a dark pixel is a large input too: a B-cos unit, which has no bias,
                     can only respond to what has a norm (a BcosConv2d right after it convolves
-                    x with add_inverse, never building the 2C channels, but in explanation mode)
+                    x with add_inverse, never unfolding the 2C channels, when x takes no
+                    gradient, outside explanation mode)
     BcosLinear      MaxOut of `max_out` B-cos units |cos(x, w)|^(B-1) w^T x per output,
                     divided by a fixed scale sqrt(D) / scale_fact (D = in_features)
     BcosConv2d      the same for every k x k patch of an image (D = in_channels * KH * KW)
@@ -49,8 +50,20 @@ class AddInverse(Module):
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x)
         encoded = concatenate([x, 1.0 - x], axis=1)
-        encoded.encoding_of = x
+        encoded.encoding_of = (x, x._version, encoded._version)
         return encoded
+
+
+def _untouched_source(encoded):
+    """The image x of AddInverse's output [x, 1 - x], if x takes no gradient (so neither does
+    the encoding: no hook or retain_grad can be waiting on it) and neither array has changed in
+    place since it was encoded; else None."""
+    note = getattr(encoded, "encoding_of", None)
+    if note is None:
+        return None
+    x, x_version, encoded_version = note
+    untouched = x._version == x_version and encoded._version == encoded_version
+    return x if untouched and not x.requires_grad else None
 
 
 class Detachable(Module):
@@ -117,15 +130,12 @@ class BcosConv2d(_Bcos):
                          scale_fact)
 
     def forward(self, x):
-        """Of AddInverse's [x, 1 - x]: x convolved with add_inverse (the same output and dL/dx
-        for half the work; no gradient reaches [x, 1 - x] itself), unless [x, 1 - x] must have
-        its own gradient: in explanation mode (it is the dynamic linear map), or when someone
-        asked for it (retain_grad, a hook). autograd.grad of it without either is refused as
-        'not used to compute the outputs'."""
+        """Of AddInverse's [x, 1 - x], when no gradient is asked of the image and neither was
+        changed in place since: x convolved with add_inverse (the same output, half the
+        unfolding and products). Otherwise, and in explanation mode, [x, 1 - x] itself."""
         _check_input(self, x, (4,), f"(N, {self.in_channels}, H, W)", self.in_channels)
-        source = getattr(x, "encoding_of", None)
-        gradient_wanted = self.explanation or x._retains_grad or bool(x._hooks)
-        fused = source is not None and not gradient_wanted
+        source = _untouched_source(x)
+        fused = source is not None and not self.explanation
         return _unscaled(bcos_conv2d(source if fused else x, self.weight, self.b, self.max_out,
                                      self.stride, self.padding, self.dilation, self.eps,
                                      self.explanation, add_inverse=fused), self.scale)

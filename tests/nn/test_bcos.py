@@ -24,9 +24,10 @@ def test_add_inverse_stacks_x_and_one_minus_x():
 @pytest.mark.parametrize("design, training", [("v1", True), ("v2", True), ("v2", False)])
 def test_the_first_convolution_works_on_x_not_on_its_encoding_with_the_same_numbers(
         design, training, monkeypatch):
-    """After AddInverse, BcosConv2d convolves x with add_inverse (its kernels never build
-    [x, 1 - x]): the logits, dL/dx and every parameter's gradient equal, to 1e-12 in float64,
-    those of the network on the concatenation written out."""
+    """After AddInverse, on an image that takes no gradient (training's batches), BcosConv2d
+    convolves x with add_inverse (its kernels never unfold [x, 1 - x]): the logits and every
+    parameter's gradient equal, to 1e-12 in float64, those of the network on the concatenation
+    written out."""
     import minigrad.nn.bcos as layers
     fused_op, calls = layers.bcos_conv2d, []
 
@@ -42,11 +43,36 @@ def test_the_first_convolution_works_on_x_not_on_its_encoding_with_the_same_numb
         return model.classifier(model.flatten(model.features(encoded))) / model.temperature
 
     x = np.random.default_rng(0).random((3, 1, 28, 28))
-    fused, reference = (outputs_and_gradients(forward, model, x)
+    fused, reference = (outputs_and_gradients(forward, model, x, input_grad=False)
                         for forward in (model, written_out))
     assert calls == [True, False, False, False]    # each run's two convolutions, in order
     for a, b in zip(fused, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("change", ["input_grad", "encoding_in_place", "image_in_place"])
+def test_the_encoding_is_convolved_itself_when_x_takes_a_gradient_or_either_changed(
+        change, monkeypatch):
+    """The shortcut holds only for an untouched encoding of an image without gradient: an
+    in-place change after encoding (x or [x, 1 - x]) or dL/dx wanted -> the honest convolution."""
+    import minigrad.nn.bcos as layers
+    fused_op, calls = layers.bcos_conv2d, []
+    monkeypatch.setattr(layers, "bcos_conv2d",
+                        lambda *a, **k: calls.append(k["add_inverse"]) or fused_op(*a, **k))
+    nn.manual_seed(0)
+    model = bcos_lenet(design="v2").double().eval()
+    x = mg.tensor(np.random.default_rng(2).random((2, 1, 28, 28)),
+                  requires_grad=change == "input_grad")
+    encoded = model.encode(x)
+    with mg.no_grad():
+        if change == "encoding_in_place":
+            encoded[:, 1] = 0.0
+        elif change == "image_in_place":
+            x -= 0.5
+    got = model.features(encoded).data
+    expected = model.features(mg.tensor(encoded.data)).data        # no note: the plain path
+    assert calls[0] is False
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("ask", ["retain_grad", "register_hook"])
@@ -68,13 +94,14 @@ def test_an_encoding_whose_gradient_is_asked_for_is_convolved_itself(ask):
     np.testing.assert_allclose(got.data, reference.grad.data, rtol=1e-12, atol=1e-12)
 
 
-def outputs_and_gradients(forward, model, x):
-    """[y, dL/dx, dL/dp for every parameter p] for L = sum(y * cos(position))."""
+def outputs_and_gradients(forward, model, x, input_grad=True):
+    """[y, dL/dx (if input_grad), dL/dp for every parameter p] for L = sum(y * cos(position))."""
     model.zero_grad()
-    inputs = mg.tensor(x, requires_grad=True)
+    inputs = mg.tensor(x, requires_grad=input_grad)
     out = forward(inputs)
     (out * mg.tensor(np.cos(np.arange(out.data.size)).reshape(out.shape))).sum().backward()
-    return [out.data, inputs.grad.data] + [p.grad.data for p in model.parameters()]
+    return ([out.data] + ([inputs.grad.data] if input_grad else [])
+            + [p.grad.data for p in model.parameters()])
 
 
 def test_layers_divide_by_the_papers_fixed_scale():
@@ -349,3 +376,10 @@ def test_bad_v2_settings_are_clear_errors(make, error, message):
 def test_uncentred_norm_names_its_expected_input():
     with pytest.raises(ValueError, match=r"BatchNormUncentered2d\(3.*expected 3 channels"):
         BatchNormUncentered2d(3)(mg.tensor(np.zeros((2, 2, 4, 4), dtype=np.float32)))
+
+
+def test_a_bcos_convolution_takes_a_plain_array_as_before():
+    nn.manual_seed(0)
+    layer = BcosConv2d(2, 3, 3)
+    x = np.random.default_rng(3).random((1, 2, 5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(layer(x).data, layer(mg.tensor(x)).data)
