@@ -89,7 +89,7 @@ def _mallopt(mmap_threshold, trim_threshold):
     import ctypes
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):     # no mallopt; Windows: no CDLL(None)
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3                 # from glibc's <malloc.h>
     return bool(mallopt(M_MMAP_THRESHOLD, int(mmap_threshold))

@@ -93,7 +93,8 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias):
-        self.x2 = x.reshape(-1, weight.shape[1])                   # (M, in), M = N * ...
+        rows = int(np.prod(x.shape[:-1]))                          # M = N * ... (0 allowed)
+        self.x2 = x.reshape(rows, weight.shape[1])                 # (M, in)
         self.weight, self.x_shape = weight, x.shape
         y = kernels.matmul(self.x2, weight.T)                      # (M, in) @ (in, out)
         if bias is not None:      # in place where the dtype allows: y is this op's own array
@@ -125,8 +126,8 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
     def piecewise_linear(self, varies):
-        """Bilinear in x and W (plus a constant b): linear while only one of them varies."""
-        return sum(varies) <= 1
+        """Bilinear in x and W, plus b: affine while x and W do not both vary."""
+        return not (varies[0] and varies[1])
 
 
 def linear(x, weight, bias=None):
@@ -141,6 +142,7 @@ def linear(x, weight, bias=None):
                          f"of shape {w_shape}, got {x_shape}")
     # as torch.nn.functional.linear: integer inputs (e.g. uint8 pixels) are refused, not promoted
     check_floating(as_array(x), "linear")
+    check_floating(as_array(weight), "linear", "weight")
     if bias is not None and as_array(bias).shape != w_shape[:1]:
         raise ValueError(f"linear: expected a bias of shape {w_shape[:1]}, got "
                          f"{as_array(bias).shape}")

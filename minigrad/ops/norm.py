@@ -326,6 +326,11 @@ def batch_norm_uncentered(x, running_var, weight, training=False, momentum=0.1, 
     if as_array(weight).shape != (C,):
         raise ValueError(f"batch_norm_uncentered: weight must have shape ({C},) for an input with "
                          f"{C} channels, got {as_array(weight).shape}")
+    if as_array(weight).dtype != xa.dtype:
+        raise TypeError(f"batch_norm_uncentered: weight dtype {as_array(weight).dtype} and input "
+                        f"dtype {xa.dtype} differ; convert one (e.g. module.double())")
+    check_number(momentum, "momentum", "batch_norm_uncentered", 0.0, 1.0)
+    check_number(eps, "eps", "batch_norm_uncentered", 0.0, low_open=True)
     return BatchNormUncentered.apply(x, weight, running_var=running_var, training=bool(training),
                                      detach=bool(detach), momentum=momentum, eps=eps)
 

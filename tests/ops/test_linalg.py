@@ -158,3 +158,22 @@ def test_linear_on_stacks_against_torch(n, length, n_in, n_out, data):
     np.testing.assert_allclose(my.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
     for mine, theirs in ((mx, tx), (mw, tw), (mb, tb)):
         np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_linear_with_no_input_features_is_the_bias_as_in_torch():
+    y = F.linear(mg.tensor(np.zeros((3, 0))), mg.tensor(np.zeros((4, 0))),
+                 mg.tensor(np.arange(4.0)))
+    np.testing.assert_array_equal(y.data, np.tile(np.arange(4.0), (3, 1)))
+
+
+def test_linear_refuses_an_integer_weight_as_torch_does():
+    with pytest.raises(TypeError, match="linear: expected a floating-point weight, got dtype "
+                                        "int64"):
+        F.linear(mg.tensor(np.zeros((2, 3))), np.zeros((4, 3), np.int64))
+
+
+def test_linear_is_affine_unless_x_and_the_weight_both_vary():
+    from minigrad.ops.linalg import Linear
+    assert Linear().piecewise_linear([True, False, True])        # x and b vary: affine
+    assert Linear().piecewise_linear([False, True, True])
+    assert not Linear().piecewise_linear([True, True, False])

@@ -176,3 +176,18 @@ def test_an_empty_batch_gives_an_empty_output_and_tracks_nothing():
     assert y.shape == (0, 3, 2, 2) and x.grad.shape == (0, 3, 2, 2)
     np.testing.assert_array_equal(weight.grad, np.zeros(3))
     np.testing.assert_array_equal(running_var, np.ones(3))
+
+
+@pytest.mark.parametrize("options, error, match", [
+    ({"weight": np.ones(3, np.float64)}, TypeError, r"weight dtype float64 and input dtype "
+                                                    r"float32 differ"),
+    ({"momentum": None}, TypeError, r"momentum"),
+    ({"eps": 0.0}, ValueError, r"eps"),
+])
+def test_options_are_checked_before_running_var_changes(options, error, match):
+    running_var = np.ones(3, np.float32)
+    arguments = {"weight": np.ones(3, np.float32), **options}
+    with pytest.raises(error, match=match):
+        batch_norm_uncentered(mg.tensor(np.ones((4, 3), np.float32)), running_var,
+                              mg.tensor(arguments.pop("weight")), training=True, **arguments)
+    np.testing.assert_array_equal(running_var, np.ones(3))
