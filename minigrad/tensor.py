@@ -133,7 +133,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if value and self.data.dtype.kind != "f":       # floating point (np.issubdtype, faster)
+        if value and self.data.dtype.kind != "f":       # kind 'f': float16/32/64, not complex
             raise TypeError(f"only floating-point tensors can require gradients; "
                             f"got dtype {self.data.dtype}")
         self._requires_grad = bool(value)

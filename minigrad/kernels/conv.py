@@ -119,11 +119,10 @@ def sample_blocks(part, sample_bytes):
     """The part of the batch in blocks of samples whose `cols` (`sample_bytes` a sample) fit in
     COLS_BLOCK_BYTES, so that each block is unfolded and multiplied (and in backward its dcols
     made and folded) while it is in the cache, instead of the whole `cols` going to memory and
-    back in between. Only where that pays (benchmarks/README.md, #29): for a part whose `cols`
-    is more than 4 blocks (below that it stays in the shared L3 cache, and each block costs
-    some 30 us of calls: LeNet conv2 at batch 64, 3.8 MB, gains nothing) and a layer with at
-    least MIN_BLOCK_SAMPLES samples to a block. LeNet conv2 at batch 256, one thread, 15 MB:
-    forward+backward 0.79x the time (the forward alone ~0.65x)."""
+    back in between. Only where that pays (figures: benchmarks/README.md, #29): for a part
+    whose `cols` is more than 4 blocks (below that it stays in the shared L3 cache, and the
+    extra calls of the blocks cost more than they save) and a layer with at least
+    MIN_BLOCK_SAMPLES samples to a block."""
     per_block = COLS_BLOCK_BYTES // max(sample_bytes, 1)
     samples = part.stop - part.start
     if per_block < MIN_BLOCK_SAMPLES or samples * sample_bytes <= 4 * COLS_BLOCK_BYTES:
@@ -224,10 +223,9 @@ def dx_by_correlation(weight_shape, geometry, groups):
 def dx_by_taps(weight_shape, x_shape, geometry, groups):
     """dx tap by tap (`_dx_taps`) when the output keeps the input's size (stride 1, 'same'
     padding), OC <= 16 and the kernel is 3x3 or 5x5 (compiled with its size as constants); a
-    layer that narrows the channels takes `dx_correlation` first.
-    Measured at LeNet's convs, one thread: conv1 (1 -> 6, 28x28) 1.2 -> 0.44 ms; conv2 (6 -> 16,
-    14 -> 10, no padding: the loop would add a zero tap for every one it needs) 0.73 -> 1.41 ms,
-    so not there; AlexNet-lite's conv1 (3 -> 64) a tie (benchmarks/README.md, #29)."""
+    layer that narrows the channels takes `dx_correlation` first. It wins at LeNet's conv1,
+    loses at conv2 (no padding there: the loop would add a zero tap for every one it needs) and
+    ties at AlexNet-lite's conv1 (figures: benchmarks/README.md, #29)."""
     OC, _, KH, KW = weight_shape
     g = geometry
     return (groups == 1 and OC <= 16 and (KH, KW) in ((3, 3), (5, 5))
@@ -237,7 +235,7 @@ def dx_by_taps(weight_shape, x_shape, geometry, groups):
 @njit(cache=True, nogil=True)
 def _dx_taps(grad, weight, dx, PH, PW):
     # the kernel's size as constants, so that LLVM unrolls the taps (with the size as variables
-    # the loop ran ~25x slower); dx_by_taps lets only 5x5 and 3x3 kernels come here
+    # it cannot); dx_by_taps lets only 5x5 and 3x3 kernels come here
     if weight.shape[2] == 5:
         _dx_taps_sized(grad, weight, dx, PH, PW, 5, 5)
     else:

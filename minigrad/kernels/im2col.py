@@ -168,10 +168,10 @@ def _inside_stride_one(H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW):
 @njit(cache=True, nogil=True)
 def _inside_windows(x, cols, KH, KW, OH, OW, DH, DW):
     """im2col (x -> cols) when `_inside_stride_one`: each window row is a plain run of OW
-    elements, with no test for the padding and only unsigned indices (LeNet conv2, runs of 10:
-    0.28 -> 0.20 ms, benchmarks/README.md #29). `_fold_inside_windows` is its mirror image: one
-    loop for both, with a flag, does not compile for a read-only x or cols, and a generator of
-    the offsets made both 1.5x slower."""
+    elements, with no test for the padding and only unsigned indices (figures:
+    benchmarks/README.md, #29). `_fold_inside_windows` is its mirror image: one loop for both,
+    with a flag, does not compile for a read-only x or cols, and a generator of the offsets
+    made both slower."""
     N, C, H, W = x.shape
     L = OH * OW
     xf = x.reshape(-1)
@@ -189,7 +189,7 @@ def _inside_windows(x, cols, KH, KW, OH, OW, DH, DW):
 
 @njit(cache=True, nogil=True)
 def _fold_inside_windows(cols, dx, KH, KW, OH, OW, DH, DW):
-    """col2im (cols added into dx) when `_inside_stride_one` (LeNet conv2: 0.30 -> 0.22 ms)."""
+    """col2im (cols added into dx) when `_inside_stride_one`."""
     N, C, H, W = dx.shape
     L = OH * OW
     xf = dx.reshape(-1)

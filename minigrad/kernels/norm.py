@@ -43,7 +43,7 @@ def channel_moments_numpy(x):
 
 
 # fastmath "reassoc" (only that flag: NaN and infinity keep their meaning) lets LLVM keep several
-# partial sums in SIMD lanes instead of one chain of adds: 3-4x faster sums.
+# partial sums in SIMD lanes instead of one chain of adds (figures: benchmarks/README.md, #27).
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _channel_sum(planes, c):
     total = 0.0

@@ -156,9 +156,9 @@ def max_pool2d_forward_numba(x, KH, KW, OH, OW, SH, SW, PH, PW):
 
 
 # The window's size and stride as compile-time constants make the loops over the window
-# unrollable, and LLVM then turns the compares into selects over several windows at once: ~10x
-# faster at LeNet's 2x2 pool than the same loop with the sizes as variables (benchmarks/README.md,
-# #29). So the usual windows get a call with constants of their own; the others, the same loop.
+# unrollable, and LLVM then turns the compares into selects over several windows at once, which
+# the same loop with the sizes as variables cannot (benchmarks/README.md, #29). So the usual
+# windows get a call with constants of their own; the others, the same loop.
 @njit(cache=True, nogil=True)
 def _max_pool2d_forward(x, out, arg, KH, KW, SH, SW, PH, PW):
     H, W = x.shape[2], x.shape[3]
@@ -202,7 +202,7 @@ def _max_pool2d_clipped(x, out, arg, KH, KW, SH, SW, PH, PW):
     OH, OW = out.shape[2], out.shape[3]
     xf, of, af = x.reshape(-1), out.reshape(-1), arg.reshape(-1)   # flat views, as in im2col:
     u = np.uint64                                  # unsigned indices skip the wraparound branch
-    for nc in range(N * C):                        # (~30% faster here than x[n, c, h, w])
+    for nc in range(N * C):                        # (that x[n, c, h, w] indexing would take)
         plane = u(nc * H * W)                      # xf[plane + h*W + w] is x[n, c, h, w]
         for oh in range(OH):
             h0 = oh * SH - PH

@@ -63,7 +63,7 @@ def keep_freed_memory(mmap_threshold=32 * 2 ** 20, trim_threshold=256 * 2 ** 20)
 
     The scratch pool above covers conv's internal buffers only; every op's output is still a new
     array, and glibc serves big ones as fresh pages from the OS, which zero-fills each on first
-    touch (~1,300 page faults a LeNet-5 step at batch 64). With arrays up to `mmap_threshold`
+    touch (page faults every step: benchmarks/README.md, #29). With arrays up to `mmap_threshold`
     served from the heap and up to `trim_threshold` of free memory kept, a training step reuses
     the previous step's pages; the price is that the process keeps up to that much freed memory
     instead of returning it to the OS (its peak stays the same). Same as the environment
@@ -105,7 +105,7 @@ def _malloc_left_alone():
 
 
 # Why a library sets a process-wide policy by default: without it a hand-written training loop
-# ran up to 2x slower than the same steps in `minigrad train` (benchmarks/README.md, #29), and
-# the cost (freed memory kept, not the peak) is small next to a training process's own.
+# ran far slower than the same steps in `minigrad train` (benchmarks/README.md, #29), and the
+# cost (freed memory kept, not the peak) is small next to a training process's own.
 if not _malloc_left_alone():
     keep_freed_memory()
