@@ -322,11 +322,22 @@ def unfold(x, geometry):
     return im2col_numba(x, *geometry, out=out)
 
 
-def column_slices(rows, L):
-    """The column slices of `cols` to run a GEMM over: for a `cols` of few rows (LeNet conv1:
-    25) OpenBLAS runs the long, thin products faster in slices of 4096 columns than whole; for
-    more rows, slicing gains nothing (benchmarks/README.md)."""
-    step = max(L, 1) if rows > 64 else 4096            # L = 0: an empty batch, no slice
+# OpenBLAS (0.3.x) runs a product of at most this many multiply-adds (M * N * K) with its
+# small-matrix kernel where it has one (SkylakeX: kernel/x86_64/sgemm_small_kernel_permit_
+# skylakex.c), far faster than its general path for a first layer's long, thin products.
+SMALL_GEMM_LIMIT = 10 ** 6
+MIN_SLICE_COLUMNS = 1024    # narrower slices: the calls cost more than the small kernel saves
+
+
+def column_slices(rows, L, outputs):
+    """The column slices of `cols` (`rows` x L) to run a GEMM with `outputs` rows of W over:
+    slices small enough for OpenBLAS's small-matrix kernel (outputs * rows * width at most
+    SMALL_GEMM_LIMIT, a width a multiple of 16), when such a slice is still MIN_SLICE_COLUMNS
+    wide (a first layer of few input channels: LeNet conv1, a 2- or 3-channel input); else
+    the product whole (benchmarks/README.md, #29)."""
+    step = SMALL_GEMM_LIMIT // max(outputs * rows, 1) // 16 * 16
+    if step < MIN_SLICE_COLUMNS:
+        step = max(L, 1)                                # L = 0: an empty batch, no slice
     return [slice(start, start + step) for start in range(0, L, step)]
 
 
@@ -334,7 +345,8 @@ def grouped_matmul(w, cols, groups):
     """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
     y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
     for o, c in group_slices(groups, w.shape):
-        for s in column_slices(w.shape[1], cols.shape[1]):    # (OC/G, CgKK) @ (CgKK, l)
+        outputs = o.stop - o.start
+        for s in column_slices(w.shape[1], cols.shape[1], outputs):   # (OC/G, CgKK) @ (CgKK, l)
             np.matmul(w[o], cols[c, s], out=y[o, s])
     return y
 
@@ -346,7 +358,7 @@ def weight_grad_transposed(dy, cols, w_shape, groups):
     (benchmarks/README.md); the caller transposes the small sum of the parts."""
     dw_t = np.zeros((w_shape[1], w_shape[0]), dtype=dy.dtype)
     for o, c in group_slices(groups, w_shape):
-        for s in column_slices(w_shape[1], dy.shape[1]):
+        for s in column_slices(w_shape[1], dy.shape[1], o.stop - o.start):
             dw_t[:, o] += cols[c, s] @ dy[o, s].T            # (CgKK, l) @ (l, OC/G)
     return dw_t
 

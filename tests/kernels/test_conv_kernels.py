@@ -245,3 +245,22 @@ def test_kept_columns_go_back_to_the_pool_when_the_op_lets_go(monkeypatch):
     given_back.clear()                          # the GEMM output went back in forward
     del cols
     assert len(given_back) == len(kept) and all(a is b for a, b in zip(given_back, kept))
+
+
+@given(st.integers(1, 200), st.integers(0, 60_000), st.integers(1, 128))
+def test_column_slices_cover_the_columns_and_fit_the_small_gemm_kernel(rows, L, outputs):
+    """In order, no gap or overlap; sliced only into pieces of outputs * rows * width within
+    OpenBLAS's small-kernel limit and at least MIN_SLICE_COLUMNS wide, else one piece."""
+    slices = K.column_slices(rows, L, outputs)
+    covered = [i for s in slices for i in range(L)[s]]
+    assert covered == list(range(L))
+    if len(slices) > 1:
+        width = slices[0].stop - slices[0].start
+        assert outputs * rows * width <= K.SMALL_GEMM_LIMIT
+        assert width >= K.MIN_SLICE_COLUMNS and width % 16 == 0
+
+
+def test_lenet_conv1_is_sliced_and_conv2_is_not():
+    assert len(K.column_slices(25, 64 * 28 * 28, 6)) > 1               # 1 -> 6, 5x5
+    assert len(K.column_slices(50, 64 * 28 * 28, 6)) > 1               # a 2-channel input too
+    assert len(K.column_slices(150, 64 * 10 * 10, 16)) == 1            # 6 -> 16, 5x5
