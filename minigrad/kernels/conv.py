@@ -24,7 +24,8 @@ is None. The readable twin, `*_numpy`, comes first: it is the specification. The
     backward gives its dW, dcols and dx, so that `cols` and `dcols` are not written whole to
     memory and read back.
   * dW as the transposed product dW^T = cols @ dY^T, and long, thin GEMMs (a `cols` of few rows)
-    in slices of 4096 columns: the shapes at which OpenBLAS runs fastest.
+    in column slices small enough for OpenBLAS's small-matrix kernel (`column_slices`): the
+    shapes at which OpenBLAS runs fastest.
   * dx by correlation when the layer narrows the channels (OC < C; stride 1, dilation 1,
     groups 1): dx is a stride-1 correlation of dY with the flipped, channel-transposed kernel,
 
@@ -345,8 +346,8 @@ def grouped_matmul(w, cols, groups):
     """Y = W @ cols, one GEMM per group, into a recycled buffer: (OC, CgKK) @ (G*CgKK, L)."""
     y = scratch.take((w.shape[0], cols.shape[1]), cols.dtype)
     for o, c in group_slices(groups, w.shape):
-        outputs = o.stop - o.start
-        for s in column_slices(w.shape[1], cols.shape[1], outputs):   # (OC/G, CgKK) @ (CgKK, l)
+        for s in column_slices(w.shape[1], cols.shape[1], o.stop - o.start):
+            # (OC/G, CgKK) @ (CgKK, l)
             np.matmul(w[o], cols[c, s], out=y[o, s])
     return y
 
