@@ -81,28 +81,38 @@ class RunDirectoryLock:
 
     def __enter__(self):
         self.created = not self.directory.exists()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        while self.handle is None:
-            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as error:
-                owner = _owner_pid(handle)
-                os.close(handle)
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise                           # e.g. a file system without locks
-                self._release_directory()
-                raise RunDirectoryInUse(f"{self.directory}/ is in use by another minigrad run "
-                                        f"(process {owner}); wait for it to end, or choose "
-                                        f"another directory") from None
-            if _same_file(handle, self.path):
-                self.handle = handle
-            else:       # its owner deleted the file as we opened it: lock the next one instead
-                os.close(handle)
+        try:
+            while self.handle is None:
+                self.handle = self._take_lock()
+        except BaseException:
+            self._release_directory()           # a refusal leaves no directory it created
+            raise
         self.stale_owner = _owner_pid(self.handle, wait=0)
         os.ftruncate(self.handle, 0)
         os.write(self.handle, f"{os.getpid()}\n".encode())
         return self
+
+    def _take_lock(self):
+        """One try: -> the lock file's handle, locked; None to try again; RunDirectoryInUse."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:   # a run that ended just now removed the directory, empty
+            return None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            owner = _owner_pid(handle)
+            os.close(handle)
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise                           # e.g. a file system without locks
+            raise RunDirectoryInUse(f"{self.directory}/ is in use by another minigrad run "
+                                    f"(process {owner}); wait for it to end, or choose "
+                                    f"another directory") from None
+        if _same_file(handle, self.path):
+            return handle
+        os.close(handle)       # its owner deleted the file as we opened it: lock the next one
+        return None
 
     def __exit__(self, *exc):
         # Delete the file while still holding its lock, so that whoever waits for it opens a

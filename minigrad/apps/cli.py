@@ -144,13 +144,12 @@ def _resolve_config(args):
 
 
 def run_train(args):
-    from minigrad.runs import RunDirectoryLock
-
     started = time.perf_counter()
     config = _resolve_config(args)
     out = Path(args.out or default_run_directory(config["model"], config["dataset"]))
-    _check_writable(out)                   # before any work: exit 2, nothing written
-    with RunDirectoryLock(out) as lock:    # from here on, no other process writes into out/
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a directory", usage=True)
+    with _own_run_directory(out) as lock:       # from here on, no other process writes there
         if lock.stale_owner is not None:
             print(f"took over {lock.path} from process {lock.stale_owner}, which ended without "
                   f"releasing it", file=sys.stderr)
@@ -213,21 +212,24 @@ def _compile_kernels():
     print(f"{time.perf_counter() - started:.1f} s", flush=True)
 
 
-def _check_writable(out):
-    """Refuse an --out that is a file or a folder that cannot be written (exit 2)."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file, not a directory", usage=True)
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):       # can we write there? (root can, anywhere)
-            pass
-    except OSError as error:
-        raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})",
-                         usage=True) from None
-    finally:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()                         # the lock creates it again; a refusal leaves none
+@contextlib.contextmanager
+def _own_run_directory(out):
+    """Hold out/'s RunDirectoryLock within the block, once it is known that files can be written
+    there; if they cannot: exit 2, before any work, and a directory the lock made is removed.
+    The check comes after the lock, because until then another run started at the same moment
+    may remove the (empty) directory as this one tests it."""
+    from minigrad.runs import RunDirectoryInUse, RunDirectoryLock
+    with contextlib.ExitStack() as stack:
+        try:
+            lock = stack.enter_context(RunDirectoryLock(out))
+            with tempfile.TemporaryFile(dir=out):   # root may create the lock file anywhere
+                pass
+        except RunDirectoryInUse:
+            raise
+        except OSError as error:
+            raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})",
+                             usage=True) from None
+        yield lock
 
 
 def _check_run_directory(args, out):

@@ -472,6 +472,25 @@ def test_two_runs_started_at_once_into_one_out_one_trains_the_other_is_refused(t
     print(f"the loser exited {loser[2]}")
 
 
+def test_the_lock_makes_its_directory_again_if_a_run_ending_at_that_moment_removed_it(
+        tmp_path, monkeypatch):
+    # a run that ends removes its directory if it stayed empty; one starting at that moment may
+    # have made the directory just before, and must not fail with 'No such file or directory'
+    from minigrad import runs
+    out, real_open, opened = tmp_path / "run", os.open, []
+
+    def open_after_the_other_run_removed_the_directory(path, *args):
+        opened.append(path)
+        if len(opened) == 1:
+            out.rmdir()
+        return real_open(path, *args)
+    monkeypatch.setattr(runs.os, "open", open_after_the_other_run_removed_the_directory)
+    with runs.RunDirectoryLock(out) as lock:
+        assert lock.path.read_text() == f"{os.getpid()}\n"
+    assert opened == [out / ".minigrad.lock"] * 2
+    assert not out.exists()                        # it made the directory, and it was left empty
+
+
 @pytest.mark.parametrize("extra_delay", [0.0, 0.1, 0.25])
 def test_ctrl_c_while_the_command_is_still_importing_is_one_line_and_a_ctrl_c_s_status(
         tmp_path, extra_delay):
