@@ -27,8 +27,9 @@ patch norms from the im2col matrix that it builds anyway (its column norms), so 
 of squares rather than a second convolution; the linear layer, `BcosDense`, is the same column
 math with one column per sample (the arrays work of both: kernels/bcos.py).
 `bcos_conv2d_simple` and `bcos_linear_simple` build the same units from primitives (the
-norms as conv2d(x*x, ones) and sqrt(sum(x*x) + eps), the scale as the Function BcosScale,
-differentiated by autograd): use them to check the ops.
+norms as conv2d(x*x, ones) and sqrt(sum(x*x) + eps), w^ as unit_norm_simple's w / sqrt(sum(w*w))
+where the layers use the one op UnitNorm, the scale as the Function BcosScale, differentiated
+by autograd): use them to check the ops.
 At l = 0 (x orthogonal to w, or x = 0): out = 0, d out/dl = B * 0^(B-1) = 0 for B > 1 (and 1
 for B = 1, where 0^0 = 1: the linear unit), d out/dn = 0; nothing is divided by zero, since
 n >= sqrt(eps) > 0. Without eps, x = 0 would be 0/0: the unit is positively homogeneous,
@@ -96,8 +97,42 @@ def bcos_scale(l, n, b=2.0, detach=False):
     return BcosScale.apply(l, n, b=check_b(b, "bcos_scale"), detach=bool(detach))
 
 
+class UnitNorm(Function):
+    """v = w / ||w|| per output unit r (a row of w: all axes but the first);
+    dL/dw = (g - v * sum_r(g * v)) / ||w||: g less its part along v, over the norm.
+    A zero row is 0 / 0 = NaN, as in the authors' code (PyTorch's F.normalize clamps the norm
+    to 1e-12 instead: an output 0 with a gradient g * 1e12)."""
+
+    def forward(self, weight):
+        self.axes = tuple(range(1, weight.ndim))
+        self.norm = np.sqrt(np.sum(weight * weight, axis=self.axes, keepdims=True))  # (K, 1..)
+        self.v = weight / self.norm
+        return self.v
+
+    def backward(self, grad):
+        along = np.sum(grad * self.v, axis=self.axes, keepdims=True)               # (K, 1..)
+        return (grad - self.v * along) / self.norm
+
+    def differentiable_backward(self, grad, v, weight):
+        """The second-order rule of unit_norm_simple's graph, differentiated with
+        create_graph."""
+        return _recorded_gradients(self, unit_norm_simple(weight), grad, (weight,))
+
+
 def unit_norm(weight):
-    """w / ||w|| for each output unit (row of a Linear's weight, filter of a Conv2d's)."""
+    """w / ||w|| for each output unit (row of a Linear's weight (K, D), filter of a Conv2d's
+    (K, C, KH, KW)): one op, UnitNorm."""
+    wa = as_array(weight)
+    if wa.ndim < 2:
+        raise ValueError(f"unit_norm: expected a weight with one row per output unit (2-D or "
+                         f"more), got shape {wa.shape}")
+    check_floating(wa, "unit_norm", "weight")
+    return UnitNorm.apply(weight)
+
+
+def unit_norm_simple(weight):
+    """Readable reference for `unit_norm`, built from primitives that autograd
+    differentiates."""
     axes = tuple(range(1, weight.ndim))
     return weight / sqrt((weight * weight).sum(axis=axes, keepdims=True))
 
@@ -162,7 +197,7 @@ def bcos_linear_simple(x, weight, b=2.0, units=2, eps=1e-6, detach=False):
     """Readable reference for `bcos_linear`, built from primitives that autograd
     differentiates: the norms are sqrt(sum(x * x) + eps)."""
     b, x = _checked(x, weight, b, units, "bcos_linear_simple")
-    return _bcos_linear_from_primitives(x, unit_norm(weight), b, units, eps, detach)
+    return _bcos_linear_from_primitives(x, unit_norm_simple(weight), b, units, eps, detach)
 
 
 def _bcos_linear_from_primitives(x, w_hat, b, units, eps, detach):
@@ -259,8 +294,8 @@ def bcos_conv2d_simple(x, weight, b=2.0, units=2, stride=1, padding=0, dilation=
     the patch norms are sqrt(conv2d(x*x, ones (1, C, KH, KW)) + eps); add_inverse: of
     x = [x, 1 - x]."""
     b, x = _checked(x, weight, b, units, "bcos_conv2d_simple")
-    return _bcos_conv_from_primitives(x, unit_norm(weight), b, units, stride, padding, dilation,
-                                      eps, detach, add_inverse)
+    return _bcos_conv_from_primitives(x, unit_norm_simple(weight), b, units, stride, padding,
+                                      dilation, eps, detach, add_inverse)
 
 
 def _bcos_conv_from_primitives(x, w_hat, b, units, stride, padding, dilation, eps, detach,

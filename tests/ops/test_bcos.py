@@ -7,7 +7,7 @@ from hypothesis import assume, given, settings, strategies as st
 import minigrad as mg
 from minigrad.gradcheck import gradgradcheck
 from minigrad.ops.bcos import (bcos_conv2d, bcos_conv2d_simple, bcos_linear, bcos_linear_simple,
-                               bcos_scale)
+                               bcos_scale, unit_norm, unit_norm_simple)
 from minigrad.ops.shape import concatenate
 from minigrad.testing import arrays, assert_gradients_match
 from tests.helpers import leaf, torch_or_skip
@@ -30,6 +30,51 @@ def test_detached_scale_passes_the_gradient_through_the_fixed_factor_only():
     bcos_scale(l, n, 3.0, detach=True).sum().backward()
     np.testing.assert_allclose(l.grad, [[0.125 ** 2, 0.5 ** 2]])          # |l / n|^(B-1)
     assert n.grad is None or np.all(n.grad == 0)
+
+
+# a Linear's weight (K, D) or a Conv2d's (K, C, KH, KW)
+weight_shapes = st.one_of(st.tuples(st.integers(1, 4), st.integers(1, 6)),
+                          st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
+                                    st.integers(1, 3)))
+
+
+@settings(deadline=None)
+@given(data=st.data(), shape=weight_shapes)
+def test_unit_norm_divides_each_row_by_its_norm_and_has_the_gradients_of_central_differences(
+        data, shape):
+    w = data.draw(arrays(shape, away_from=0.0, margin=0.1))           # no row near norm 0
+    norms = np.linalg.norm(w.reshape(len(w), -1), axis=1)
+    np.testing.assert_allclose(unit_norm(mg.tensor(w)).data,
+                               w / norms.reshape((-1,) + (1,) * (w.ndim - 1)), rtol=1e-14)
+    assert_gradients_match(unit_norm, w)
+    assert_outputs_and_gradients_agree((unit_norm, unit_norm_simple), (w,), 1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (4, 3, 2, 3)])
+def test_unit_norm_equals_torch(shape):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(4)
+    w, weights = rng.normal(size=shape), rng.normal(size=shape)
+    tw = torch.tensor(w, requires_grad=True)
+    expected = tw / tw.flatten(1).norm(dim=1).reshape((-1,) + (1,) * (w.ndim - 1))
+    (expected * torch.tensor(weights)).sum().backward()
+    mw = leaf(w)
+    got = unit_norm(mw)
+    (got * mg.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(mw.grad, tw.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_unit_norm_keeps_float32_and_makes_a_zero_row_nan_as_the_primitives_do():
+    w = mg.tensor(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32), requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        out = unit_norm(w)
+        out.sum().backward()
+        simple = unit_norm_simple(mg.tensor(w.data)).data
+    assert out.dtype == w.grad.dtype == np.float32
+    np.testing.assert_allclose(out.data[0], [0.6, 0.8], rtol=1e-6)
+    assert np.isnan(out.data[1]).all() and np.isnan(simple[1]).all()
+    assert np.isnan(w.grad.data[1]).all()
 
 
 def direct_linear(x, w, b, units, eps=1e-6):
@@ -159,13 +204,19 @@ def test_the_fused_linear_op_equals_the_unit_built_from_primitives(data, case, b
 
 
 def assert_ops_agree(ops, x, w, b, units, rtol, **options):
-    """The ops' outputs and both gradients (of sum(out * cos(position))) agree to rtol."""
+    """The layers' outputs and both gradients agree to rtol."""
+    assert_outputs_and_gradients_agree(ops, (x, w), rtol, b, units, **options)
+
+
+def assert_outputs_and_gradients_agree(ops, inputs, rtol, *args, **options):
+    """op(*inputs, *args, **options) for each op: the outputs and the gradients (of
+    sum(out * cos(position))) with respect to every input agree to rtol."""
     results = []
     for op in ops:
-        mx, mw = leaf(x), leaf(w)
-        out = op(mx, mw, b, units, **options)
+        leaves = [leaf(a) for a in inputs]
+        out = op(*leaves, *args, **options)
         (out * mg.tensor(np.cos(np.arange(out.data.size)).reshape(out.shape))).sum().backward()
-        results.append((out.data, mx.grad.data, mw.grad.data))
+        results.append((out.data, *(t.grad.data for t in leaves)))
     for fused, simple in zip(*results):
         np.testing.assert_allclose(fused, simple, rtol=rtol, atol=1e-12)
 
@@ -230,6 +281,11 @@ def test_a_bcos_unit_is_positively_homogeneous(rng=np.random.default_rng(3)):
      r"bcos_linear: input dtype float32 and weight dtype float64 differ"),
     (lambda: bcos_linear(np.ones((1, 2), np.int64), np.ones((2, 2)), 2.0, 1), TypeError,
      r"bcos_linear: expected a floating-point input, got dtype int64"),
+    (lambda: unit_norm(np.ones(3)), ValueError,
+     r"unit_norm: expected a weight with one row per output unit \(2-D or more\), got shape "
+     r"\(3,\)"),
+    (lambda: unit_norm(np.ones((2, 3), np.int64)), TypeError,
+     r"unit_norm: expected a floating-point weight, got dtype int64"),
 ])
 def test_bad_arguments_are_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
