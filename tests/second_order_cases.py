@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from minigrad import functional as F
 from minigrad.ops.elementwise import Cast
-from minigrad.ops.bcos import bcos_scale
+from minigrad.ops.bcos import bcos_scale, unit_norm
 from minigrad.ops.attention import scaled_dot_product_attention
 from minigrad.testing import arrays, broadcastable_shapes, shapes
 
@@ -207,6 +207,10 @@ CASES = [
          lambda t, x: (x * t.from_numpy(_dropout_mask(x.shape))) ** 2, _fixed((3, 4))),
     Case("bcos_scale", lambda l, n: bcos_scale(l, n, 2.5), lambda t, l, n: _bcos(t, l, n, 2.5),
          st.tuples(arrays((2, 3), away_from=0.0, margin=0.1), arrays((2, 1), 0.5, 2.0))),
+    Case("unit_norm", unit_norm,
+         lambda t, w: w / w.flatten(1).norm(dim=1).reshape((-1,) + (1,) * (w.ndim - 1)),
+         st.sampled_from([(3, 4), (2, 2, 2, 3)]).flatmap(
+             lambda shape: st.tuples(arrays(shape, away_from=0.0, margin=0.1)))),
 ]
 
 
