@@ -33,10 +33,11 @@ norm at a pixel is sum_c x**2 + (1 - x)**2: half the columns and half the GEMM.
 readable twin, `*_numpy`, is these lines (`bcos_columns_numpy` and its backward, shared by
 both layers). The fast twin, `*_numba`, computes the same with
 conv2d's fast pieces (kernels/conv.py: the batch in parts on threads, recycled buffers, dx in
-blocks), one compiled loop for the norms, MaxOut and the scale together, and the norms from
-the per-pixel squared norms q = sum_c x**2 (the window sums of q are the column sums of
-cols**2, from a matrix C times smaller: KH*KW rows, not C*KH*KW); the linear layer's fast
-twin runs the same compiled loops after gemm.py's products. The twins agree to rounding (the
+blocks), one compiled loop for MaxOut and the scale together, and the norms from the per-pixel
+squared norms q = sum_c x**2: the column sums of cols**2 are the sums of q over each window,
+read from q itself (C times smaller than x, and KH*KW times smaller than its im2col), and the
+norms' share of dx goes back through the same windows (`_window_sums`). The linear layer's
+fast twin runs the same compiled loop after gemm.py's products. The twins agree to rounding (the
 fast one sums in other orders).
 """
 import numpy as np
@@ -46,7 +47,7 @@ from minigrad.kernels._numba import njit
 from minigrad.kernels.conv import (PartColumns, dx_col2im, grouped_matmul, nchw_to_columns,
                                    unfold, weight_grad_transposed, weight_matrix)
 from minigrad.kernels.gemm import matmul_numba
-from minigrad.kernels.im2col import col2im_numba, col2im_numpy, im2col_numpy
+from minigrad.kernels.im2col import _valid_range, col2im_numpy, im2col_numpy
 
 
 # ------------------------------------------------------------------------------------------------
@@ -145,10 +146,9 @@ def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps, encoded):
         if encoded:                                                 # + W_2 @ ones_cols
             per_image = z.reshape(w.shape[0], -1, position_map.shape[1])
             per_image += position_map[:, None]
-        q_cols = unfold(_squared_norms(x[part], encoded), geometry)  # (KH*KW, p)
-        kept = _scaled_columns(q_cols, z, units, b, eps)
+        n = _patch_norms(_squared_norms(x[part], encoded), geometry, eps)   # (p,)
+        kept = _scaled_columns(n, z, units, b)
         scratch.give(z)
-        scratch.give(q_cols)
         out = kept[2]
         np.copyto(y[part], out.reshape(K, -1, geometry.OH, geometry.OW).transpose(1, 0, 2, 3))
         return cols, kept
@@ -162,8 +162,8 @@ def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps, encoded):
 def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b, detach,
                                needs_input_grad, encoded):
     """Fast twin of `bcos_conv2d_backward_numpy`: dW is the sum of the parts'. The norms'
-    share of dx, col2im(cols * dn / n), is x * col2im of dn / n repeated for each of the KH*KW
-    window positions (one channel), as d ||patch|| / d x = x / ||patch|| at every pixel.
+    share of dx, col2im(cols * dn / n), is x times the sum of dn / n over the windows that hold
+    the pixel, as d ||patch|| / d x = x / ||patch|| at every pixel.
     encoded: dx = du_1 - du_2 = col2im((W_1 - W_2)^T @ dz) + (x - (1 - x)) * spread, and
     dW = [dz @ cols^T, dz @ ones_cols^T - dz @ cols^T] (u_2 = 1 - x inside the image)."""
     x, cols, kept = saved
@@ -184,9 +184,8 @@ def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b,
         if needs_input_grad[0]:
             dx_col2im(w, dz, geometry, 1, dx[part])
             if not detach:
-                rows = np.broadcast_to(dn_over_n, (geometry.KH * geometry.KW, len(dn_over_n)))
-                spread = col2im_numba(np.ascontiguousarray(rows),
-                                      (dx[part].shape[0], 1) + x_shape[2:], *geometry)
+                spread = np.zeros((dx[part].shape[0], 1) + x_shape[2:], dx.dtype)
+                _window_sums(spread, dn_over_n, *geometry, False)    # col2im of dn / n
                 _add_times(dx[part], x[part], spread, encoded)      # dx += x * spread
         scratch.give(dz)
         return dw_t, dz_sum
@@ -205,10 +204,10 @@ def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b,
 
 def bcos_linear_forward_numba(x, weight, units, b, eps):
     """Fast twin of `bcos_linear_forward_numpy`: the GEMM on minigrad's threads (gemm.py), the
-    rows' squared norms by einsum, the norms, MaxOut and scale in the convolution's loop."""
+    rows' norms by einsum, MaxOut and scale in the convolution's loop."""
     z = matmul_numba(weight, x.T)                                   # (K*M, N)
-    squared = np.einsum("nd,nd->n", x, x)[None]                     # (1, N): its column sums
-    kept = _scaled_columns(squared, z, units, b, eps)
+    n = np.sqrt(np.einsum("nd,nd->n", x, x) + eps)                  # (N,)
+    kept = _scaled_columns(n, z, units, b)
     return np.ascontiguousarray(kept[2].T), (x, kept)
 
 
@@ -226,12 +225,13 @@ def bcos_linear_backward_numba(grad, saved, weight, units, b, detach, needs_inpu
     return dx, dw
 
 
-def _scaled_columns(q_cols, z, units, b, eps):
-    """The forward's loop (`_bcos_columns`) on fresh arrays: -> (n, s, out, winner)."""
+def _scaled_columns(n, z, units, b):
+    """The forward's loop (`_bcos_columns`) on fresh arrays, given the column norms n (P,):
+    -> (n, s, out, winner); without MaxOut (one unit) there is no winner to keep: empty."""
     K, P = z.shape[0] // units, z.shape[1]
-    n, s, out = np.empty(P, z.dtype), np.empty((K, P), z.dtype), np.empty((K, P), z.dtype)
-    winner = np.empty((K, P), np.int64)
-    _bcos_columns(q_cols, z, units, b, eps, n, s, out, winner)
+    s, out = np.empty((K, P), z.dtype), np.empty((K, P), z.dtype)
+    winner = np.empty((K, P) if units > 1 else (0, 0), np.int64)
+    _bcos_columns(n, z, units, b, s, out, winner)
     return n, s, out, winner
 
 
@@ -271,17 +271,44 @@ def _squared_norms(x, encoded):
     return q
 
 
+def _patch_norms(q, geometry, eps):
+    """sqrt(eps + the sum of q (N, 1, H, W) over each column's window): the column norms of
+    im2col(x) given q = sum_c x**2, without building im2col(q). -> (N*OH*OW,)"""
+    n = np.full(q.shape[0] * geometry.OH * geometry.OW, eps, q.dtype)
+    _window_sums(q, n, *geometry, True)
+    return np.sqrt(n, out=n)
+
+
 @njit(cache=True, nogil=True)
-def _bcos_columns(q_cols, z, M, b, eps, n, s, out, winner):
-    """n = sqrt(column sums of q_cols + eps); per output k and column p: the winning unit of
-    z's M rows, l = its response, s = |l/n|^(B-1), out = l s (the forward's last lines)."""
-    R, P = q_cols.shape
-    n[:] = eps
-    for r in range(R):                      # row by row: q_cols is read front to back
-        for p in range(P):
-            n[p] += q_cols[r, p]
-    for p in range(P):
-        n[p] = np.sqrt(n[p])
+def _window_sums(image, columns, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, gather):
+    """Over every window element: gather: columns[p] += image[pixel] (the column sums of
+    im2col(image), image (N, 1, H, W), columns (N*OH*OW,)); else image[pixel] += columns[p]
+    (col2im of `columns` repeated on the KH*KW rows). Each sum in im2col's row order (kh,
+    kw), as the column sums and col2im add: the same results to the last bit."""
+    N, _, H, W = image.shape
+    pixels = image.reshape(-1)
+    u = np.uint64                           # unsigned: no negative-index checks, so it vectorises
+    for i in range(N):
+        for kh in range(KH):
+            h_lo, h_hi = _valid_range(kh * DH - PH, SH, H, OH)
+            for kw in range(KW):
+                w_off = kw * DW - PW
+                w_lo, w_hi = _valid_range(w_off, SW, W, OW)
+                for oh in range(h_lo, h_hi):
+                    p0 = u((i * OH + oh) * OW + w_lo)
+                    pixel0 = u((i * H + oh * SH + kh * DH - PH) * W + w_off + w_lo * SW)
+                    for j in range(u(w_hi - w_lo)):
+                        if gather:
+                            columns[p0 + j] += pixels[pixel0 + j * u(SW)]
+                        else:
+                            pixels[pixel0 + j * u(SW)] += columns[p0 + j]
+
+
+@njit(cache=True, nogil=True)
+def _bcos_columns(n, z, M, b, s, out, winner):
+    """Per output k and column p (norm n[p]): the winning unit of z's M rows, l = its
+    response, s = |l/n|^(B-1), out = l s (the forward's last lines)."""
+    P = n.size
     for k in range(out.shape[0]):
         for p in range(P):
             best = 0
@@ -291,7 +318,9 @@ def _bcos_columns(q_cols, z, M, b, eps, n, s, out, winner):
             l = z[k * M + best, p]
             c = abs(l) / n[p]
             scale = c if b == 2.0 else c ** (b - 1.0)
-            winner[k, p], s[k, p], out[k, p] = best, scale, l * scale
+            s[k, p], out[k, p] = scale, l * scale
+            if M > 1:
+                winner[k, p] = best
 
 
 @njit(cache=True, nogil=True)
