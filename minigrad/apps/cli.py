@@ -209,6 +209,7 @@ def _compile_kernels():
     F.max_pool2d(x, 2).sum().backward()
     F.avg_pool2d(x, 2).sum().backward()
     F.gelu(x)                                           # the erf kernel
+    F.relu(x).sum().backward()
     print(f"{time.perf_counter() - started:.1f} s", flush=True)
 
 

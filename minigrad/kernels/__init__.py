@@ -29,6 +29,7 @@ import glob
 import os
 
 from minigrad.kernels._numba import HAVE_NUMBA, numba
+from minigrad.kernels import activation as _activation
 from minigrad.kernels import bcos as _bcos
 from minigrad.kernels import conv as _conv
 from minigrad.kernels import gemm as _gemm
@@ -180,6 +181,14 @@ def erf(x):
     return _twin(_special, "erf")(x)
 
 
+def relu_forward(x):
+    return _twin(_activation, "relu_forward")(x)
+
+
+def relu_backward(grad, positive):
+    return _twin(_activation, "relu_backward")(grad, positive)
+
+
 def channel_moments(x):
     return _twin(_norm, "channel_moments")(x)
 
@@ -199,7 +208,7 @@ def uncached_kernels():
     if not HAVE_NUMBA or _backend != "numba":
         return []
     missing = []
-    for module in (_im2col, _pool, _special, _bcos, _conv, _norm):   # (gemm.py: nothing)
+    for module in (_im2col, _pool, _special, _bcos, _conv, _norm, _activation):   # gemm: none
         for name, kernel in vars(module).items():
             if isinstance(kernel, numba.core.dispatcher.Dispatcher):
                 index = os.path.join(glob.escape(kernel.stats.cache_path),

@@ -20,20 +20,20 @@ class ReLU(Function):
     would turn it into 0 and hide a diverging network). The backward multiplies by the boolean
     mask (much faster than np.where, see benchmarks/README.md). The one difference from PyTorch: a
     non-finite incoming gradient at a unit that is off gives NaN (inf * 0) where PyTorch gives 0;
-    by then the loss is non-finite anyway.
+    by then the loss is non-finite anyway. (The arrays work: kernels/activation.py.)
     """
     piecewise_linear = True
 
     def forward(self, x):
-        self.positive = x > 0                          # saved for backward: 1 byte per element
-        return np.maximum(x, x.dtype.type(0))
+        y, self.positive = kernels.relu_forward(x)    # positive = x > 0: 1 byte per element
+        return y
 
     def backward(self, grad):
-        return grad * self.positive                    # dL/dx = dL/dy * [x > 0]
+        return kernels.relu_backward(grad, self.positive)    # dL/dx = dL/dy * [x > 0]
 
     def differentiable_backward(self, grad, y, x):
-        """d2y/dx2 = 0 (x != 0): a constant mask, so backward, on a Tensor, records itself."""
-        return self.backward(grad)
+        """d2y/dx2 = 0 (x != 0): a constant mask, so the product, on a Tensor, records itself."""
+        return grad * self.positive
 
 
 class LeakyReLU(Function):

@@ -48,6 +48,7 @@ def arguments():
             "avg_pool2d_forward": (x, *pool, False),
             "avg_pool2d_backward": (dout, x.shape, *pool, True),
             "erf": (x.astype(np.float32),),
+            "relu_forward": (x,), "relu_backward": (dout, dout > 0),
             "conv2d_forward": (x, w, w[:, 0, 0, 0], geometry, 1, False),
             "conv2d_backward": (dy, None, w, x.shape, geometry, 1, (True, False, True)),
             "bcos_conv2d_forward": (x, w, geometry, 2, 2.0, 1e-6, False),
