@@ -80,7 +80,7 @@ class RunDirectoryLock:
         self.handle, self.stale_owner = None, None
 
     def __enter__(self):
-        self.created = not self.directory.exists()
+        self.created = False
         try:
             while self.handle is None:
                 self.handle = self._take_lock()
@@ -94,11 +94,13 @@ class RunDirectoryLock:
 
     def _take_lock(self):
         """One try: -> the lock file's handle, locked; None to try again; RunDirectoryInUse."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.created |= self._make_directory()
         try:
             handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:   # a run that ended just now removed the directory, empty
-            return None
+        except FileNotFoundError:
+            if self.directory.is_dir():
+                raise                   # e.g. the lock file is a link to nowhere
+            return None                 # a run that ended just now removed the directory, empty
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -114,10 +116,22 @@ class RunDirectoryLock:
         os.close(handle)       # its owner deleted the file as we opened it: lock the next one
         return None
 
+    def _make_directory(self):
+        """Make the directory unless it is there: -> whether this call made it. (It may also
+        vanish as we look: a run ending at that moment removes it if it is empty.)"""
+        try:
+            self.directory.mkdir(parents=True)
+            return True
+        except FileExistsError:
+            if self.directory.exists() and not self.directory.is_dir():
+                raise
+            return False
+
     def __exit__(self, *exc):
         # Delete the file while still holding its lock, so that whoever waits for it opens a
         # new file rather than one about to disappear (see the _same_file test above).
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):      # a read-only directory: it stays, to be taken
+            self.path.unlink(missing_ok=True)   # over as a stale lock by the next run
         os.close(self.handle)
         self.handle = None
         self._release_directory()

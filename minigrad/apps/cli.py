@@ -223,7 +223,8 @@ def _own_run_directory(out):
     with contextlib.ExitStack() as stack:
         try:
             lock = stack.enter_context(RunDirectoryLock(out))
-            with tempfile.TemporaryFile(dir=out):   # root may create the lock file anywhere
+            # the lock does not prove it: a killed run's lock file opens without write access
+            with tempfile.TemporaryFile(dir=out):
                 pass
         except RunDirectoryInUse:
             raise

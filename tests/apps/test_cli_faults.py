@@ -491,6 +491,50 @@ def test_the_lock_makes_its_directory_again_if_a_run_ending_at_that_moment_remov
     assert not out.exists()                        # it made the directory, and it was left empty
 
 
+def test_the_lock_makes_its_directory_again_if_it_vanished_as_mkdir_found_it(tmp_path,
+                                                                            monkeypatch):
+    # the directory was there when mkdir looked (EEXIST) and gone just after: try again
+    from minigrad import runs
+    out, real_mkdir, calls = tmp_path / "run", Path.mkdir, []
+
+    def mkdir_as_the_other_run_removes_it(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 1:
+            raise FileExistsError(errno.EEXIST, "File exists", str(self))
+        return real_mkdir(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "mkdir", mkdir_as_the_other_run_removes_it)
+    with runs.RunDirectoryLock(out) as lock:
+        assert lock.path.read_text() == f"{os.getpid()}\n"
+    assert calls == [out, out]
+    assert not out.exists()             # made by the lock on its second try, so removed
+
+
+def test_a_lock_file_that_cannot_be_opened_is_an_error_not_an_endless_retry(tmp_path):
+    from minigrad import runs
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / runs.LOCK_NAME).symlink_to(tmp_path / "nowhere" / "lock")    # a link to nowhere
+    with pytest.raises(FileNotFoundError):
+        runs.RunDirectoryLock(out).__enter__()
+
+
+def test_a_read_only_out_with_a_stale_lock_is_refused_as_unwritable(tmp_path, capsys,
+                                                                    monkeypatch):
+    # a killed run's lock file opens without write access to the directory; the check after
+    # the lock refuses, and the lock's exit, unable to delete its file, keeps that refusal
+    import tempfile
+    out = tmp_path / "ro"
+    out.mkdir()
+    (out / ".minigrad.lock").write_text("999999\n")
+
+    def permission_denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(tempfile, "TemporaryFile", permission_denied)
+    monkeypatch.setattr(Path, "unlink", permission_denied)
+    assert run_cli("train", "--out", str(out)) == 2
+    assert f"--out {out}: cannot write there (Permission denied)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra_delay", [0.0, 0.1, 0.25])
 def test_ctrl_c_while_the_command_is_still_importing_is_one_line_and_a_ctrl_c_s_status(
         tmp_path, extra_delay):
