@@ -126,12 +126,12 @@ def bcos_columns_backward_numpy(g, kept, cols, w, units, b, detach, needs_input_
 
 
 # ------------------------------------------------------------------------------------------------
-# the fast twin: conv2d's parts and buffers; the norms from a one-channel im2col
+# the fast twin: conv2d's parts and buffers; the norms as window sums of one channel
 # ------------------------------------------------------------------------------------------------
 def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps, encoded):
     """Fast twin of `bcos_conv2d_forward_numpy`. A patch's squared norm is the window sum of
-    the per-pixel squared norms q = sum_c x**2: the column sums of im2col(q), a matrix C times
-    smaller than cols. `saved` is kept per part of the batch. encoded: u = [x, 1 - x] is never
+    the per-pixel squared norms q = sum_c x**2 (`_patch_norms`), read from q, an image C times
+    smaller than x. `saved` is kept per part of the batch. encoded: u = [x, 1 - x] is never
     built (`_encoded_filters`): the GEMM is on x's C channels, not u's 2C, and
     q = sum_c x**2 + (1 - x)**2."""
     x = np.ascontiguousarray(x)
@@ -282,9 +282,9 @@ def _patch_norms(q, geometry, eps):
 @njit(cache=True, nogil=True)
 def _window_sums(image, columns, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, gather):
     """Over every window element: gather: columns[p] += image[pixel] (the column sums of
-    im2col(image), image (N, 1, H, W), columns (N*OH*OW,)); else image[pixel] += columns[p]
-    (col2im of `columns` repeated on the KH*KW rows). Each sum in im2col's row order (kh,
-    kw), as the column sums and col2im add: the same results to the last bit."""
+    im2col(image), image (N, 1, H, W) C-contiguous, columns (N*OH*OW,)); else image[pixel] +=
+    columns[p] (col2im of `columns` repeated on the KH*KW rows). Each sum in im2col's row order
+    (kh, kw), as the column sums and col2im add: the same results to the last bit."""
     N, _, H, W = image.shape
     pixels = image.reshape(-1)
     u = np.uint64                           # unsigned: no negative-index checks, so it vectorises
