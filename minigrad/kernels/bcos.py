@@ -131,11 +131,12 @@ def bcos_columns_backward_numpy(g, kept, cols, w, units, b, detach, needs_input_
 def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps, encoded):
     """Fast twin of `bcos_conv2d_forward_numpy`. A patch's squared norm is the window sum of
     the per-pixel squared norms q = sum_c x**2 (`_patch_norms`), read from q, an image C times
-    smaller than x. `saved` is kept per part of the batch. encoded: u = [x, 1 - x] is never
+    smaller than x. `saved`: x, the filter matrix and ones_cols used (for backward) and, per part
+    of the batch, cols and the loop's arrays. encoded: u = [x, 1 - x] is never
     built (`_encoded_filters`): the GEMM is on x's C channels, not u's 2C, and
     q = sum_c x**2 + (1 - x)**2."""
     x = np.ascontiguousarray(x)
-    w, position_map, _ = _encoded_filters(weight, geometry, x.shape[2:]) if encoded else \
+    w, position_map, ones = _encoded_filters(weight, geometry, x.shape[2:]) if encoded else \
         (weight_matrix(weight), None, None)
     K = w.shape[0] // units
     y = np.empty((x.shape[0], K, geometry.OH, geometry.OW), dtype=x.dtype)
@@ -156,7 +157,7 @@ def bcos_conv2d_forward_numba(x, weight, geometry, units, b, eps, encoded):
     with parallel.blas_held():
         parts = parallel.split(x.shape[0], y.size * units)
         cols, kept = zip(*parallel.map(forward_part, parts))
-    return y, (x, PartColumns(cols, parts), kept)
+    return y, (x, w, ones, PartColumns(cols, parts), kept)
 
 
 def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b, detach,
@@ -166,9 +167,7 @@ def bcos_conv2d_backward_numba(grad, saved, weight, x_shape, geometry, units, b,
     the pixel, as d ||patch|| / d x = x / ||patch|| at every pixel.
     encoded: dx = du_1 - du_2 = col2im((W_1 - W_2)^T @ dz) + (x - (1 - x)) * spread, and
     dW = [dz @ cols^T, dz @ ones_cols^T - dz @ cols^T] (u_2 = 1 - x inside the image)."""
-    x, cols, kept = saved
-    w, _, ones = _encoded_filters(weight, geometry, x_shape[2:]) if encoded else \
-        (weight_matrix(weight), None, None)
+    x, w, ones, cols, kept = saved                  # w, ones: the forward's (_encoded_filters)
     dx = np.empty(x_shape, dtype=grad.dtype) if needs_input_grad[0] else None
 
     def backward_part(part, cols, kept):
