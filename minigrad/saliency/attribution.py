@@ -20,6 +20,8 @@ moves by less than 1e-10, where the plain derivative stands in for the slope. Gr
 sum, for one draw, is g'(a_k) with g(a) = S_c(b_k + a (x~_k - b_k)); its expectation over
 a ~ U(0, 1) is g(1) - g(0) = S_c(x~_k) - S_c(b_k): complete on average, not per draw.
 """
+import numbers
+
 import numpy as np
 
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
@@ -123,6 +125,8 @@ def gradient_shap(model, x, target=None, score="logit", baselines=None, n_sample
     integers(B, size=(n_samples, N)), a_k uniform(size=(n_samples, N)).
     n_samples/batch_size forward and backward passes per batch, plus one forward.
     """
+    if not (isinstance(n_samples, numbers.Integral) and n_samples >= 1):
+        raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}")
     target = resolve_target(predict(model, x), target)
     baselines = baseline_batch(baselines, x)
     rng = np.random.default_rng(seed)

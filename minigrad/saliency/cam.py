@@ -28,8 +28,8 @@ import numpy as np
 
 from minigrad.autograd import grad
 from minigrad.nn.layers import AdaptiveAvgPool2d, Linear
-from minigrad.saliency.core import (Explanation, class_scores, hooked_forward, in_batches,
-                                    layer_activation, layer_gradient, resolve_layer,
+from minigrad.saliency.core import (Explanation, class_scores, conv_layers, hooked_forward,
+                                    in_batches, layer_activation, layer_gradient, resolve_layer,
                                     resolve_target, saliency_method, scored)
 from minigrad.saliency.gradients import guided_backprop
 from minigrad.saliency.postprocess import bilinear_resize
@@ -45,13 +45,25 @@ def gradient_cam(weighting):
     """A CAM method whose weights are weighting(A, g); its docstring is the weighting's."""
     @saliency_method
     def method(model, x, target=None, score="logit", layer=None):
-        activations, gradients, target = layer_gradient(model, x, resolve_layer(model, layer),
-                                                        target, score)
+        layer = resolve_layer(model, layer)
+        activations, gradients, target = layer_gradient(model, x, layer, target, score)
+        check_feature_maps(model, layer, activations)
         return Explanation(weighted_sum(activations, weighting(activations, gradients)), target)
 
     method.__name__ = method.__qualname__ = weighting.__name__.replace("_weights", "")
     method.__doc__ = weighting.__doc__ + "\n    One forward, one backward pass."
     return method
+
+
+def check_feature_maps(model, layer, activations):
+    """Refuse a layer whose output is not (N, K, h, w) feature maps (a Linear's (N, K), say):
+    there are no maps A^k to weight."""
+    if activations.ndim != 4:
+        name = next(name for name, module in model.named_modules() if module is layer)
+        raise ValueError(f"layer {name!r} ({type(layer).__name__}) gives an output of shape "
+                         f"{activations.shape}; the CAM family weights a conv layer's feature "
+                         f"maps (N, K, h, w): pick a conv layer or the ReLU after one (conv "
+                         f"layers: {conv_layers(model)})")
 
 
 def _safe_divide(numerator, denominator):
@@ -197,7 +209,9 @@ def scorecam(model, x, target=None, score="prob", layer=None, batch_size=64):
     inputs and applies a softmax across the channels instead; score='logit' gives raw logits as
     weights. A constant channel gives an all-zero mask. K forward passes per image, batched.
     """
-    activations, logits = layer_activation(model, x, resolve_layer(model, layer))
+    layer = resolve_layer(model, layer)
+    activations, logits = layer_activation(model, x, layer)
+    check_feature_maps(model, layer, activations)
     target = resolve_target(logits, target)
     n, k = activations.shape[:2]
     masks = _unit_range(bilinear_resize(activations.reshape(n * k, *activations.shape[2:]),
@@ -236,7 +250,9 @@ def eigencam(model, x, target=None, score="logit", layer=None):
     sign is arbitrary: pytorch-grad-cam keeps whatever its SVD returns; here the map is turned
     to correlate positively with the activations' sum over channels, so that it is positive
     where the layer is most active. Forward only."""
-    activations, logits = layer_activation(model, x, resolve_layer(model, layer))
+    layer = resolve_layer(model, layer)
+    activations, logits = layer_activation(model, x, layer)
+    check_feature_maps(model, layer, activations)
     return Explanation(first_component_projection(activations), resolve_target(logits, target))
 
 
@@ -267,6 +283,7 @@ def ablationcam(model, x, target=None, score="logit", layer=None, batch_size=64)
     One forward pass, then K per image (the layer's input recomputed each time), batched."""
     layer = resolve_layer(model, layer)
     activations, logits = layer_activation(model, x, layer)
+    check_feature_maps(model, layer, activations)
     target = resolve_target(logits, target)
     n, k = activations.shape[:2]
     original = scored(Tensor(logits), score).data[np.arange(n), target]

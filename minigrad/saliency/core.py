@@ -75,7 +75,12 @@ def resolve_target(logits, target):
     n, classes = logits.shape
     if target is None:
         return logits.argmax(axis=1)
-    target = np.broadcast_to(np.asarray(target), (n,)).astype(np.int64)
+    given = np.asarray(target)
+    # as PyTorch indexes: ints only (a float class is not rounded down), one or one per image
+    if not np.issubdtype(given.dtype, np.integer) or given.shape not in ((), (n,)):
+        raise ValueError(f"target must be a class (an int) or one per image, {n} ints; got "
+                         f"{given.tolist()!r}")
+    target = np.broadcast_to(given, (n,)).astype(np.int64)
     bad = (target < 0) | (target >= classes)
     if bad.any():
         raise ValueError(f"target {target[bad][0]} is out of range: the model has {classes} "

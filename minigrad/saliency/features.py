@@ -22,6 +22,7 @@ saliency maps (a forward hook on a layer, a gradient with respect to the input, 
 exactly as it was) and share that machinery (core.untouched, core.captured); viz.py draws what
 training produces (curves, filters), not what a unit means. Plots: saliency.plot.
 """
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -170,8 +171,13 @@ def target_activation(model, images, targets, layer=None):
     return (output * weights).reshape(len(images), -1).sum(axis=1)
 
 
+def _whole(value):
+    """An int of Python or NumPy (np.int64 ...), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_settings(steps, lr, l2, jitter, blur_every, blur_sigma, value_range):
-    if not (isinstance(steps, int) and steps >= 1):
+    if not (_whole(steps) and steps >= 1):
         raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     for name, value in (("lr", lr), ("blur_sigma", blur_sigma)):
         if not value > 0:
@@ -283,7 +289,8 @@ def unit_activations(model, images, layer, reduce="max", batch_size=128):
 def top_activating(model, images, layer, k=9, batch_size=128):
     """The k images (of N) on which each channel of `layer` peaks highest, and where: see
     TopActivations. Ties go to the earlier image."""
-    if not (isinstance(k, int) and 1 <= k <= len(images)):
+    images = as_batch(images)
+    if not (_whole(k) and 1 <= k <= len(images)):
         raise ValueError(f"k must be an int in 1..{len(images)} (the number of images), "
                          f"got {k!r}")
     outputs = _layer_outputs(model, images, layer, batch_size)

@@ -145,3 +145,10 @@ def test_deeplift_and_gradient_shap_leave_the_model_as_it_was(small_cnn, rng):
         np.testing.assert_array_equal(array, before[name])
     with pytest.raises(ValueError, match="logit only"):
         explain(small_cnn, x, method="deeplift", score="log_prob")
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, 2.5])
+def test_gradient_shap_needs_a_whole_number_of_samples(small_cnn, images, n_samples):
+    with pytest.raises(ValueError, match=f"n_samples must be a whole number >= 1, got "
+                                         f"{n_samples}"):
+        explain(small_cnn, images, method="gradient_shap", n_samples=n_samples)

@@ -124,3 +124,33 @@ def test_a_module_from_another_model_is_not_a_layer(small_cnn, images):
 def test_integer_images_are_refused(small_cnn):
     with pytest.raises(TypeError, match="normalise uint8 images first"):
         explain(small_cnn, np.zeros((1, 3, 8, 8), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("target, message", [
+    (1.7, r"target must be a class \(an int\) or one per image, 3 ints; got 1.7"),
+    ([1, 2], r"target must be a class \(an int\) or one per image, 3 ints; got \[1, 2\]"),
+    ([[1, 2, 3]], r"one per image, 3 ints"),
+    (np.array([0.0, 1.0, 2.0]), r"got \[0.0, 1.0, 2.0\]"),
+])
+def test_a_target_that_is_not_a_class_per_image_is_refused(small_cnn, images, target,
+                                                           message):
+    # PyTorch indexes with ints only: a float class is not silently rounded down
+    for method in ("vanilla", "gradcam", "lrp"):
+        with pytest.raises(ValueError, match=message):
+            explain(small_cnn, images, target, method=method)
+
+
+def test_integer_targets_of_any_kind_are_classes(small_cnn, images):
+    expected = explain(small_cnn, images, [1, 2, 3], method="vanilla")
+    for target in (np.array([1, 2, 3], dtype=np.uint8), (1, 2, 3), np.array([1, 2, 3])):
+        np.testing.assert_array_equal(explain(small_cnn, images, target, method="vanilla"),
+                                      expected)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "scorecam", "eigencam", "ablationcam",
+                                    "guided_gradcam"])
+def test_a_cam_layer_without_feature_maps_is_refused(small_cnn, images, method):
+    # the Linear's output is (N, 5): no (K, h, w) maps to weight
+    with pytest.raises(ValueError, match=r"layer '6' \(Linear\) gives an output of shape "
+                                         r"\(3, 5\).* \(N, K, h, w\).*conv layers: \['0', '3'\]"):
+        explain(small_cnn, images, method=method, layer="6")

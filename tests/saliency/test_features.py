@@ -358,3 +358,18 @@ def test_bad_input_is_refused_before_anything_changes():
                                       for p in model.parameters())
     with pytest.raises(ValueError, match="one target per image"):
         fv.target_activation(model, np.zeros((2,) + shape), [0])
+
+
+def test_numpy_integers_are_whole_numbers_and_k_counts_the_batch():
+    nn.manual_seed(0)
+    model = LeNet5()
+    images = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+    top = fv.top_activating(model, images, "features.1", k=np.int64(2))
+    assert top.indices.shape == (6, 2)
+    x, trace = fv.maximise_activation(model, [3], shape=(1, 28, 28), steps=np.int64(2))
+    assert trace.shape == (2, 1)
+    # one image (C, H, W) is a batch of one: k=1 at most, not k <= C
+    single = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    model3 = LeNet5(in_channels=3)
+    with pytest.raises(ValueError, match=r"k must be an int in 1\.\.1 \(the number of images\)"):
+        fv.top_activating(model3, single, "features.1", k=2)
