@@ -83,7 +83,11 @@ def class_selectivity_index(activations, labels):
         raise ValueError(f"class selectivity needs activations >= 0 (a ReLU's output), got a "
                          f"minimum of {activations.min():.3g}: pass np.maximum(a, 0) to measure "
                          f"the positive part")
-    means = class_means(activations, labels)
+    # the index is the same for a unit scaled by any c > 0; each unit scaled by a power of two
+    # (exact, no rounding) to a largest value in [0.5, 1), tiny activations (5e-324) do not
+    # underflow to class means of 0
+    _, exponent = np.frexp(activations.max(axis=0))
+    means = class_means(np.ldexp(activations, -exponent), labels)
     if len(means) < 2:
         raise ValueError("class selectivity compares classes: the labels hold only class 0")
     top = means.max(axis=0)

@@ -87,3 +87,12 @@ def test_bad_input_is_refused():
         class_selectivity_index(ACTIVATIONS, np.zeros(6, dtype=int))
     with pytest.raises(ValueError, match="k must be an int in 1..6"):
         top_k_class_entropy(ACTIVATIONS, LABELS, 7)
+
+
+def test_tiny_activations_do_not_underflow_to_no_class():
+    # hypothesis found it: one image of class 0 at 5e-324, the rest 0; the class mean
+    # 5e-324 / 3 underflows to 0, and the index came out 0 / 0 = NaN instead of 1
+    tiny = np.zeros((12, 1))
+    tiny[0] = 5e-324
+    assert class_selectivity_index(tiny, np.arange(12) % 4).tolist() == [1.0]
+    assert class_selectivity_index(tiny * 1e300, np.arange(12) % 4).tolist() == [1.0]
