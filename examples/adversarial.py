@@ -95,7 +95,8 @@ for eps, fgsm_accuracy, pgd_accuracy, largest, mean in rows:
 
 # %%
 # 3. The fooled digits at eps = args.shown, with the vanilla gradient of the class the network
-#    says, before and after. The perturbation is drawn on its own scale, grey = no change.
+#    says, before and after. The perturbation is drawn on its own scale: white = no change,
+#    red = a pixel raised, blue = lowered.
 shown = attacked.get(args.shown, attacked[epsilons[-1]])
 shown_eps = args.shown if args.shown in attacked else epsilons[-1]
 before, after = predict(model, x).argmax(axis=1), predict(model, shown).argmax(axis=1)
