@@ -5,7 +5,7 @@ Every member computes the same thing,
     map = sum_k  w^k * A^k          A^k: (h, w) activation of channel k of the chosen layer
 
 and differs only in the weights w^k -- one number per channel, or one per channel and pixel --
-which all but two of them take from the gradient g^k = dS_c/dA^k:
+which all but three of them take from the gradient g^k = dS_c/dA^k:
 
     CAM           w^k = W[c, k], the last Linear's weight (needs conv -> GAP -> Linear)
     Grad-CAM      w^k = mean_ij g^k_ij

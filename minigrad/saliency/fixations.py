@@ -74,6 +74,8 @@ def cnn_fixations(model, x, target=None, score="logit", first_linear="argmax",
     `score` is unused: the method follows the class unit, whatever the score."""
     _check_choice("first_linear", first_linear, FIRST_LINEAR_RULES)
     _check_choice("conv_location", conv_location, CONV_LOCATIONS)
+    if sigma is not None and not sigma > 0:
+        raise ValueError(f"sigma must be a number > 0 (pixels) or None, got {sigma!r}")
     records, logits = record_layers(model, x)
     target = resolve_target(logits, target)
     first_linear_name = next((name for name, m, *_ in records if isinstance(m, Linear)), None)

@@ -126,3 +126,11 @@ def test_unknown_option_is_a_clear_error():
     with pytest.raises(ValueError, match=r"first_linear must be one of \('argmax', 'positive'\), "
                                          r"got 'all'"):
         explain(pooling_net(), one_pixel_image(), method="fixations", first_linear="all")
+
+
+@pytest.mark.parametrize("sigma", [0, -1.0, float("nan")])
+def test_a_blur_that_is_not_a_positive_width_is_refused(sigma):
+    # sigma 0 gave a map of NaN (0 / 0 in the kernel), a negative one a silently cut kernel
+    with pytest.raises(ValueError, match=f"sigma must be a number > 0 \\(pixels\\) or None, "
+                                         f"got {sigma}"):
+        explain(pooling_net(), one_pixel_image(), method="fixations", sigma=sigma)
