@@ -53,6 +53,7 @@ from minigrad import functional as F
 from minigrad.nn.fuse import fuse_conv_bn
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU)
+from minigrad.ops._args import broadcasts_to
 from minigrad.saliency.core import Explanation, resolve_target, saliency_method
 from minigrad.tensor import Tensor, enable_grad, grad, no_grad
 
@@ -330,6 +331,30 @@ def rule_names(steps, composite):
             for index, (_, layer, _, _) in enumerate(steps)]
 
 
+def uses_z_box(composite):
+    """Whether the composite (or rule name) runs z^B somewhere."""
+    return composite == "z_box" or "z_box" in COMPOSITES.get(composite, {}).values()
+
+
+def check_bounds(composite, x, low=None, high=None, **_):
+    """Refuse a z^B composite without the input domain's bounds, or with bounds that do not
+    broadcast to the batch: the batch's own minimum and maximum would make an image's map
+    depend on the other images (Zennit requires them too)."""
+    if not uses_z_box(composite):
+        return
+    if low is None or high is None:
+        raise ValueError(f"LRP {composite!r} runs z^B, which needs the bounds of the input "
+                         f"domain: pass low= and high= (e.g. low=0, high=1 for pixels in [0, 1], "
+                         f"or the bounds after normalisation), as numbers or arrays "
+                         f"broadcastable to one image {x.shape[1:]} or the batch {x.shape}; "
+                         f"got low={low!r}, high={high!r}")
+    for name, bound in (("low", low), ("high", high)):
+        if not broadcasts_to(np.shape(bound), x.shape):
+            raise ValueError(f"LRP z^B: expected {name} as a number or an array broadcastable "
+                             f"to one image {x.shape[1:]} or the batch {x.shape}, got shape "
+                             f"{np.shape(bound)}")
+
+
 def with_options(name, options):
     """RULES[name] with those of `options` that it takes (epsilon, gamma, alpha, beta, low,
     high); None for a layer without a rule."""
@@ -346,6 +371,7 @@ def with_options(name, options):
 def lrp_relevance(model, x, target=None, composite="EpsilonPlusFlat", **options):
     """LRP relevance of each input element for the target logits: -> (R (N, C, H, W), logits
     (N, classes), target (N,)). BatchNorm is folded into the layer before it first."""
+    check_bounds(composite, x, **options)
     steps, logits = layer_chain(model, x)
     steps = folded(steps)
     refuse_unknown_layers(steps, LRP_LAYERS, "LRP",
@@ -370,14 +396,14 @@ def lrp(model, x, target=None, score="logit", composite="EpsilonPlusFlat", epsil
     composite: a name in COMPOSITES (Zennit's; default EpsilonPlusFlat, Kohlbrenner et al.
     2020's recommendation) or a rule name in RULES for that rule at every Linear and Conv2d.
     epsilon, gamma, alpha, beta: the rules' parameters (Zennit's defaults). low, high: the
-    input's bounds for z_box (EpsilonGammaBox); None: the batch's minimum and maximum -- pass
-    the data's true bounds (e.g. 0 and 1 for unnormalised images).
+    input domain's bounds, required by z_box (and EpsilonGammaBox), as in Zennit: e.g. 0 and 1
+    for pixels in [0, 1], or the bounds after normalisation; numbers or arrays broadcastable to
+    one image or the batch.
     info: 'logit' y_c and 'relevance_sum' sum R, equal for bias-free layers under LRP-0 and
     short of it by what the biases and stabilisers keep. Logit only. One forward, then one
     vector-Jacobian product per layer and rule term.
     """
-    options = dict(epsilon=epsilon, gamma=gamma, alpha=alpha, beta=beta,
-                   low=x.min() if low is None else low, high=x.max() if high is None else high)
+    options = dict(epsilon=epsilon, gamma=gamma, alpha=alpha, beta=beta, low=low, high=high)
     r, logits, target = lrp_relevance(model, x, target, composite, **options)
     rows = np.arange(len(x))
     return Explanation(r.sum(axis=1), target, logit=logits[rows, target],

@@ -227,3 +227,24 @@ def test_bad_composites_and_parameters_are_refused(small_cnn, rng):
         explain(small_cnn, x, method="lrp", composite="EpsilonPlusFlatt")
     with pytest.raises(ValueError, match="alpha - beta = 1"):
         explain(small_cnn, x, method="lrp", composite="alpha_beta", alpha=2.0, beta=2.0)
+
+
+@pytest.mark.parametrize("composite", ["EpsilonGammaBox", "z_box"])
+def test_z_box_needs_the_input_domains_bounds_and_then_explains_each_image_alone(small_cnn,
+                                                                                 rng, composite):
+    """As Zennit: no bounds taken from the batch (its min and max), which made image 0's map
+    change with its batch-mates; with the domain's bounds image 0's map is its own."""
+    x = rng.uniform(size=(2, 3, 8, 8))
+    before = [(m, m.training) for m in small_cnn.modules()]
+    with pytest.raises(ValueError, match=r"runs z\^B, which needs the bounds of the input "
+                                         r"domain: pass low= and high= \(e.g. low=0, high=1"):
+        explain(small_cnn, x, method="lrp", composite=composite, high=1.0)
+    with pytest.raises(ValueError, match=r"expected low as a number or an array broadcastable "
+                                         r"to one image \(3, 8, 8\)"):
+        explain(small_cnn, x, method="lrp", composite=composite, low=np.zeros(5), high=1.0)
+    assert [(m, m.training) for m in small_cnn.modules()] == before
+    bounds = dict(low=-2.0, high=2.0, target=1, postprocess=(), composite=composite)
+    moved = x.copy()
+    moved[1] = moved[1] * 4 - 2
+    np.testing.assert_array_equal(explain(small_cnn, x, method="lrp", **bounds)[0],
+                                  explain(small_cnn, moved, method="lrp", **bounds)[0])
