@@ -94,6 +94,10 @@ def _record(steps, name, module, inputs, output):
     steps.append((name, module, inputs[0], output))
 
 
+CHAIN_FIX = ("use modules (nn.ReLU, nn.Flatten ...) instead of functions (F.relu, x.reshape) "
+             "in forward, so that every step is a layer")
+
+
 def _check_chain(model, inputs, steps, logits):
     expected, after = inputs, "the input"
     for name, _, given, output in steps:
@@ -101,11 +105,12 @@ def _check_chain(model, inputs, steps, logits):
             raise ValueError(f"{type(model).__name__}: layer {name!r} does not take the output "
                              f"of {after}; LRP and DeepLIFT walk a chain of layers (Sequential, "
                              f"LeNet5 ...), not a forward that branches or computes between "
-                             f"layers")
+                             f"layers: {CHAIN_FIX}")
         expected, after = output, f"layer {name!r}"
     if logits is not expected:
         raise ValueError(f"{type(model).__name__}: the model's output is not the output of its "
-                         f"last layer {after}; LRP and DeepLIFT walk a chain of layers")
+                         f"last layer {after}; LRP and DeepLIFT walk a chain of layers: "
+                         f"{CHAIN_FIX}")
 
 
 def folded(steps):

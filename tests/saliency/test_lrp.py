@@ -248,3 +248,23 @@ def test_z_box_needs_the_input_domains_bounds_and_then_explains_each_image_alone
     moved[1] = moved[1] * 4 - 2
     np.testing.assert_array_equal(explain(small_cnn, x, method="lrp", **bounds)[0],
                                   explain(small_cnn, moved, method="lrp", **bounds)[0])
+
+
+class FunctionalReLU(nn.Module):
+    """PyTorch's tutorial style: a relu and a reshape called as functions in forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x):
+        return self.head(self.conv(x).relu().reshape(len(x), -1))
+
+
+@pytest.mark.parametrize("method", ["lrp", "deeplift"])
+def test_a_forward_computing_between_layers_is_refused_with_the_fix(rng, method):
+    with pytest.raises(ValueError, match=r"layer 'head' does not take the output of layer "
+                                         r"'conv'.*use modules \(nn.ReLU, nn.Flatten ...\) "
+                                         r"instead of functions \(F.relu, x.reshape\)"):
+        explain(FunctionalReLU().double(), rng.normal(size=(1, 1, 4, 4)), method=method)
