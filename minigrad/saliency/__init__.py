@@ -119,9 +119,6 @@ def explain(model, x, target=None, method="gradcam", layer=None, score=None,
         options["layer"] = layer
     if score is not None:
         check_score(score)
-    if score not in (None, "logit") and method in LOGIT_ONLY_METHODS:
-        raise ValueError(f"method {method!r} explains the logit only; score={score!r} applies "
-                         f"to the other methods")
     if score not in (None, "logit") and method in CLASS_AGNOSTIC_METHODS:
         raise ValueError(f"method {method!r} reads the attention or the activations, which no "
                          f"score changes; score={score!r} applies to the other methods")

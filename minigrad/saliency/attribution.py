@@ -27,7 +27,8 @@ import numpy as np
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, LeakyReLU, Linear, MaxPool2d, ReLU,
                                 Sigmoid, Tanh)
-from minigrad.saliency.core import Explanation, predict, resolve_target, saliency_method
+from minigrad.saliency.core import (Explanation, check_logit_only, predict, resolve_target,
+                                    saliency_method)
 from minigrad.saliency.gradients import _gradients
 from minigrad.saliency.lrp import layer_chain, refuse_unknown_layers, vjp
 
@@ -82,6 +83,7 @@ def deeplift(model, x, target=None, score="logit", baseline=0.0):
     to rounding). Logit only. Two forward passes (x and x'), then one vector-Jacobian product
     per layer.
     """
+    check_logit_only("deeplift", score)
     baseline = np.broadcast_to(np.asarray(baseline, dtype=x.dtype), x.shape)
     steps, logits = layer_chain(model, x)
     reference_steps, reference_logits = layer_chain(model, baseline)

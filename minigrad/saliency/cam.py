@@ -28,9 +28,9 @@ import numpy as np
 
 from minigrad.autograd import grad
 from minigrad.nn.layers import AdaptiveAvgPool2d, Linear
-from minigrad.saliency.core import (Explanation, class_scores, conv_layers, hooked_forward,
-                                    in_batches, layer_activation, layer_gradient, resolve_layer,
-                                    resolve_target, saliency_method, scored)
+from minigrad.saliency.core import (Explanation, check_logit_only, class_scores, conv_layers,
+                                    hooked_forward, in_batches, layer_activation, layer_gradient,
+                                    resolve_layer, resolve_target, saliency_method, scored)
 from minigrad.saliency.gradients import guided_backprop
 from minigrad.saliency.postprocess import bilinear_resize
 from minigrad.tensor import Tensor
@@ -168,9 +168,14 @@ def cam(model, x, target=None, score="logit", layer=None):
 
     so the map's mean plus b_c is S_c. F is what the global average pooling module receives
     (AdaptiveAvgPool2d(1) -- PyTorch's layout, with a Flatten after it -- or GlobalAvgPool2d;
-    `layer` is not used: the architecture fixes it) and W the weight of the last Linear. Forward
-    only; the score is always the logit (the formula's S_c).
+    the architecture fixes it, so `layer` is refused) and W the weight of the last Linear.
+    Forward only; the score is the logit (the formula's S_c), another is refused.
     """
+    check_logit_only("cam", score)
+    if layer is not None:
+        raise ValueError(f"cam takes no layer: its maps are what the global average pooling "
+                         f"receives, fixed by the architecture; got layer={layer!r} (for a "
+                         f"chosen layer use gradcam)")
     pool, linear = _gap_and_classifier(model)
     features, logits = layer_activation(model, x, pool, inputs=True)
     if features.shape[1] != linear.in_features:

@@ -94,6 +94,15 @@ def check_score(score):
         raise ValueError(f"unknown score {score!r}; expected one of {SCORES}")
 
 
+def check_logit_only(method, score):
+    """Refuse a score other than the logit for a method defined on the logit alone (CAM,
+    CNN-Fixations, LRP, DeepLIFT ...), which would otherwise explain the logit under its name."""
+    check_score(score)
+    if score != "logit":
+        raise ValueError(f"method {method!r} explains the logit only; score={score!r} applies "
+                         f"to the other methods")
+
+
 def scored(output, score="logit"):
     """The model's output turned into the chosen score for every class: (N, classes) Tensor.
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from minigrad.nn.bcos import AddInverse, bcos_explanation_mode, is_bcos
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Dropout
-from minigrad.saliency.core import Explanation, resolve_target, saliency_method
+from minigrad.saliency.core import Explanation, check_logit_only, resolve_target, saliency_method
 from minigrad.tensor import Tensor, as_array, enable_grad, nodes_behind
 
 # layers whose training mode makes the output depend on the rest of the batch or on chance
@@ -246,6 +246,7 @@ def linearize_method(model, x, target=None, score="logit", smooth=3, percentile=
     piecewise-linear network (`linearize`); they sum to y_c - b_c(x). info: 'bias' b_c(x),
     'logit' y_c and 'rgba', the rendering of `rgba` (paired=False). Logit only. One forward,
     one backward pass (of the sum of each image's target logit)."""
+    check_logit_only("linearize", score)
     return explained(linearize(model, x, target), False, smooth, percentile)
 
 
@@ -256,4 +257,5 @@ def bcos_method(model, x, target=None, score="logit", smooth=3, percentile=99.5)
     W). info: 'bias' (0 up to rounding), 'logit' and 'rgba', the paper's rendering (paired:
     colour from the weights on x against those on 1 - x). Logit only. One forward, one
     backward pass (of the sum of each image's target logit)."""
+    check_logit_only("bcos", score)
     return explained(dynamic_linear_map(model, x, target), True, smooth, percentile)

@@ -35,7 +35,8 @@ import numpy as np
 
 from minigrad.nn.blocks import BasicBlock
 from minigrad.nn.layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Linear, MaxPool2d
-from minigrad.saliency.core import Explanation, hooked_forward, resolve_target, saliency_method
+from minigrad.saliency.core import (Explanation, check_logit_only, hooked_forward, resolve_target,
+                                    saliency_method)
 from minigrad.saliency.postprocess import gaussian_blur
 from minigrad.tensor import Tensor, no_grad
 
@@ -71,7 +72,8 @@ def _traced_modules(model):
 def cnn_fixations(model, x, target=None, score="logit", first_linear="argmax",
                   conv_location="centre", sigma=None):
     """CNN-Fixations map and per-layer fixations (see the module docstring). One forward pass.
-    `score` is unused: the method follows the class unit, whatever the score."""
+    It follows the class unit: a score other than the logit is refused."""
+    check_logit_only("fixations", score)
     _check_choice("first_linear", first_linear, FIRST_LINEAR_RULES)
     _check_choice("conv_location", conv_location, CONV_LOCATIONS)
     if sigma is not None and not sigma > 0:

@@ -54,7 +54,8 @@ from minigrad.nn.fuse import fuse_conv_bn
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU)
 from minigrad.ops._args import broadcasts_to
-from minigrad.saliency.core import Explanation, resolve_target, saliency_method
+from minigrad.saliency.core import (Explanation, check_logit_only, resolve_target,
+                                    saliency_method)
 from minigrad.tensor import Tensor, enable_grad, grad, no_grad
 
 EPSILON = 1e-6           # Zennit's default, for the epsilon rule and as every rule's stabiliser
@@ -408,6 +409,7 @@ def lrp(model, x, target=None, score="logit", composite="EpsilonPlusFlat", epsil
     short of it by what the biases and stabilisers keep. Logit only. One forward, then one
     vector-Jacobian product per layer and rule term.
     """
+    check_logit_only("lrp", score)
     options = dict(epsilon=epsilon, gamma=gamma, alpha=alpha, beta=beta, low=low, high=high)
     r, logits, target = lrp_relevance(model, x, target, composite, **options)
     rows = np.arange(len(x))

@@ -4,7 +4,7 @@ import pytest
 
 from minigrad import nn
 from minigrad.saliency import explain
-from minigrad.saliency.cam import gradcampp_weights_by_definition
+from minigrad.saliency.cam import cam, gradcampp_weights_by_definition
 
 
 def raw(model, x, method, **options):
@@ -22,6 +22,13 @@ def test_cam_mean_plus_bias_is_the_logit(gap_cnn, images):
     logits = gap_cnn(nn.Parameter(images)).data
     cam = raw(gap_cnn, images, "cam", target=1)
     np.testing.assert_allclose(cam.mean(axis=(1, 2)) + gap_cnn[4].bias.data[1], logits[:, 1])
+
+
+def test_cam_refuses_a_layer_which_the_architecture_fixes(gap_cnn, images):
+    """CAM's maps are what the global average pooling receives: a layer= was silently ignored."""
+    with pytest.raises(ValueError, match=r"cam takes no layer: its maps are what the global "
+                                         r"average pooling receives.*got layer='0'"):
+        cam(gap_cnn, images, layer="0")
 
 
 def test_hirescam_before_flatten_linear_sums_to_logit_minus_bias(small_cnn, images):

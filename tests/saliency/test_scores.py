@@ -103,6 +103,9 @@ def test_logit_only_methods_refuse_another_score(gap_cnn, images, method, score)
         images = np.random.default_rng(0).random((3, 3, 28, 28))
     with pytest.raises(ValueError, match=f"{method!r} explains the logit only"):
         explain(model, images, method=method, score=score)
+    # called directly, not through explain, the method refuses it the same way
+    with pytest.raises(ValueError, match=f"{method!r} explains the logit only"):
+        METHODS[method][0](model, images, score=score)
     np.testing.assert_array_equal(explain(model, images, method=method, score="logit"),
                                   explain(model, images, method=method))
 
