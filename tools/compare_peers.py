@@ -303,7 +303,7 @@ def check_deeplift(name, model, twin, x, target, inputs, rng):
     from captum.attr import DeepLift
     for baseline_name, baseline in (("0", np.zeros_like(x[:1])),
                                     ("random", rng.uniform(0, 1, x[:1].shape))):
-        ours = raw(model, x, "deeplift", target, baseline=baseline)
+        ours = raw(model, x, "deeplift", target, baselines=baseline)
         for net, note in ((twin, "stock"), (separated(twin), "clone between nonlinear modules")):
             theirs, delta = DeepLift(net).attribute(
                 torch.from_numpy(x), baselines=torch.from_numpy(np.repeat(baseline, len(x), 0)),

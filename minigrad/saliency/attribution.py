@@ -24,13 +24,16 @@ import numbers
 
 import numpy as np
 
+from minigrad.checks import check_finite
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, LeakyReLU, Linear, MaxPool2d, ReLU,
                                 Sigmoid, Tanh)
 from minigrad.saliency.core import (Explanation, check_logit_only, predict, resolve_target,
                                     saliency_method)
 from minigrad.saliency.gradients import _gradients
+from minigrad.ops._args import broadcasts_to, check_floating, check_number
 from minigrad.saliency.lrp import layer_chain, refuse_unknown_layers, vjp
+from minigrad.tensor import as_array
 
 # layers that are affine in eval mode: DeepLIFT's multipliers pass them as the gradient does
 AFFINE_IN_EVAL = (Linear, Conv2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout,
@@ -73,9 +76,10 @@ def multiplier(layer, a, a_ref, y, y_ref, m):
 
 
 @saliency_method
-def deeplift(model, x, target=None, score="logit", baseline=0.0):
+def deeplift(model, x, target=None, score="logit", baselines=0.0):
     """DeepLIFT with the Rescale rule (see the module docstring): A = (x - x') * m, the map sums
-    A over channels. baseline x': a number or an array broadcast to x (Captum's default: 0).
+    A over channels. baselines x': a number or a float array broadcastable to x, one image or
+    one per image (Captum's name and default: 0).
 
     The model must be a chain of Linear, Conv2d, pooling, Flatten, BatchNorm/Dropout (eval)
     and ReLU/LeakyReLU/Tanh/Sigmoid layers (nn modules: a relu called as a function would not
@@ -84,7 +88,12 @@ def deeplift(model, x, target=None, score="logit", baseline=0.0):
     per layer.
     """
     check_logit_only("deeplift", score)
-    baseline = np.broadcast_to(np.asarray(baseline, dtype=x.dtype), x.shape)
+    baseline = float_baselines(baselines, x, "deeplift")
+    if not broadcasts_to(baseline.shape, x.shape):
+        raise ValueError(f"deeplift: expected baselines as a number or an array broadcastable to "
+                         f"the batch {x.shape} (one image {x.shape[1:]}, or one per image), got "
+                         f"shape {baseline.shape}")
+    baseline = np.broadcast_to(baseline, x.shape)
     steps, logits = layer_chain(model, x)
     reference_steps, reference_logits = layer_chain(model, baseline)
     refuse_unknown_layers(steps, DEEPLIFT_LAYERS, "DeepLIFT")
@@ -100,12 +109,22 @@ def deeplift(model, x, target=None, score="logit", baseline=0.0):
                        completeness_gap=attributions.sum(axis=(1, 2, 3)) - change)
 
 
+def float_baselines(baselines, x, method):
+    """Baselines as an array of x's dtype; an integer array (uint8 images not yet scaled, as
+    as_batch refuses them in x) or a non-finite value is refused."""
+    array = as_array(baselines)
+    if array.ndim:
+        check_floating(array, method, "baselines")
+    check_finite(array, method, "baselines")
+    return array.astype(x.dtype)
+
+
 def baseline_batch(baselines, x):
     """The baselines to draw from, (B, C, H, W): None -> one all-zero image; an image or a
     batch of images shaped like x's."""
     if baselines is None:
         return np.zeros((1,) + x.shape[1:], x.dtype)
-    baselines = np.asarray(baselines, dtype=x.dtype)
+    baselines = float_baselines(baselines, x, "gradient_shap")
     baselines = baselines[None] if baselines.ndim == 3 else baselines
     if baselines.shape[1:] != x.shape[1:]:
         raise ValueError(f"gradient_shap: expected baselines shaped like the images, "
@@ -129,6 +148,7 @@ def gradient_shap(model, x, target=None, score="logit", baselines=None, n_sample
     """
     if not (isinstance(n_samples, numbers.Integral) and n_samples >= 1):
         raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}")
+    check_number(stdevs, "stdevs", "gradient_shap", low=0)
     target = resolve_target(predict(model, x), target)
     baselines = baseline_batch(baselines, x)
     rng = np.random.default_rng(seed)

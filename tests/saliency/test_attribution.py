@@ -43,7 +43,7 @@ def test_deeplift_attributions_sum_to_the_score_change_exactly(model, seed, base
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(3, 2, 6, 6))
     x_ref = np.zeros_like(x) if baseline == "zeros" else rng.normal(size=x.shape)
-    maps, explanation = explain(model, x, method="deeplift", baseline=x_ref, postprocess=(),
+    maps, explanation = explain(model, x, method="deeplift", baselines=x_ref, postprocess=(),
                                 return_explanation=True)
     target = explanation.target
     change = class_scores(model, x, target) - class_scores(model, x_ref, target)
@@ -60,7 +60,7 @@ def test_deeplift_of_a_linear_model_is_gradient_x_difference(rng):
     model = nn.Sequential(nn.Flatten(), nn.Linear(2 * 4 * 4, 3)).double()
     x, x_ref = rng.normal(size=(2, 2, 4, 4)), rng.normal(size=(2, 4, 4))
     weight = model[1].weight.data[2].reshape(2, 4, 4)
-    np.testing.assert_allclose(explain(model, x, method="deeplift", target=2, baseline=x_ref,
+    np.testing.assert_allclose(explain(model, x, method="deeplift", target=2, baselines=x_ref,
                                        postprocess=()),
                                ((x - x_ref) * weight).sum(axis=1), rtol=1e-12)
 
@@ -69,7 +69,7 @@ def test_deeplift_with_the_input_as_baseline_is_the_gradient_fallback(small_cnn,
     """x' = x: every unit moves by 0 < 1e-10, so each multiplier is the plain derivative and
     m = dS/dx; the attributions (x - x') m are all 0, and so is S(x) - S(x')."""
     x = rng.normal(size=(2, 3, 8, 8))
-    maps, explanation = explain(small_cnn, x, method="deeplift", baseline=x, postprocess=(),
+    maps, explanation = explain(small_cnn, x, method="deeplift", baselines=x, postprocess=(),
                                 return_explanation=True)
     np.testing.assert_array_equal(maps, 0)
     np.testing.assert_array_equal(explanation.info["score_change"], 0)
@@ -152,3 +152,29 @@ def test_gradient_shap_needs_a_whole_number_of_samples(small_cnn, images, n_samp
     with pytest.raises(ValueError, match=f"n_samples must be a whole number >= 1, got "
                                          f"{n_samples}"):
         explain(small_cnn, images, method="gradient_shap", n_samples=n_samples)
+
+
+def test_deeplift_takes_captums_baselines_and_refuses_what_does_not_fit(small_cnn, rng):
+    """Captum's name, `baselines`, as gradient_shap's; a baseline that does not broadcast to
+    the batch, or of uint8 pixels not yet scaled (refused in x too), is refused by a sentence
+    (a NumPy broadcast error before, or uint8 values taken as floats up to 255)."""
+    x = rng.normal(size=(2, 3, 8, 8))
+    one = rng.normal(size=(3, 8, 8))
+    np.testing.assert_array_equal(
+        explain(small_cnn, x, method="deeplift", baselines=one, postprocess=()),
+        explain(small_cnn, x, method="deeplift", baselines=np.stack([one, one]), postprocess=()))
+    with pytest.raises(ValueError, match=r"deeplift: expected baselines as a number or an array "
+                                         r"broadcastable to the batch \(2, 3, 8, 8\).*got shape "
+                                         r"\(3, 4, 4\)"):
+        explain(small_cnn, x, method="deeplift", baselines=np.zeros((3, 4, 4)))
+    pixels = np.zeros((3, 8, 8), np.uint8)
+    for method in ("deeplift", "gradient_shap"):
+        with pytest.raises(TypeError, match=f"{method}: expected a floating-point baselines, "
+                                            f"got dtype uint8 \\(uint8 images: scale them"):
+            explain(small_cnn, x, method=method, baselines=pixels)
+
+
+@pytest.mark.parametrize("stdevs", [-0.1, float("nan")])
+def test_gradient_shap_refuses_a_negative_noise_std(small_cnn, images, stdevs):
+    with pytest.raises(ValueError, match=r"gradient_shap: stdevs must be a number in \[0, inf\]"):
+        explain(small_cnn, images, method="gradient_shap", stdevs=stdevs)

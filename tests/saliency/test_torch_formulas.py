@@ -503,7 +503,7 @@ def captum_deeplift(twin, x, x_ref, target):
 def test_deeplift_with_captums_rules(case, rng, baseline):
     model, twin, x, target = case
     x_ref = np.zeros_like(x) if baseline == "zeros" else 0.5 * rng.normal(size=x.shape)
-    np.testing.assert_allclose(raw(model, x, "deeplift", target, baseline=x_ref),
+    np.testing.assert_allclose(raw(model, x, "deeplift", target, baselines=x_ref),
                                captum_deeplift(twin, x, x_ref, target), **TIGHT)
 
 
