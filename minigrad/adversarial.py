@@ -36,7 +36,9 @@ def fgsm(model, x, y, eps, targeted=False, clamp=(0.0, 1.0)):
     x' = clip(x - eps * sign(dL/dx)) with y the class to reach. -> Tensor like x.
 
     x: a batch (N, ...) of floats in the valid range `clamp` (None: no range); y: N labels;
-    eps >= 0: the largest change of a pixel. One forward and one backward pass.
+    eps >= 0: the largest change of a pixel, in the units of x (8/255 for 8 grey levels of
+    images in [0, 1]); one larger than the range's width is refused. One forward and one
+    backward pass.
     """
     x, y = _checked(model, x, y, eps, clamp)
     with untouched(model):
@@ -48,11 +50,14 @@ def pgd(model, x, y, eps, alpha, steps, random_start=True, targeted=False, clamp
     """PGD (L-inf): from x (or, with random_start, x + uniform(-eps, eps) noise drawn with
     np.random.default_rng(seed)), `steps` times x_t <- clip(project_eps(x_t + alpha *
     sign(dL/dx_t))), project_eps clipping to [x - eps, x + eps]; targeted steps down the loss
-    of y instead. -> Tensor like x. Arguments as `fgsm`'s; alpha > 0 the step size, steps >= 1.
+    of y instead. -> Tensor like x. Arguments as `fgsm`'s; alpha > 0 the step size (at most the
+    range's width), steps >= 1.
     One forward and one backward pass per step.
     """
     x, y = _checked(model, x, y, eps, clamp)
     _check_positive("alpha", alpha)
+    if clamp is not None:
+        _check_within_range("alpha", alpha, clamp)
     if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
     adversarial = x
@@ -100,14 +105,35 @@ def _checked(model, x, y, eps, clamp):
                          f"got dtype {y.dtype}, shape {y.shape}")
     _check_positive("eps", eps, zero_allowed=True)
     if clamp is not None:
-        low, high = clamp
-        if not low < high:
-            raise ValueError(f"clamp: expected (low, high) with low < high, got {clamp}")
+        low, high = _check_clamp(clamp)
+        _check_within_range("eps", eps, clamp)
         if x.min() < low or x.max() > high:
             raise ValueError(f"x has values in [{x.min():.4g}, {x.max():.4g}], outside the valid "
                              f"range clamp={clamp}; pass the range of your inputs (for "
                              f"normalised images, (min, max) after normalisation) or None")
     return x, y
+
+
+def _check_clamp(clamp):
+    """clamp -> (low, high), two real numbers with low < high, or a sentence saying so."""
+    pair = tuple(clamp) if isinstance(clamp, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                 for v in pair) or not pair[0] < pair[1]:
+        raise ValueError(f"clamp: expected the valid range (low, high), two numbers with "
+                         f"low < high, or None for no range; got {clamp!r}")
+    return pair
+
+
+def _check_within_range(name, value, clamp):
+    """Refuse a step larger than the valid range: every pixel would be pushed to an end of it,
+    as happens when eps is given in grey levels (8) instead of [0, 1] units (8 / 255)."""
+    width = clamp[1] - clamp[0]
+    if value > width:
+        hint = f"; for {value} grey levels of 255 pass {name}={value}/255" \
+            if float(value).is_integer() else ""
+        raise ValueError(f"{name}={value} is larger than the width {width} of the valid range "
+                         f"clamp={tuple(clamp)}: every pixel would be pushed to an end of the "
+                         f"range{hint}")
 
 
 def _check_positive(name, value, zero_allowed=False):

@@ -153,6 +153,17 @@ def test_the_model_is_left_as_it_was():
     (lambda m, x, y: fgsm(m, x * 2 - 1, y, 0.1), ValueError,
      r"x has values in \[-1, 1\], outside the valid range clamp=\(0.0, 1.0\)"),
     (lambda m, x, y: fgsm(m, x, y, 0.1, clamp=(1, 0)), ValueError, r"low < high"),
+    (lambda m, x, y: fgsm(m, x, y, 0.1, clamp=0), ValueError,
+     r"clamp: expected the valid range \(low, high\), two numbers with low < high, or None "
+     r"for no range; got 0"),
+    (lambda m, x, y: fgsm(m, x, y, 8), ValueError,
+     r"eps=8 is larger than the width 1.0 of the valid range clamp=\(0.0, 1.0\): every pixel "
+     r"would be pushed to an end of the range; for 8 grey levels of 255 pass eps=8/255"),
+    (lambda m, x, y: fgsm(m, x, y, 1.5, clamp=(0, 1)), ValueError,
+     r"eps=1.5 is larger than the width 1 of the valid range clamp=\(0, 1\): every pixel "
+     r"would be pushed to an end of the range$"),
+    (lambda m, x, y: pgd(m, x, y, 0.1, alpha=2, steps=3), ValueError,
+     r"alpha=2 is larger than the width 1.0 .*pass alpha=2/255"),
     (lambda m, x, y: pgd(m, x, y, 0.1, alpha=0, steps=3), ValueError, r"alpha must be .* > 0"),
     (lambda m, x, y: pgd(m, x, y, 0.1, alpha=0.01, steps=0), ValueError,
      r"steps must be a whole number >= 1, got 0"),
