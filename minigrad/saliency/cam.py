@@ -30,7 +30,8 @@ from minigrad.autograd import grad
 from minigrad.nn.layers import AdaptiveAvgPool2d, Linear
 from minigrad.saliency.core import (Explanation, check_logit_only, class_scores, conv_layers,
                                     hooked_forward, in_batches, layer_activation, layer_gradient,
-                                    resolve_layer, resolve_target, saliency_method, scored)
+                                    layer_name, resolve_layer, resolve_target, saliency_method,
+                                    scored)
 from minigrad.saliency.gradients import guided_backprop
 from minigrad.saliency.postprocess import bilinear_resize
 from minigrad.tensor import Tensor
@@ -59,8 +60,7 @@ def check_feature_maps(model, layer, activations):
     """Refuse a layer whose output is not (N, K, h, w) feature maps (a Linear's (N, K), say):
     there are no maps A^k to weight."""
     if activations.ndim != 4:
-        name = next(name for name, module in model.named_modules() if module is layer)
-        raise ValueError(f"layer {name!r} ({type(layer).__name__}) gives an output of shape "
+        raise ValueError(f"layer {layer_name(model, layer)!r} ({type(layer).__name__}) gives an output of shape "
                          f"{activations.shape}; the CAM family weights a conv layer's feature "
                          f"maps (N, K, h, w): pick a conv layer or the ReLU after one (conv "
                          f"layers: {conv_layers(model)})")

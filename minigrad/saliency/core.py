@@ -12,7 +12,8 @@ backward passes, or both. Everything here is about asking that question cleanly:
     class_scores, predict    forward-only scores / logits of many inputs, in batches
     resolve_target           None -> the predicted class; checked against the number of classes
     resolve_layer            None -> the last conv's rectified output; a name or a module
-    captured(layer)          forward hook that keeps the layer's output (and its gradient)
+    captured(model, layer)   forward hook that keeps the layer's output (and its gradient);
+                             a layer run twice in one forward is refused
     input_gradient, layer_gradient, layer_activation: the three questions methods ask
     hooked_forward           one forward pass with the hooks a method needs
     Explanation              what every method returns: raw maps, targets, extras
@@ -187,23 +188,41 @@ def resolve_layer(model, layer):
                      f"{[n for n in named if n]} (conv layers: {conv_layers(model)})")
 
 
+def layer_name(model, layer):
+    """The name of module `layer` in `model` (as named_modules gives it)."""
+    return next(name for name, module in model.named_modules() if module is layer)
+
+
 @contextlib.contextmanager
-def captured(layer, inputs=False):
+def captured(model, layer, inputs=False):
     """Inside the block, each forward keeps `layer`'s output Tensor (its input, with
     inputs=True) in the yielded dict under 'activation', with retain_grad() so that backward
-    leaves dS/dA on its .grad."""
-    store = {}
+    leaves dS/dA on its .grad. A layer that ran more than once is refused at the end of the
+    block (see `check_single_use`)."""
+    store = {"calls": 0}
 
     def keep(module, layer_inputs, output):
         kept = layer_inputs[0] if inputs else output
         kept.retain_grad()
         store["activation"] = kept
+        store["calls"] += 1
 
     handle = layer.register_forward_hook(keep)
     try:
         yield store
     finally:
         handle.remove()
+    check_single_use(model, layer, store["calls"])
+
+
+def check_single_use(model, layer, calls):
+    """Refuse a layer that ran more than once in one forward pass (a module used twice, as
+    PyTorch's CIFAR tutorial uses its self.pool): which run's output is meant is ambiguous (a
+    hook keeps the last one, a receptive field follows the first)."""
+    if calls > 1:
+        raise ValueError(f"layer {layer_name(model, layer)!r} ran {calls} times in one forward "
+                         f"pass, so its output is ambiguous: give each use its own module "
+                         f"(e.g. self.pool1 and self.pool2 instead of one self.pool)")
 
 
 def input_gradient(model, x, target=None, score="logit"):
@@ -225,7 +244,7 @@ def layer_gradient(model, x, layer, target=None, score="logit"):
     One forward and one backward pass. The input is marked requires_grad only so that the graph
     reaches the layer (the parameters are frozen by `untouched`).
     """
-    with captured(layer) as store, enable_grad():
+    with captured(model, layer) as store, enable_grad():
         logits = model(Tensor(x, requires_grad=True))
         target = resolve_target(logits.data, target)
         class_score(logits, target, score).backward()
@@ -248,7 +267,7 @@ def hooked_forward(model, x, hooks):
 def layer_activation(model, x, layer, inputs=False):
     """Forward only: -> (A, logits (N, classes)); A (N, K, h, w) is `layer`'s output (its input
     with inputs=True)."""
-    with captured(layer, inputs) as store, no_grad():
+    with captured(model, layer, inputs) as store, no_grad():
         logits = model(Tensor(x))
     return store["activation"].data, logits.data
 

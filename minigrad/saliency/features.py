@@ -81,7 +81,8 @@ def _window(module):
 def receptive_field(model, layer):
     """The receptive field of the units of `layer` (a name such as 'features.3', or a module),
     from the geometry of the layers before it, taken in registration order (the order in
-    which a Sequential runs them).
+    which a Sequential runs them). A module used twice in the forward pass gets its first
+    use's field: top_activating and maximise_activation refuse such a layer.
 
     A window of k taps (dilation d: k_eff = d (k - 1) + 1), stride s and padding p on top of a
     field (r, j, start) gives r + (k_eff - 1) j, j s and start - p j (Araujo et al., "Computing
@@ -151,7 +152,7 @@ def _output(model, x, layer):
     """The model's output (layer None) or `layer`'s output, as a Tensor in x's graph."""
     if layer is None:
         return model(x)
-    with captured(layer) as store:
+    with captured(model, layer) as store:
         model(x)
     return store["activation"]
 

@@ -49,3 +49,23 @@ def gap_cnn():
 @pytest.fixture
 def images(rng):
     return rng.normal(size=(3, 3, 8, 8))
+
+
+class TwicePooled(nn.Module):
+    """PyTorch's CIFAR tutorial's layout: one self.pool used after both convs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.relu1 = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+        self.conv2, self.relu2 = nn.Conv2d(4, 6, 3, padding=1), nn.ReLU()
+        self.pool, self.flatten, self.fc = nn.MaxPool2d(2), nn.Flatten(), nn.Linear(24, 5)
+
+    def forward(self, x):
+        x = self.pool(self.relu1(self.conv1(x)))
+        return self.fc(self.flatten(self.pool(self.relu2(self.conv2(x)))))
+
+
+@pytest.fixture
+def twice_pooled():
+    nn.manual_seed(0)
+    return TwicePooled().double()

@@ -195,3 +195,13 @@ def test_eigencam_and_ablationcam_read_the_chosen_layer(small_cnn, images):
         np.testing.assert_allclose(raw(small_cnn, images, method),
                                    raw(small_cnn, images, method, layer="4"))
         assert raw(small_cnn, images, method, layer="1").shape == (3, 8, 8)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "scorecam", "eigencam", "ablationcam"])
+def test_a_layer_run_twice_per_forward_is_refused(twice_pooled, images, method):
+    """Its hooked output would be the last use's, whatever was meant (and AblationCAM's zeroing
+    would hit both uses)."""
+    with pytest.raises(ValueError, match=r"layer 'pool' ran 2 times in one forward pass.*give "
+                                         r"each use its own module"):
+        explain(twice_pooled, images, method=method, layer="pool")
+    assert explain(twice_pooled, images, method=method, layer="relu2").shape == (3, 8, 8)

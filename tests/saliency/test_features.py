@@ -373,3 +373,23 @@ def test_numpy_integers_are_whole_numbers_and_k_counts_the_batch():
     model3 = LeNet5(in_channels=3)
     with pytest.raises(ValueError, match=r"k must be an int in 1\.\.1 \(the number of images\)"):
         fv.top_activating(model3, single, "features.1", k=2)
+
+
+REUSED = r"layer 'pool' ran 2 times in one forward pass, so its output is ambiguous: give " \
+         r"each use its own module \(e.g. self.pool1 and self.pool2 instead of one self.pool\)"
+
+
+def test_a_layer_run_twice_per_forward_is_refused(twice_pooled, images):
+    """receptive_field follows the first use of a module, a hook keeps the last: crop_patches
+    cut the wrong patches silently. Refused, and the model left as it was."""
+    model = twice_pooled.train()
+    calls = [lambda: fv.top_activating(model, images, "pool", k=2),
+             lambda: fv.unit_activations(model, images, "pool"),
+             lambda: fv.target_activation(model, images, [0, 1, 2], "pool"),
+             lambda: fv.maximise_activation(model, [0], "pool", shape=(3, 8, 8), steps=2)]
+    for call in calls:
+        with pytest.raises(ValueError, match=REUSED):
+            call()
+    assert all(module.training for module in model.modules())
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+    assert fv.top_activating(model, images, "relu2", k=2).indices.shape == (6, 2)
