@@ -26,6 +26,7 @@ import numbers
 import numpy as np
 
 from minigrad.checks import check_finite
+from minigrad.ops._args import check_range
 from minigrad.ops.loss import cross_entropy
 from minigrad.saliency.core import untouched
 from minigrad.tensor import Tensor, as_array, enable_grad
@@ -105,23 +106,13 @@ def _checked(model, x, y, eps, clamp):
                          f"got dtype {y.dtype}, shape {y.shape}")
     _check_positive("eps", eps, zero_allowed=True)
     if clamp is not None:
-        low, high = _check_clamp(clamp)
+        low, high = check_range(clamp, "clamp", "adversarial", hint=", or None for no range")
         _check_within_range("eps", eps, clamp)
         if x.min() < low or x.max() > high:
             raise ValueError(f"x has values in [{x.min():.4g}, {x.max():.4g}], outside the valid "
                              f"range clamp={clamp}; pass the range of your inputs (for "
                              f"normalised images, (min, max) after normalisation) or None")
     return x, y
-
-
-def _check_clamp(clamp):
-    """clamp -> (low, high), two real numbers with low < high, or a sentence saying so."""
-    pair = tuple(clamp) if isinstance(clamp, (tuple, list)) else ()
-    if len(pair) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                                 for v in pair) or not pair[0] < pair[1]:
-        raise ValueError(f"clamp: expected the valid range (low, high), two numbers with "
-                         f"low < high, or None for no range; got {clamp!r}")
-    return pair
 
 
 def _check_within_range(name, value, clamp):

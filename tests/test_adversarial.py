@@ -153,8 +153,9 @@ def test_the_model_is_left_as_it_was():
     (lambda m, x, y: fgsm(m, x * 2 - 1, y, 0.1), ValueError,
      r"x has values in \[-1, 1\], outside the valid range clamp=\(0.0, 1.0\)"),
     (lambda m, x, y: fgsm(m, x, y, 0.1, clamp=(1, 0)), ValueError, r"low < high"),
+    (lambda m, x, y: fgsm(m, x, y, 0.1, clamp=(0, float("nan"))), ValueError, r"low < high"),
     (lambda m, x, y: fgsm(m, x, y, 0.1, clamp=0), ValueError,
-     r"clamp: expected the valid range \(low, high\), two numbers with low < high, or None "
+     r"adversarial: clamp must be a range \(low, high\), two numbers with low < high, or None "
      r"for no range; got 0"),
     (lambda m, x, y: fgsm(m, x, y, 8), ValueError,
      r"eps=8 is larger than the width 1.0 of the valid range clamp=\(0.0, 1.0\): every pixel "

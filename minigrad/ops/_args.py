@@ -92,6 +92,17 @@ def check_number(value, name, op, low=-math.inf, high=math.inf, low_open=False):
     return value
 
 
+def check_range(value, name, op, hint=""):
+    """(low, high): two real numbers (not bool) with low < high, or a clear ValueError."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else ()
+    numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                  for v in pair)
+    if len(pair) != 2 or not numbers or not pair[0] < pair[1]:     # NaN fails low < high
+        raise ValueError(f"{op}: {name} must be a range (low, high), two numbers with "
+                         f"low < high{hint}; got {value!r}")
+    return pair
+
+
 def check_not_empty(x, op, what="input"):
     if x.size == 0:
         raise ValueError(f"{op}: the {what} is empty (shape {x.shape}); it needs at least one "
