@@ -30,6 +30,7 @@ import numpy as np
 from minigrad.nn.bcos import AddInverse, BcosConv2d
 from minigrad.nn.layers import (GELU, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Identity,
                                 LeakyReLU, MaxPool2d, ReLU, Sigmoid, Tanh)
+from minigrad.ops._args import check_range
 from minigrad.saliency.core import (as_batch, captured, in_batches, layer_activation,
                                     resolve_layer, untouched)
 from minigrad.saliency.postprocess import gaussian_blur
@@ -112,6 +113,7 @@ def crop_patches(images, field, top, fill=0.0):
     images (N, C, H, W); top: a TopActivations of these images; where the field reaches past
     the image (into the padding) the patch holds `fill`."""
     images = as_batch(images)
+    _check_ranked(images, field, top)
     channels, k = top.indices.shape
     patches = np.full((channels, k, images.shape[1]) + field.size, fill, dtype=images.dtype)
     height, width = images.shape[2:]
@@ -126,6 +128,18 @@ def crop_patches(images, field, top, fill=0.0):
     return patches
 
 
+def _check_ranked(images, field, top):
+    """Refuse images that cannot be those `top` ranked: too few of them, or too small for the
+    fields of its units."""
+    height, width = images.shape[2:]
+    rows, cols = (field.start[axis] + top.positions[..., axis].max() * field.jump[axis]
+                  for axis in (0, 1))
+    if top.indices.max() >= len(images) or rows >= height or cols >= width:
+        raise ValueError(f"crop_patches: top ranks image {top.indices.max()} and has fields "
+                         f"starting at row {rows}, column {cols}, but the images are "
+                         f"{images.shape}: pass the images top_activating ranked")
+
+
 # ------------------------------------------------------------------------------------------------
 # activation maximisation
 # ------------------------------------------------------------------------------------------------
@@ -135,11 +149,10 @@ def _selection(shape, targets):
     triple (c, i, j)) of a (K, h, w) output."""
     weights = np.zeros((len(targets),) + shape)
     for n, target in enumerate(targets):
-        if isinstance(target, (int, np.integer)) and 0 <= target < shape[0]:
+        if _whole(target) and 0 <= target < shape[0]:
             weights[n, target] = 1.0 / np.prod(shape[1:], dtype=np.int64)
         elif (len(shape) == 3 and isinstance(target, tuple) and len(target) == 3
-              and all(isinstance(t, (int, np.integer)) and 0 <= t < size
-                      for t, size in zip(target, shape))):
+              and all(_whole(t) and 0 <= t < size for t, size in zip(target, shape))):
             weights[(n,) + target] = 1.0
         else:
             form = "a channel c or a unit (c, i, j)" if len(shape) == 3 else "a unit k"
@@ -161,7 +174,7 @@ def target_activation(model, images, targets, layer=None):
     """What maximise_activation climbs, forward only: (N,) for images (N, C, H, W) and one
     target each (see maximise_activation). The model is left as it was."""
     images = as_batch(images)
-    targets = list(targets)
+    targets = _target_list(targets)
     if len(targets) != len(images):
         raise ValueError(f"expected one target per image, got {len(targets)} targets for "
                          f"{len(images)} images")
@@ -173,21 +186,30 @@ def target_activation(model, images, targets, layer=None):
 
 
 def _whole(value):
-    """An int of Python or NumPy (np.int64 ...), not a bool."""
+    """An int of Python or NumPy (np.int64 ...), not a bool (True is no class or unit)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _target_list(targets):
+    """targets as a list, one per image, or a sentence saying what was expected."""
+    if not isinstance(targets, (list, tuple, np.ndarray)) or len(targets) == 0:
+        raise ValueError(f"targets must be a non-empty list with one target per image (e.g. "
+                         f"[2] for one image climbing target 2), got {targets!r}")
+    return list(targets)
+
+
 def _check_settings(steps, lr, l2, jitter, blur_every, blur_sigma, value_range):
-    if not (_whole(steps) and steps >= 1):
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    for name, value, least in (("steps", steps, 1), ("jitter", jitter, 0),
+                               ("blur_every", blur_every, 0)):
+        if not (_whole(value) and value >= least):       # jitter: a shift by whole pixels
+            raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
     for name, value in (("lr", lr), ("blur_sigma", blur_sigma)):
         if not value > 0:
             raise ValueError(f"{name} must be > 0, got {value!r}")
-    for name, value in (("l2", l2), ("jitter", jitter), ("blur_every", blur_every)):
-        if not value >= 0:
-            raise ValueError(f"{name} must be >= 0, got {value!r}")
-    if value_range is not None and not value_range[0] < value_range[1]:
-        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+    if not l2 >= 0:
+        raise ValueError(f"l2 must be >= 0, got {l2!r}")
+    if value_range is not None:
+        check_range(value_range, "value_range", "maximise_activation")
 
 
 def maximise_activation(model, targets, layer=None, shape=None, start=None, steps=200, lr=0.05,
@@ -208,7 +230,7 @@ def maximise_activation(model, targets, layer=None, shape=None, start=None, step
     step t. The model is left as it was: its modes, its requires_grad, no parameter's .grad.
     """
     _check_settings(steps, lr, l2, jitter, blur_every, blur_sigma, value_range)
-    targets = list(targets)
+    targets = _target_list(targets)
     dtype = next(iter(model.parameters())).data.dtype
     if start is None:
         if shape is None or len(shape) != 3:

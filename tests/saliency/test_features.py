@@ -393,3 +393,36 @@ def test_a_layer_run_twice_per_forward_is_refused(twice_pooled, images):
     assert all(module.training for module in model.modules())
     assert all(p.requires_grad and p.grad is None for p in model.parameters())
     assert fv.top_activating(model, images, "relu2", k=2).indices.shape == (6, 2)
+
+
+def test_more_bad_input_is_a_sentence_not_a_python_error():
+    """Each was an error of Python or NumPy ('int' object is not iterable, a reshape error, an
+    IndexError, a broadcast error), or accepted silently (True as unit 1, a jitter of 1.5
+    pixels drawn as whole shifts up to 1)."""
+    nn.manual_seed(0)
+    model = LeNet5().double()
+    shape = (1, 28, 28)
+    cases = [(dict(targets=2), r"targets must be a non-empty list with one target per image "
+                               r"\(e.g. \[2\] for one image climbing target 2\), got 2"),
+             (dict(targets=[]), r"targets must be a non-empty list.*got \[\]"),
+             (dict(targets=[True]), r"target True does not fit an output of shape \(10,\)"),
+             (dict(targets=[(True, 0, 0)], layer="features.0"), r"target \(True, 0, 0\)"),
+             (dict(targets=[0], value_range=(0,)), r"maximise_activation: value_range must be a "
+                                                   r"range \(low, high\).*got \(0,\)"),
+             (dict(targets=[0], jitter=1.5), r"jitter must be an int >= 0, got 1.5"),
+             (dict(targets=[0], blur_every=0.5), r"blur_every must be an int >= 0, got 0.5")]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            fv.maximise_activation(model, shape=shape, **kwargs)
+    with pytest.raises(ValueError, match=r"targets must be a non-empty list"):
+        fv.target_activation(model, np.zeros((1,) + shape), 0)
+    images = np.random.default_rng(0).random((4,) + shape)
+    top = fv.top_activating(model, images, "features.3", k=2)
+    field = fv.receptive_field(model, "features.3")
+    for other in (images[:1], images[:, :, :8, :8]):
+        with pytest.raises(ValueError, match=r"crop_patches: top ranks image \d and has fields "
+                                             r"starting at row \d+, column \d+, but the images "
+                                             r"are \(\d, 1, \d+, \d+\): pass the images "
+                                             r"top_activating ranked"):
+            fv.crop_patches(other, field, top)
+    assert fv.crop_patches(images, field, top).shape == (16, 2, 1, 14, 14)
