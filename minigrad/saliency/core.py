@@ -20,6 +20,7 @@ backward passes, or both. Everything here is about asking that question cleanly:
 """
 import contextlib
 import functools
+import numbers
 
 import numpy as np
 
@@ -296,6 +297,10 @@ def saliency_method(method):
 
 def in_batches(function, *arrays, batch_size=64):
     """function(*chunks) over consecutive chunks of the (equally long) arrays, concatenated."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or \
+            batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1 (images per forward pass), got "
+                         f"{batch_size!r}")
     # an empty batch still makes one (empty) call, whose result has the shape to concatenate
     results = [function(*(a[start:start + batch_size] for a in arrays))
                for start in range(0, max(len(arrays[0]), 1), batch_size)]

@@ -205,3 +205,13 @@ def test_a_layer_run_twice_per_forward_is_refused(twice_pooled, images, method):
                                          r"each use its own module"):
         explain(twice_pooled, images, method=method, layer="pool")
     assert explain(twice_pooled, images, method=method, layer="relu2").shape == (3, 8, 8)
+
+
+@pytest.mark.parametrize("method", ["scorecam", "ablationcam"])
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_a_batch_size_that_is_not_a_whole_number_ge_1_is_refused(gap_cnn, images, method,
+                                                                  batch_size):
+    """Was 'range() arg 3 must not be zero' (or a silently empty map for -1)."""
+    with pytest.raises(ValueError, match=f"batch_size must be an int >= 1 \\(images per forward "
+                                         f"pass\\), got {batch_size}"):
+        explain(gap_cnn, images, method=method, batch_size=batch_size)
