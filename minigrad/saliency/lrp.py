@@ -53,7 +53,7 @@ from minigrad import functional as F
 from minigrad.nn.fuse import fuse_conv_bn
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU)
-from minigrad.ops._args import broadcasts_to
+from minigrad.ops._args import broadcasts_to, check_number
 from minigrad.saliency.core import (Explanation, check_logit_only, resolve_target,
                                     saliency_method)
 from minigrad.tensor import Tensor, enable_grad, grad, no_grad
@@ -361,6 +361,13 @@ def check_bounds(composite, x, low=None, high=None, **_):
                              f"{np.shape(bound)}")
 
 
+def check_rule_parameters(epsilon=EPSILON, gamma=0.25, **_):
+    """Refuse an epsilon that is not > 0 (it would pull z towards 0, or divide by it: LRP-0 is
+    composite='zero') or a negative gamma (it would boost the negative contributions)."""
+    check_number(epsilon, "epsilon", "LRP", low=0, low_open=True)
+    check_number(gamma, "gamma", "LRP", low=0)
+
+
 def with_options(name, options):
     """RULES[name] with those of `options` that it takes (epsilon, gamma, alpha, beta, low,
     high); None for a layer without a rule."""
@@ -378,6 +385,7 @@ def lrp_relevance(model, x, target=None, composite="EpsilonPlusFlat", **options)
     """LRP relevance of each input element for the target logits: -> (R (N, C, H, W), logits
     (N, classes), target (N,)). BatchNorm is folded into the layer before it first."""
     check_bounds(composite, x, **options)
+    check_rule_parameters(**options)
     steps, logits = layer_chain(model, x)
     steps = folded(steps)
     refuse_unknown_layers(steps, LRP_LAYERS, "LRP",

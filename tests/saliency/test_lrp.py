@@ -268,3 +268,16 @@ def test_a_forward_computing_between_layers_is_refused_with_the_fix(rng, method)
                                          r"'conv'.*use modules \(nn.ReLU, nn.Flatten ...\) "
                                          r"instead of functions \(F.relu, x.reshape\)"):
         explain(FunctionalReLU().double(), rng.normal(size=(1, 1, 4, 4)), method=method)
+
+
+@pytest.mark.parametrize("option, message", [
+    (dict(epsilon=-0.1), r"LRP: epsilon must be a number in \(0, inf\], got -0.1"),
+    (dict(epsilon=0.0), r"LRP: epsilon must be a number in \(0, inf\], got 0.0"),
+    (dict(gamma=-0.25), r"LRP: gamma must be a number in \[0, inf\], got -0.25"),
+    (dict(gamma=float("nan")), r"LRP: gamma must be a number in \[0, inf\], got nan")])
+def test_negative_epsilon_and_gamma_are_refused(small_cnn, rng, option, message):
+    """A negative epsilon pulled z towards 0 (or flipped its sign), a negative gamma boosted
+    the negative contributions: both were run silently."""
+    with pytest.raises(ValueError, match=message):
+        explain(small_cnn, rng.normal(size=(1, 3, 8, 8)), method="lrp",
+                composite="EpsilonGammaBox", low=-3.0, high=3.0, **option)
