@@ -19,6 +19,8 @@ fewer than k images: the rest tie at 0) has no top k: the measures give NaN for 
 """
 import numpy as np
 
+from minigrad.checks import check_finite
+
 
 def _check(activations, labels):
     """-> activations (N, K) float, labels (N,) int, refused with the expected and the actual."""
@@ -26,6 +28,8 @@ def _check(activations, labels):
     if activations.ndim != 2:
         raise ValueError(f"expected activations (N, K), one per image and unit, got shape "
                          f"{activations.shape}")
+    # a NaN would sort anywhere and give a unit's mean and index of NaN without a word
+    check_finite(activations, "selectivity", "activations")
     if labels.shape != activations.shape[:1]:
         raise ValueError(f"expected labels ({activations.shape[0]},), one per image, got shape "
                          f"{labels.shape}")

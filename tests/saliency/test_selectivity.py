@@ -87,6 +87,13 @@ def test_bad_input_is_refused():
         class_selectivity_index(ACTIVATIONS, np.zeros(6, dtype=int))
     with pytest.raises(ValueError, match="k must be an int in 1..6"):
         top_k_class_entropy(ACTIVATIONS, LABELS, 7)
+    # a NaN (a diverged model) gave an index or entropy computed around it without a word
+    broken = ACTIVATIONS.astype(float).copy()
+    broken[2, 0] = np.nan
+    for measure in (class_selectivity_index, lambda a, labels: top_k_class_entropy(a, labels, 2)):
+        with pytest.raises(ValueError, match=r"selectivity: the activations \(shape \(6, \d\)\) "
+                                             r"holds 1 NaN or infinite value"):
+            measure(broken, LABELS)
 
 
 def test_tiny_activations_do_not_underflow_to_no_class():
