@@ -60,8 +60,8 @@ def check_feature_maps(model, layer, activations):
     """Refuse a layer whose output is not (N, K, h, w) feature maps (a Linear's (N, K), say):
     there are no maps A^k to weight."""
     if activations.ndim != 4:
-        raise ValueError(f"layer {layer_name(model, layer)!r} ({type(layer).__name__}) gives an output of shape "
-                         f"{activations.shape}; the CAM family weights a conv layer's feature "
+        raise ValueError(f"layer {layer_name(model, layer)!r} ({type(layer).__name__}) gives an "
+                         f"output of shape {activations.shape}; the CAM family weights a conv layer's feature "
                          f"maps (N, K, h, w): pick a conv layer or the ReLU after one (conv "
                          f"layers: {conv_layers(model)})")
 
