@@ -61,9 +61,9 @@ def check_feature_maps(model, layer, activations):
     there are no maps A^k to weight."""
     if activations.ndim != 4:
         raise ValueError(f"layer {layer_name(model, layer)!r} ({type(layer).__name__}) gives an "
-                         f"output of shape {activations.shape}; the CAM family weights a conv layer's feature "
-                         f"maps (N, K, h, w): pick a conv layer or the ReLU after one (conv "
-                         f"layers: {conv_layers(model)})")
+                         f"output of shape {activations.shape}; the CAM family weights a conv "
+                         f"layer's feature maps (N, K, h, w): pick a conv layer or the ReLU "
+                         f"after one (conv layers: {conv_layers(model)})")
 
 
 def _safe_divide(numerator, denominator):
