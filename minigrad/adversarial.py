@@ -25,8 +25,7 @@ import numbers
 
 import numpy as np
 
-from minigrad.checks import check_finite
-from minigrad.ops._args import check_range
+from minigrad.checks import check_finite, check_range
 from minigrad.ops.loss import cross_entropy
 from minigrad.saliency.core import untouched
 from minigrad.tensor import Tensor, as_array, enable_grad

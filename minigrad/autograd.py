@@ -27,8 +27,8 @@ so then the gradients are refused a second differentiation instead (never a sile
 """
 import copy
 
+from minigrad.checks import broadcasts_to
 from minigrad.function import Function as _MinigradFunction
-from minigrad.ops._args import broadcasts_to
 from minigrad.gradcheck import gradcheck, gradgradcheck  # noqa: F401  (torch.autograd's places)
 from minigrad.tensor import Tensor, grad, no_grad  # noqa: F401  (grad: torch.autograd.grad)
 

@@ -63,6 +63,8 @@ TESTS = {   # module -> the tests that cover it (a module not listed here is ref
     "minigrad/ops/norm.py": ["tests/ops/test_norm.py"],
     "minigrad/ops/_args.py": ["tests/ops/test_conv.py", "tests/ops/test_pool.py",
                               "tests/ops/test_norm.py"],
+    "minigrad/checks.py": ["tests/ops/test_norm.py", "tests/ops/test_loss.py",
+                           "tests/test_adversarial.py", "tests/saliency/"],
     "minigrad/kernels/__init__.py": ["tests/kernels/", "tests/ops/test_conv.py",
                                      "tests/ops/test_pool.py"],
     "minigrad/kernels/im2col.py": ["tests/kernels/test_im2col_kernels.py",

@@ -32,10 +32,11 @@ import math
 
 import numpy as np
 
+from minigrad.checks import check_number
 from minigrad.nn import init
 from minigrad.nn.layers import _check_input, _positive_int
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops._args import check_number, conv_padding, int_pair
+from minigrad.ops._args import conv_padding, int_pair
 from minigrad.ops.bcos import bcos_conv2d, bcos_linear, check_b
 from minigrad.ops.norm import batch_norm_uncentered
 from minigrad.ops.shape import concatenate

@@ -8,9 +8,10 @@ import math
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.checks import check_number
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops._args import check_number, conv_padding, int_pair
+from minigrad.ops._args import conv_padding, int_pair
 from minigrad.ops.activation import GELU_APPROXIMATIONS
 from minigrad.ops.conv import padding_sides
 from minigrad.ops.pool import pool_window

@@ -1,10 +1,9 @@
 """Argument checks shared by the image ops (conv, pooling, batch norm) and CNN-Fixations: each
 turns what the user passed into the form the op needs, or raises an error that names the op, the
 argument, what was expected and what came."""
-import math
-
 import numpy as np
 
+from minigrad.checks import check_floating
 from minigrad.tensor import as_array  # noqa: F401  (the ops' checks take Tensors or arrays)
 
 
@@ -39,15 +38,6 @@ def int_pair(value, name, op, minimum):
     return int(pair[0]), int(pair[1])
 
 
-def check_floating(x, op, what="input"):
-    """A clear TypeError unless x is a floating-point array (a model's input, not raw pixels)."""
-    if not np.issubdtype(x.dtype, np.floating):
-        # uint8 is most often a batch of images straight from a data set: say how to scale it
-        hint = (" (uint8 images: scale them to float32 in [0, 1] first, e.g. with ScaleUint8() "
-                "at the head of the DataLoader's transform)") if x.dtype == np.uint8 else ""
-        raise TypeError(f"{op}: expected a floating-point {what}, got dtype {x.dtype}{hint}")
-
-
 def check_4d(x, op, what="input"):
     """A clear error unless x is a 4-D floating-point (N, C, H, W) array."""
     if x.ndim != 4:
@@ -80,38 +70,7 @@ def conv_padding(padding, kernel, dilation, stride, op):
     return ph, ph, pw, pw
 
 
-def check_number(value, name, op, low=-math.inf, high=math.inf, low_open=False):
-    """A clear error unless value is a real number (not bool, not NaN) in [low, high] (or
-    (low, high] with low_open)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {value!r}")
-    inside = (low < value if low_open else low <= value) and value <= high
-    if not inside:                                   # NaN fails both comparisons
-        interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ValueError(f"{op}: {name} must be a number in {interval}, got {value!r}")
-    return value
-
-
-def check_range(value, name, op, hint=""):
-    """(low, high): two real numbers (not bool) with low < high, or a clear ValueError."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else ()
-    numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                  for v in pair)
-    if len(pair) != 2 or not numbers or not pair[0] < pair[1]:     # NaN fails low < high
-        raise ValueError(f"{op}: {name} must be a range (low, high), two numbers with "
-                         f"low < high{hint}; got {value!r}")
-    return pair
-
-
 def check_not_empty(x, op, what="input"):
     if x.size == 0:
         raise ValueError(f"{op}: the {what} is empty (shape {x.shape}); it needs at least one "
                          f"element along every axis")
-
-
-def broadcasts_to(shape, target):
-    """Whether an array of `shape` broadcasts to `target` (so its gradient sums back to it)."""
-    try:
-        return np.broadcast_shapes(shape, target) == tuple(target)
-    except ValueError:
-        return False

@@ -8,9 +8,10 @@ import math
 import numpy as np
 
 from minigrad import kernels
+from minigrad.checks import check_floating
 from minigrad.function import Function
 from minigrad.ops import elementwise
-from minigrad.ops._args import as_array, check_floating, dim_in_range, dim_or_axis
+from minigrad.ops._args import as_array, dim_in_range, dim_or_axis
 
 
 class ReLU(Function):

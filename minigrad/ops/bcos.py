@@ -46,8 +46,9 @@ map of its input, and a network of them is y = W(x) x with W(x) = dy/dx exactly.
 import numpy as np
 
 from minigrad import kernels
+from minigrad.checks import check_floating
 from minigrad.function import Function
-from minigrad.ops._args import as_array, check_floating
+from minigrad.ops._args import as_array
 from minigrad.ops.conv import checked_geometry, conv2d
 from minigrad.ops.elementwise import abs, sqrt
 from minigrad.ops.linalg import linear

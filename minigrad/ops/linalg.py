@@ -2,8 +2,9 @@
 import numpy as np
 
 from minigrad import kernels
+from minigrad.checks import check_floating
 from minigrad.function import Function
-from minigrad.ops._args import as_array, check_floating
+from minigrad.ops._args import as_array
 from minigrad.ops.shape import reshape, transpose
 
 

@@ -15,8 +15,8 @@ derivative; mse_loss and l1_loss are built from ops that have theirs.
 """
 import numpy as np
 
+from minigrad.checks import broadcasts_to, check_number
 from minigrad.function import Function
-from minigrad.ops._args import broadcasts_to, check_number
 from minigrad.ops.activation import log_softmax_array, sigmoid, softmax, stable_sigmoid
 from minigrad.ops.elementwise import exp, log, maximum, where
 from minigrad.ops.shape import expand

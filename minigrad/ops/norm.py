@@ -46,9 +46,9 @@ derivatives through the batch statistics come from the mean's and the product's 
 import numpy as np
 
 from minigrad import kernels
-from minigrad.checks import non_finite_report
+from minigrad.checks import check_floating, check_number, non_finite_report
 from minigrad.function import Function
-from minigrad.ops._args import as_array, check_floating, check_not_empty, check_number
+from minigrad.ops._args import as_array, check_not_empty
 from minigrad.ops.elementwise import sqrt
 from minigrad.ops.reduce import mean
 from minigrad.tensor import Tensor

@@ -24,16 +24,14 @@ import numbers
 
 import numpy as np
 
-from minigrad.checks import check_finite
+from minigrad.checks import check_number
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, LeakyReLU, Linear, MaxPool2d, ReLU,
                                 Sigmoid, Tanh)
-from minigrad.saliency.core import (Explanation, check_logit_only, predict, resolve_target,
-                                    saliency_method)
+from minigrad.saliency.core import (Explanation, broadcast_baselines, check_logit_only,
+                                    float_baselines, predict, resolve_target, saliency_method)
 from minigrad.saliency.gradients import _gradients
-from minigrad.ops._args import broadcasts_to, check_floating, check_number
 from minigrad.saliency.lrp import layer_chain, refuse_unknown_layers, vjp
-from minigrad.tensor import as_array
 
 # layers that are affine in eval mode: DeepLIFT's multipliers pass them as the gradient does
 AFFINE_IN_EVAL = (Linear, Conv2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout,
@@ -88,12 +86,7 @@ def deeplift(model, x, target=None, score="logit", baselines=0.0):
     per layer.
     """
     check_logit_only("deeplift", score)
-    baseline = float_baselines(baselines, x, "deeplift")
-    if not broadcasts_to(baseline.shape, x.shape):
-        raise ValueError(f"deeplift: expected baselines as a number or an array broadcastable to "
-                         f"the batch {x.shape} (one image {x.shape[1:]}, or one per image), got "
-                         f"shape {baseline.shape}")
-    baseline = np.broadcast_to(baseline, x.shape)
+    baseline = broadcast_baselines(baselines, x, "deeplift")
     steps, logits = layer_chain(model, x)
     reference_steps, reference_logits = layer_chain(model, baseline)
     refuse_unknown_layers(steps, DEEPLIFT_LAYERS, "DeepLIFT")
@@ -107,16 +100,6 @@ def deeplift(model, x, target=None, score="logit", baselines=0.0):
     change = logits[rows, target] - reference_logits[rows, target]
     return Explanation(attributions.sum(axis=1), target, score_change=change,
                        completeness_gap=attributions.sum(axis=(1, 2, 3)) - change)
-
-
-def float_baselines(baselines, x, method):
-    """Baselines as an array of x's dtype; an integer array (uint8 images not yet scaled, as
-    as_batch refuses them in x) or a non-finite value is refused."""
-    array = as_array(baselines)
-    if array.ndim:
-        check_floating(array, method, "baselines")
-    check_finite(array, method, "baselines")
-    return array.astype(x.dtype)
 
 
 def baseline_batch(baselines, x):

@@ -24,7 +24,7 @@ import numbers
 
 import numpy as np
 
-from minigrad.checks import check_finite
+from minigrad.checks import broadcasts_to, check_finite, check_floating
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, ReLU
 from minigrad.functional import log_softmax, softmax
 from minigrad.tensor import Tensor, as_array, enable_grad, no_grad
@@ -88,6 +88,26 @@ def resolve_target(logits, target):
         raise ValueError(f"target {target[bad][0]} is out of range: the model has {classes} "
                          f"classes, so a target must be in 0..{classes - 1}")
     return target
+
+
+def float_baselines(baselines, x, method):
+    """Baselines x' (Captum's name) as an array of x's dtype; an integer array (uint8 images not
+    yet scaled, as as_batch refuses them in x) or a non-finite value is refused."""
+    array = as_array(baselines)
+    if array.ndim:
+        check_floating(array, method, "baselines")
+    check_finite(array, method, "baselines")
+    return array.astype(x.dtype)
+
+
+def broadcast_baselines(baselines, x, method):
+    """float_baselines broadcast to the batch x: a number, one image, or one per image."""
+    array = float_baselines(baselines, x, method)
+    if not broadcasts_to(array.shape, x.shape):
+        raise ValueError(f"{method}: expected baselines as a number or an array broadcastable to "
+                         f"the batch {x.shape} (one image {x.shape[1:]}, or one per image), got "
+                         f"shape {array.shape}")
+    return np.broadcast_to(array, x.shape)
 
 
 def check_score(score):

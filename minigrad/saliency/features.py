@@ -27,10 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minigrad.checks import check_range
 from minigrad.nn.bcos import AddInverse, BcosConv2d
 from minigrad.nn.layers import (GELU, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Identity,
                                 LeakyReLU, MaxPool2d, ReLU, Sigmoid, Tanh)
-from minigrad.ops._args import check_range
 from minigrad.saliency.core import (as_batch, captured, in_batches, layer_activation,
                                     resolve_layer, untouched)
 from minigrad.saliency.postprocess import gaussian_blur

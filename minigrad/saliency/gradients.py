@@ -21,8 +21,8 @@ import numpy as np
 
 from minigrad.function import Function
 from minigrad.nn.layers import ReLU
-from minigrad.saliency.core import (Explanation, class_scores, in_batches, input_gradient,
-                                    predict, resolve_target, saliency_method)
+from minigrad.saliency.core import (Explanation, broadcast_baselines, class_scores, in_batches,
+                                    input_gradient, predict, resolve_target, saliency_method)
 from minigrad.tensor import nodes_behind
 
 
@@ -113,21 +113,22 @@ def integration_rule(steps, rule="gauss-legendre"):
 
 
 @saliency_method
-def integrated_gradients(model, x, target=None, score="logit", baseline=0.0, steps=64,
+def integrated_gradients(model, x, target=None, score="logit", baselines=0.0, steps=64,
                          rule="gauss-legendre", batch_size=64):
     """Integrated Gradients (Sundararajan, Taly, Yan, "Axiomatic Attribution for Deep
     Networks", ICML 2017):
 
         IG[c, i, j] = (x - x')[c, i, j] * integral_0^1 dS_c/dx(x' + a (x - x'))[c, i, j] da
 
-    with baseline x' (default all zeros), the integral taken by `rule` on `steps` nodes.
+    with baseline x' (`baselines`, Captum's name: a number, one image or one per image; default
+    all zeros), the integral taken by `rule` on `steps` nodes.
     Completeness: sum IG = S(x) - S(x'), which no other gradient method guarantees; the
     remaining gap, sum IG - (S(x) - S(x')), measures the integration error and is returned in
     info['completeness_gap'] (N,). The map sums IG over channels. steps/batch_size forward and
     backward passes per image, plus one forward for x and one for x'.
     """
     target = resolve_target(predict(model, x), target)
-    baseline = np.broadcast_to(np.asarray(baseline, dtype=x.dtype), x.shape)
+    baseline = broadcast_baselines(baselines, x, "integrated_gradients")
     alphas, weights = integration_rule(steps, rule)
     path = baseline[None] + alphas[:, None, None, None, None].astype(x.dtype) * (x - baseline)[None]
     gradients = _gradients(model, path.reshape((-1,) + x.shape[1:]), np.tile(target, steps),

@@ -50,10 +50,10 @@ import inspect
 import numpy as np
 
 from minigrad import functional as F
+from minigrad.checks import broadcasts_to, check_number
 from minigrad.nn.fuse import fuse_conv_bn
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU)
-from minigrad.ops._args import broadcasts_to, check_number
 from minigrad.saliency.core import (Explanation, check_logit_only, resolve_target,
                                     saliency_method)
 from minigrad.tensor import Tensor, enable_grad, grad, no_grad

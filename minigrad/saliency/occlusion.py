@@ -1,7 +1,7 @@
 """Occlusion: cover part of the image and see how much the class score drops.
 
 (Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014.) Slide a
-window x window patch of a constant `baseline` over the image with step `stride`; for each
+window x window patch of the baseline (`baselines`, Captum's name: 0 by default) over the image with step `stride`; for each
 position p the drop is d_p = S_c(x) - S_c(x with the patch at p). Each pixel gets the mean drop
 of the windows that cover it:
 
@@ -13,8 +13,8 @@ set by the window.
 """
 import numpy as np
 
-from minigrad.saliency.core import (Explanation, class_scores, predict, resolve_target,
-                                    saliency_method)
+from minigrad.saliency.core import (Explanation, broadcast_baselines, class_scores, predict,
+                                    resolve_target, saliency_method)
 
 
 def window_starts(size, window, stride):
@@ -38,14 +38,16 @@ def window_masks(height, width, window, stride):
 
 
 @saliency_method
-def occlusion(model, x, target=None, score="logit", window=8, stride=4, baseline=0.0,
+def occlusion(model, x, target=None, score="logit", window=8, stride=4, baselines=0.0,
               batch_size=64):
     """Mean score drop of the windows covering each pixel (see the module docstring).
+    baselines: what a window shows, a number, one image or one per image.
     1 + P forward passes per image, P = number of window positions (49 for 32x32, 8, 4)."""
     target = resolve_target(predict(model, x), target)
     masks = window_masks(x.shape[2], x.shape[3], window, stride)            # (P, H, W)
     n, p = len(x), len(masks)
-    occluded = np.where(masks[None, :, None], x.dtype.type(baseline), x[:, None])  # (N, P, C, H, W)
+    baseline = broadcast_baselines(baselines, x, "occlusion")
+    occluded = np.where(masks[None, :, None], baseline[:, None], x[:, None])  # (N, P, C, H, W)
     scores = class_scores(model, occluded.reshape((n * p,) + x.shape[1:]), np.repeat(target, p),
                           score, batch_size).reshape(n, p)
     drops = class_scores(model, x, target, score)[:, None] - scores          # (N, P)

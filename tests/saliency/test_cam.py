@@ -215,3 +215,17 @@ def test_a_batch_size_that_is_not_a_whole_number_ge_1_is_refused(gap_cnn, images
     with pytest.raises(ValueError, match=f"batch_size must be an int >= 1 \\(images per forward "
                                          f"pass\\), got {batch_size}"):
         explain(gap_cnn, images, method=method, batch_size=batch_size)
+
+
+def test_occlusion_takes_an_image_per_baseline_and_refuses_what_does_not_fit(small_cnn, images):
+    """baselines (Captum's name) may be one image per input: covering an image with itself
+    changes no score, so the map is 0; a number fills the window as before."""
+    np.testing.assert_allclose(raw(small_cnn, images, "occlusion", window=4, stride=4,
+                                   baselines=images), 0, atol=1e-12)
+    constant = np.full_like(images[0], 0.5)
+    np.testing.assert_allclose(raw(small_cnn, images, "occlusion", window=4, baselines=constant),
+                               raw(small_cnn, images, "occlusion", window=4, baselines=0.5))
+    with pytest.raises(ValueError, match=r"broadcastable to the batch"):
+        raw(small_cnn, images, "occlusion", baselines=np.zeros((2,) + images.shape))
+    with pytest.raises(TypeError, match=r"floating-point baselines, got dtype uint8"):
+        raw(small_cnn, images, "occlusion", baselines=np.zeros(images.shape[1:], np.uint8))

@@ -156,3 +156,18 @@ def test_vanilla_gradient_matches_torch(small_cnn, images):
     reference(x)[:, 2].sum().backward()
     np.testing.assert_allclose(raw(small_cnn, images, "vanilla", target=2),
                                x.grad.abs().amax(dim=1).numpy(), rtol=1e-10)
+
+
+def test_integrated_gradients_takes_captums_baselines_and_refuses_what_does_not_fit(small_cnn,
+                                                                                    images):
+    """From x' = x the path is one point: every attribution and the score change are 0."""
+    maps, explanation = explain(small_cnn, images, method="integrated_gradients",
+                                postprocess=(), baselines=images, return_explanation=True)
+    np.testing.assert_array_equal(maps, 0)
+    np.testing.assert_array_equal(explanation.info["score_change"], 0)
+    with pytest.raises(ValueError, match=r"integrated_gradients: expected baselines as a number "
+                                         r"or an array broadcastable"):
+        raw(small_cnn, images, "integrated_gradients", baselines=np.zeros((5, 5)))
+    with pytest.raises(TypeError, match=r"floating-point baselines, got dtype uint8"):
+        raw(small_cnn, images, "integrated_gradients",
+            baselines=np.zeros(images.shape[1:], np.uint8))

@@ -125,7 +125,7 @@ def test_integrated_gradients_add_up_to_the_change_of_the_chosen_score(images, s
 
 @pytest.mark.parametrize("score", SCORES)
 def test_occlusion_of_the_whole_image_is_the_drop_of_the_chosen_score(small_cnn, images, score):
-    maps = raw(small_cnn, images, "occlusion", target=TARGET, score=score, window=8, baseline=0.5)
+    maps = raw(small_cnn, images, "occlusion", target=TARGET, score=score, window=8, baselines=0.5)
     drop = score_of(small_cnn(nn.Parameter(images)).data, TARGET, score) - \
         score_of(small_cnn(nn.Parameter(np.full_like(images, 0.5))).data, TARGET, score)
     np.testing.assert_allclose(maps, np.broadcast_to(drop[:, None, None], maps.shape),

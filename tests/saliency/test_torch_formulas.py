@@ -125,7 +125,7 @@ def test_integrated_gradients(case, rng, rule, nodes_and_weights, steps, baselin
     attribution = (x - x_ref) * integral
     maps, explanation = saliency.explain(model, x, target=target, method="integrated_gradients",
                                          postprocess=(), return_explanation=True, steps=steps,
-                                         rule=rule, baseline=x_ref, batch_size=3)
+                                         rule=rule, baselines=x_ref, batch_size=3)
     np.testing.assert_allclose(maps, attribution.sum(axis=1), **TIGHT)
     change = scores_of(twin, x, target) - scores_of(twin, x_ref, target)
     np.testing.assert_allclose(explanation.info["score_change"], change, **TIGHT)
@@ -288,7 +288,7 @@ def occlusion_map(twin, x, target, window, stride, baseline):
 def test_occlusion(case, window, stride, baseline):
     model, twin, x, target = case
     np.testing.assert_allclose(raw(model, x, "occlusion", target, window=window, stride=stride,
-                                   baseline=baseline, batch_size=4),
+                                   baselines=baseline, batch_size=4),
                                occlusion_map(twin, x, target, window, stride, baseline), **TIGHT)
 
 
