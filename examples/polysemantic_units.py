@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Are a B-cos network's units less polysemantic than a plain network's?
 #
-#     python examples/polysemantic_units.py            # 5 seeds of each network (~1 minute)
+#     python examples/polysemantic_units.py            # 5 seeds of each network (~20 s)
 #     python examples/polysemantic_units.py --tiny     # a few seconds, for the tests
 #     python examples/polysemantic_units.py --dataset shapes   # colour shapes (~5 minutes)
 #
@@ -49,8 +49,8 @@ from minigrad.saliency.core import predict
 from minigrad.train import train_epoch
 
 parser = argparse.ArgumentParser(description="Polysemantic units: plain vs B-cos LeNet")
-parser.add_argument("--seeds", type=int, default=5, help="networks of each kind (3 or fewer "
-                    "cannot show a difference at p < 0.05)")
+parser.add_argument("--seeds", type=int, default=5, help="networks of each kind (4 or fewer "
+                    "cannot show a difference at p < 0.05 after Holm's correction)")
 parser.add_argument("--dataset", choices=("mnist", "shapes"), default="mnist",
                     help="the digits, or the colour shapes v3 (64x64: both networks' first "
                     "convolution strides 2)")
@@ -201,8 +201,10 @@ with open(args.out + ".md", "w") as file:
 # pooled seeds into two groups of these sizes (252 for 5 and 5) whose U is at least as far from the
 # middle. Four layers are tested, so the four p are corrected by Holm's method (the smallest times
 # 4, the next times 3 ..., never below the one before), and a layer differs when its corrected p is
-# below 0.05. With 3 seeds each no split could show it (the smallest p is 2/20 = 0.1), which is why
-# the lesson trains 5 of each.
+# below 0.05. With 3 seeds each no split could show it (the smallest p is 2/20 = 0.1), nor with 4
+# once Holm's correction multiplies the smallest, 2/70, by 4 (0.11), which is why the lesson trains
+# 5 of each (2/252 times 4 is 0.032) -- and why, at 5, a layer can differ only when its B-cos seeds
+# and its LeNet-5 seeds (almost) do not overlap: "no clear difference" is not "no difference".
 #
 # By the top-k entropy -- which only ranks images, so a signed unit and a rectified one are
 # measured alike -- no layer shows the B-cos units more selective (less mixed); at conv2 they lean
@@ -211,8 +213,8 @@ with open(args.out + ".md", "w") as file:
 # so (their top k is a tie at 0), where B-cos has none -- a difference the entropy does not count.
 # The selectivity index says the opposite, but it reads max(a, 0), and a B-cos unit is negative on
 # a third to nine tenths of the digits: what survives rectification is sparse, and sparse looks
-# selective. The control shows it: the *negative* half of the same B-cos units, max(-a, 0), scores
-# as "selective" as the positive half, and higher than LeNet-5's units do.
+# selective. The control shows it: the *negative* half of the same B-cos fc units, max(-a, 0),
+# scores as "selective" as the positive half, and higher than LeNet-5's units do.
 
 # %%
 def seed_medians(name, short):
