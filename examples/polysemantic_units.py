@@ -251,12 +251,13 @@ def holm(p_values):
 
 
 def direction(short, corrected_p):
-    """'B-cos more mixed' or 'B-cos less mixed' when the corrected p < 0.05, else 'no clear
-    difference'."""
+    """'B-cos more mixed' or 'B-cos less mixed' (the side U is on) when the corrected p < 0.05,
+    else 'no clear difference'."""
     bcos, plain = seed_medians("B-cos LeNet", short), seed_medians("LeNet-5", short)
     if corrected_p >= 0.05:
         return "no clear difference"
-    return f"B-cos {'more' if np.median(bcos) > np.median(plain) else 'less'} mixed"
+    more = mann_whitney_u(bcos, plain) > len(bcos) * len(plain) / 2
+    return f"B-cos {'more' if more else 'less'} mixed"
 
 
 raw_p = {short: exact_p(seed_medians("B-cos LeNet", short), seed_medians("LeNet-5", short))
