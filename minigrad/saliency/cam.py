@@ -66,6 +66,15 @@ def check_feature_maps(model, layer, activations):
                          f"after one (conv layers: {conv_layers(model)})")
 
 
+def layer_feature_maps(model, x, layer):
+    """Forward only: -> (the layer's module, its feature maps A (N, K, h, w), logits); `layer`
+    as resolve_layer takes it, and refused if its output is not feature maps."""
+    layer = resolve_layer(model, layer)
+    activations, logits = layer_activation(model, x, layer)
+    check_feature_maps(model, layer, activations)
+    return layer, activations, logits
+
+
 def _safe_divide(numerator, denominator):
     """numerator / denominator, and 0 where the denominator is 0 (a dead channel, never NaN)."""
     return np.divide(numerator, denominator, out=np.zeros_like(numerator),
@@ -214,9 +223,7 @@ def scorecam(model, x, target=None, score="prob", layer=None, batch_size=64):
     inputs and applies a softmax across the channels instead; score='logit' gives raw logits as
     weights. A constant channel gives an all-zero mask. K forward passes per image, batched.
     """
-    layer = resolve_layer(model, layer)
-    activations, logits = layer_activation(model, x, layer)
-    check_feature_maps(model, layer, activations)
+    _, activations, logits = layer_feature_maps(model, x, layer)
     target = resolve_target(logits, target)
     n, k = activations.shape[:2]
     masks = _unit_range(bilinear_resize(activations.reshape(n * k, *activations.shape[2:]),
@@ -255,9 +262,7 @@ def eigencam(model, x, target=None, score="logit", layer=None):
     sign is arbitrary: pytorch-grad-cam keeps whatever its SVD returns; here the map is turned
     to correlate positively with the activations' sum over channels, so that it is positive
     where the layer is most active. Forward only."""
-    layer = resolve_layer(model, layer)
-    activations, logits = layer_activation(model, x, layer)
-    check_feature_maps(model, layer, activations)
+    _, activations, logits = layer_feature_maps(model, x, layer)
     return Explanation(first_component_projection(activations), resolve_target(logits, target))
 
 
@@ -286,9 +291,7 @@ def ablationcam(model, x, target=None, score="logit", layer=None, batch_size=64)
     pytorch-grad-cam at a rectified layer (the default); at a layer with negative values it
     sets the channel to min(A) - 1e7 instead, departing from the paper: here it is always 0.
     One forward pass, then K per image (the layer's input recomputed each time), batched."""
-    layer = resolve_layer(model, layer)
-    activations, logits = layer_activation(model, x, layer)
-    check_feature_maps(model, layer, activations)
+    layer, activations, logits = layer_feature_maps(model, x, layer)
     target = resolve_target(logits, target)
     n, k = activations.shape[:2]
     original = scored(Tensor(logits), score).data[np.arange(n), target]
