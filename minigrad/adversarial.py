@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-from minigrad.checks import check_finite, check_range
+from minigrad.checks import check_finite, check_range, is_whole
 from minigrad.ops.loss import cross_entropy
 from minigrad.saliency.core import untouched
 from minigrad.tensor import Tensor, as_array, enable_grad
@@ -58,7 +58,7 @@ def pgd(model, x, y, eps, alpha, steps, random_start=True, targeted=False, clamp
     _check_positive("alpha", alpha)
     if clamp is not None:
         _check_within_range("alpha", alpha, clamp)
-    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
+    if not (is_whole(steps) and steps >= 1):
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
     adversarial = x
     if random_start:

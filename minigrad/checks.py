@@ -7,6 +7,7 @@ batch becomes a NaN running mean in BatchNorm, and every later prediction is NaN
 where a NaN would turn into a plausible number refuse it, saying how many values and where.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -31,6 +32,11 @@ def check_finite(array, op, what="input"):
     report = non_finite_report(array)
     if report is not None:
         raise ValueError(f"{op}: the {what} (shape {np.shape(array)}) {report}")
+
+
+def is_whole(value):
+    """An int of Python or NumPy (np.int64 ...), not a bool (True is no count, class or unit)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_floating(x, op, what="input"):

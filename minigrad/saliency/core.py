@@ -20,11 +20,10 @@ backward passes, or both. Everything here is about asking that question cleanly:
 """
 import contextlib
 import functools
-import numbers
 
 import numpy as np
 
-from minigrad.checks import broadcasts_to, check_finite, check_floating
+from minigrad.checks import broadcasts_to, check_finite, check_floating, is_whole
 from minigrad.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, ReLU
 from minigrad.functional import log_softmax, softmax
 from minigrad.tensor import Tensor, as_array, enable_grad, no_grad
@@ -317,8 +316,7 @@ def saliency_method(method):
 
 def in_batches(function, *arrays, batch_size=64):
     """function(*chunks) over consecutive chunks of the (equally long) arrays, concatenated."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or \
-            batch_size < 1:
+    if not (is_whole(batch_size) and batch_size >= 1):
         raise ValueError(f"batch_size must be an int >= 1 (images per forward pass), got "
                          f"{batch_size!r}")
     # an empty batch still makes one (empty) call, whose result has the shape to concatenate

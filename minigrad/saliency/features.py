@@ -22,12 +22,11 @@ saliency maps (a forward hook on a layer, a gradient with respect to the input, 
 exactly as it was) and share that machinery (core.untouched, core.captured); viz.py draws what
 training produces (curves, filters), not what a unit means. Plots: saliency.plot.
 """
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from minigrad.checks import check_range
+from minigrad.checks import check_range, is_whole
 from minigrad.nn.bcos import AddInverse, BcosConv2d
 from minigrad.nn.layers import (GELU, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Identity,
                                 LeakyReLU, MaxPool2d, ReLU, Sigmoid, Tanh)
@@ -149,10 +148,10 @@ def _selection(shape, targets):
     triple (c, i, j)) of a (K, h, w) output."""
     weights = np.zeros((len(targets),) + shape)
     for n, target in enumerate(targets):
-        if _whole(target) and 0 <= target < shape[0]:
+        if is_whole(target) and 0 <= target < shape[0]:
             weights[n, target] = 1.0 / np.prod(shape[1:], dtype=np.int64)
         elif (len(shape) == 3 and isinstance(target, tuple) and len(target) == 3
-              and all(_whole(t) and 0 <= t < size for t, size in zip(target, shape))):
+              and all(is_whole(t) and 0 <= t < size for t, size in zip(target, shape))):
             weights[(n,) + target] = 1.0
         else:
             form = "a channel c or a unit (c, i, j)" if len(shape) == 3 else "a unit k"
@@ -185,11 +184,6 @@ def target_activation(model, images, targets, layer=None):
     return (output * weights).reshape(len(images), -1).sum(axis=1)
 
 
-def _whole(value):
-    """An int of Python or NumPy (np.int64 ...), not a bool (True is no class or unit)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _target_list(targets):
     """targets as a list, one per image, or a sentence saying what was expected."""
     if not isinstance(targets, (list, tuple, np.ndarray)) or len(targets) == 0:
@@ -201,7 +195,7 @@ def _target_list(targets):
 def _check_settings(steps, lr, l2, jitter, blur_every, blur_sigma, value_range):
     for name, value, least in (("steps", steps, 1), ("jitter", jitter, 0),
                                ("blur_every", blur_every, 0)):
-        if not (_whole(value) and value >= least):       # jitter: a shift by whole pixels
+        if not (is_whole(value) and value >= least):       # jitter: a shift by whole pixels
             raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
     for name, value in (("lr", lr), ("blur_sigma", blur_sigma)):
         if not value > 0:
@@ -313,7 +307,7 @@ def top_activating(model, images, layer, k=9, batch_size=128):
     """The k images (of N) on which each channel of `layer` peaks highest, and where: see
     TopActivations. Ties go to the earlier image."""
     images = as_batch(images)
-    if not (_whole(k) and 1 <= k <= len(images)):
+    if not (is_whole(k) and 1 <= k <= len(images)):
         raise ValueError(f"k must be an int in 1..{len(images)} (the number of images), "
                          f"got {k!r}")
     outputs = _layer_outputs(model, images, layer, batch_size)
