@@ -250,25 +250,24 @@ def holm(p_values):
     return corrected
 
 
-def direction(short, corrected_p):
+def direction(bcos, plain, corrected_p):
     """'B-cos more mixed' or 'B-cos less mixed' (the side U is on) when the corrected p < 0.05,
     else 'no clear difference'."""
-    bcos, plain = seed_medians("B-cos LeNet", short), seed_medians("LeNet-5", short)
     if corrected_p >= 0.05:
         return "no clear difference"
     more = mann_whitney_u(bcos, plain) > len(bcos) * len(plain) / 2
     return f"B-cos {'more' if more else 'less'} mixed"
 
 
-raw_p = {short: exact_p(seed_medians("B-cos LeNet", short), seed_medians("LeNet-5", short))
-         for short in LAYERS["LeNet-5"]}
+medians = {short: (seed_medians("B-cos LeNet", short), seed_medians("LeNet-5", short))
+           for short in LAYERS["LeNet-5"]}
+raw_p = {short: exact_p(*pair) for short, pair in medians.items()}
 corrected = dict(zip(raw_p, holm(list(raw_p.values()))))
-verdict = {short: f"{direction(short, corrected[short])} (p = {raw_p[short]:.3f}, "
+verdict = {short: f"{direction(*medians[short], corrected[short])} (p = {raw_p[short]:.3f}, "
                   f"{corrected[short]:.3f} after Holm)" for short in raw_p}
-for short in LAYERS["LeNet-5"]:
-    print(f"{short}: B-cos " + " ".join(f"{e:.2f}" for e in seed_medians("B-cos LeNet", short)) +
-          " | LeNet-5 " + " ".join(f"{e:.2f}" for e in seed_medians("LeNet-5", short)) +
-          f" bits: {verdict[short]}")
+for short, (bcos, plain) in medians.items():
+    print(f"{short}: B-cos " + " ".join(f"{e:.2f}" for e in bcos) +
+          " | LeNet-5 " + " ".join(f"{e:.2f}" for e in plain) + f" bits: {verdict[short]}")
 lesson.claim(not any(v.startswith("B-cos less") for v in verdict.values()),
              "by the top-k class entropy no layer shows the B-cos LeNet's units more "
              "class-selective than LeNet-5's (exact Mann-Whitney test over the seeds, "
