@@ -20,11 +20,9 @@ moves by less than 1e-10, where the plain derivative stands in for the slope. Gr
 sum, for one draw, is g'(a_k) with g(a) = S_c(b_k + a (x~_k - b_k)); its expectation over
 a ~ U(0, 1) is g(1) - g(0) = S_c(x~_k) - S_c(b_k): complete on average, not per draw.
 """
-import numbers
-
 import numpy as np
 
-from minigrad.checks import check_number
+from minigrad.checks import check_number, is_whole
 from minigrad.nn.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d,
                                 Dropout, Flatten, Identity, LeakyReLU, Linear, MaxPool2d, ReLU,
                                 Sigmoid, Tanh)
@@ -129,7 +127,7 @@ def gradient_shap(model, x, target=None, score="logit", baselines=None, n_sample
     integers(B, size=(n_samples, N)), a_k uniform(size=(n_samples, N)).
     n_samples/batch_size forward and backward passes per batch, plus one forward.
     """
-    if not (isinstance(n_samples, numbers.Integral) and n_samples >= 1):
+    if not (is_whole(n_samples) and n_samples >= 1):
         raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}")
     check_number(stdevs, "stdevs", "gradient_shap", low=0)
     target = resolve_target(predict(model, x), target)

@@ -19,7 +19,7 @@ fewer than k images: the rest tie at 0) has no top k: the measures give NaN for 
 """
 import numpy as np
 
-from minigrad.checks import check_finite
+from minigrad.checks import check_finite, is_whole
 
 
 def _check(activations, labels):
@@ -48,7 +48,7 @@ def top_k_class_entropy(activations, labels, k):
     """(K,) entropy H = -sum_c p_c log2 p_c of the classes of each unit's top-k images, p_c
     the share of class c among them; NaN where a tie crosses the k-th place."""
     activations, labels = _check(activations, labels)
-    if not (isinstance(k, (int, np.integer)) and 1 <= k <= len(labels)):
+    if not (is_whole(k) and 1 <= k <= len(labels)):
         raise ValueError(f"k must be an int in 1..{len(labels)} (the number of images), "
                          f"got {k!r}")
     order = np.argsort(-activations, axis=0, kind="stable")               # (N, K)

@@ -147,7 +147,7 @@ def test_deeplift_and_gradient_shap_leave_the_model_as_it_was(small_cnn, rng):
         explain(small_cnn, x, method="deeplift", score="log_prob")
 
 
-@pytest.mark.parametrize("n_samples", [0, -1, 2.5])
+@pytest.mark.parametrize("n_samples", [0, -1, 2.5, True])
 def test_gradient_shap_needs_a_whole_number_of_samples(small_cnn, images, n_samples):
     with pytest.raises(ValueError, match=f"n_samples must be a whole number >= 1, got "
                                          f"{n_samples}"):

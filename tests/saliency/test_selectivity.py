@@ -87,6 +87,8 @@ def test_bad_input_is_refused():
         class_selectivity_index(ACTIVATIONS, np.zeros(6, dtype=int))
     with pytest.raises(ValueError, match="k must be an int in 1..6"):
         top_k_class_entropy(ACTIVATIONS, LABELS, 7)
+    with pytest.raises(ValueError, match="k must be an int in 1..6"):     # True is no count
+        top_k_class_entropy(ACTIVATIONS, LABELS, True)
     # a NaN (a diverged model) gave an index or entropy computed around it without a word
     broken = ACTIVATIONS.astype(float).copy()
     broken[2, 0] = np.nan
